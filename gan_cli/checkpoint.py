@@ -1,0 +1,184 @@
+"""Run directories, atomic checkpoint writes, safe loads, and RNG capture/restore.
+
+A checkpoint is one `torch.save` dict of plain types that loads with `weights_only=True`: no
+pickled modules or classes, so loading a file never executes code from it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import pickle
+import random
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gan_cli import __version__
+from gan_cli.errors import GanError
+
+FORMAT_VERSION = 1
+STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
+
+
+# ---------------------------------------------------------------- run directories
+
+
+def default_run_dir(name: str, parent: Path = Path("runs")) -> Path:
+    """runs/<name>-<YYYYmmdd-HHMMSS>, with -2, -3 ... when that name is taken (same second)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = parent / f"{name}-{stamp}"
+    candidate, n = base, 1
+    while True:
+        try:
+            candidate.mkdir(parents=True, exist_ok=False)
+            candidate.rmdir()  # claimed the name; created for real once the run starts
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = Path(f"{base}-{n}")
+
+
+def is_nonempty_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return run_dir / "checkpoints"
+
+
+def step_path(run_dir: Path, step: int) -> Path:
+    return checkpoint_dir(run_dir) / f"step_{step:07d}.pt"
+
+
+def resolve(path: str | Path) -> Path:
+    """A checkpoint file, or a run directory (then its checkpoints/last.pt)."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        last = checkpoint_dir(p) / "last.pt"
+        if last.is_file():
+            return last
+        if (p / "last.pt").is_file():
+            return p / "last.pt"
+        raise GanError(f"{p} has no checkpoints/last.pt: is it a run directory of a run that saved a checkpoint?")
+    if not p.exists():
+        raise GanError(f"checkpoint not found: {p}")
+    return p
+
+
+def run_dir_of(ckpt_path: Path) -> Path:
+    """The run directory a checkpoint file belongs to (its parent's parent for checkpoints/*.pt)."""
+    parent = ckpt_path.resolve().parent
+    return parent.parent if parent.name == "checkpoints" else parent
+
+
+# ---------------------------------------------------------------- RNG state
+
+
+def capture_rng() -> dict[str, Any]:
+    """Every global random state: python, numpy, torch CPU and each CUDA device."""
+    version, internal, gauss = random.getstate()
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [version, list(internal), gauss],
+        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "torch": torch.get_rng_state(),
+        "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
+    }
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        cuda_states = state["cuda"][: torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all(cuda_states)
+
+
+# ---------------------------------------------------------------- save and load
+
+
+def atomic_save(obj: dict[str, Any], path: Path) -> None:
+    """torch.save to a temp file in the same directory, fsync, then os.replace: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def make_checkpoint(**parts: Any) -> dict[str, Any]:
+    """The checkpoint dict: format_version and package version, then the given parts."""
+    return {"format_version": FORMAT_VERSION, "version": __version__, **parts}
+
+
+REQUIRED_KEYS = ("format_version", "step", "config", "generator", "discriminator")
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load and check a checkpoint with weights_only=True; every failure is one GanError."""
+    p = resolve(path)
+    try:
+        ckpt = torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        detail = next((ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln), "")
+        detail = detail.split(" was not an allowed global")[0].replace("WeightsUnpickler error: ", "")
+        raise GanError(
+            f"{p}: refused to load: the file holds objects other than tensors and plain data "
+            f"(it could run code when unpickled), so it is not a gan-cli checkpoint"
+            + (f" ({detail})" if detail else "")
+        ) from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise GanError(f"{p}: not a readable checkpoint (truncated or corrupt?): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    except Exception as exc:  # torch raises many types for garbage input
+        raise GanError(f"{p}: not a readable checkpoint: {type(exc).__name__}") from None
+    if not isinstance(ckpt, dict) or "format_version" not in ckpt:
+        raise GanError(f"{p}: not a gan-cli checkpoint (no format_version; a plain state_dict or another tool's file?)")
+    if not isinstance(ckpt["format_version"], int) or ckpt["format_version"] > FORMAT_VERSION:
+        raise GanError(
+            f"{p}: checkpoint format {ckpt['format_version']!r} is newer than this gan-cli understands "
+            f"({FORMAT_VERSION}); upgrade gan-cli"
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        raise GanError(f"{p}: checkpoint is missing {', '.join(missing)}")
+    ckpt["path"] = str(p)
+    return ckpt
+
+
+def prune(run_dir: Path, keep: int) -> None:
+    """Delete all but the `keep` newest step_*.pt files (last.pt and best.pt are never touched)."""
+    files = sorted((int(m.group(1)), f) for f in checkpoint_dir(run_dir).glob("step_*.pt") if (m := STEP_FILE.match(f.name)))
+    for _, f in files[: max(len(files) - keep, 0)]:
+        try:
+            f.unlink()
+        except OSError:
+            pass
+
+
+def list_steps(run_dir: Path) -> list[tuple[int, Path]]:
+    """(step, path) of the periodic checkpoints of a run, oldest first."""
+    return sorted((int(m.group(1)), f) for f in checkpoint_dir(run_dir).glob("step_*.pt") if (m := STEP_FILE.match(f.name)))

@@ -1,0 +1,113 @@
+"""The `gan` command: thin Typer commands, each calling one function; GanError -> one line, exit 1."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from gan_cli import __version__
+from gan_cli.errors import GanError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train and evaluate generative adversarial nets as Goodfellow et al. (2014) introduced them.",
+)
+err = Console(stderr=True, highlight=False)
+
+
+def _fail(exc: GanError) -> None:
+    err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gan-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """gan-cli."""
+
+
+@app.command()
+def train(
+    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="Override a config key: --set train.batch_size=64 (repeatable; value parsed as YAML).")] = [],  # noqa: B006
+    out: Annotated[Optional[Path], typer.Option("--out", help="Exact run directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")] = None,
+    resume: Annotated[Optional[bool], typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")] = False,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (overrides the config).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (overrides the config).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and parameter counts; train nothing.")] = False,
+) -> None:
+    """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
+    from gan_cli.experiment import train_experiment
+    from gan_cli.train import Interrupted
+
+    config_path = config
+    run_dir = out
+    if resume and config is not None and out is None and config.is_dir():
+        # `gan train --resume RUN_DIR`: the positional argument is the run directory
+        config_path, run_dir = None, config
+    try:
+        train_experiment(
+            str(config_path) if config_path is not None else None,
+            list(set_),
+            out=str(run_dir) if run_dir is not None else None,
+            resume=bool(resume),
+            device=device,
+            seed=seed,
+            dry_run=dry_run,
+        )
+    except GanError as exc:
+        _fail(exc)
+    except Interrupted as exc:
+        run_dir_path = exc.ckpt_path.parent.parent
+        err.print(
+            f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\n"
+            f"resume with: gan train --resume {run_dir_path}",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def sample(
+    ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],
+    n: Annotated[int, typer.Option("-n", "--num", help="Number of samples.", min=1)] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the noise; the same seed gives the same samples.")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", help="FILE.png (picture), .npy or .pt (raw samples).")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps.")] = "cpu",
+) -> None:
+    """Draw samples from a trained generator."""
+    from gan_cli.sample import sample_command
+
+    try:
+        path = sample_command(ckpt, n, seed, out, device)
+    except GanError as exc:
+        _fail(exc)
+    else:
+        typer.echo(f"wrote {n} samples to {path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Datasets as tensors (flattened rows), train/valid/test splits, and endless shuffled batches.
+
+Images are scaled to the range of the generator's output: [0, 1] for sigmoid (the paper's
+pixels / 255), [-1, 1] for tanh. The training set lives on the training device as one tensor and
+batches are gathered by index: no per-item transforms, no DataLoader workers in the hot loop.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gan_cli import toy
+from gan_cli.config import TOY_DATASETS, Config, DataConfig
+from gan_cli.errors import GanError
+
+# default [start, end) ranges inside each dataset's training pool; test is official where it exists
+DEFAULT_RANGES: dict[str, dict[str, list[int]]] = {
+    "mnist": {"train": [0, 50_000], "valid": [50_000, 60_000]},
+    "fashion-mnist": {"train": [0, 50_000], "valid": [50_000, 60_000]},
+    "cifar10": {"train": [0, 40_000], "valid": [40_000, 50_000]},
+    "digits": {"train": [0, 1_400], "valid": [1_400, 1_600], "test": [1_600, 1_797]},
+}
+POOL_FRACTIONS = {"train": (0.0, 0.8), "valid": (0.8, 0.9), "test": (0.9, 1.0)}
+
+IDX_FILES = {
+    "mnist": ("MNIST", "train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+    "fashion-mnist": ("FashionMNIST", "train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+}
+
+
+@dataclass
+class Dataset:
+    """The splits of one dataset, flattened to rows of `dim` values."""
+
+    name: str
+    train: torch.Tensor
+    valid: torch.Tensor
+    test: torch.Tensor
+    image_shape: tuple[int, ...] | None  # (C, H, W) for images, None for toy vectors
+    value_range: tuple[float, float] | None  # pixel range for images
+    target: toy.GaussianMixture | None  # exact p_data for toy data
+
+    @property
+    def dim(self) -> int:
+        return int(self.train.shape[1])
+
+    @property
+    def is_image(self) -> bool:
+        return self.image_shape is not None
+
+    def split(self, name: str) -> torch.Tensor:
+        if name == "train":
+            return self.train
+        if name == "valid":
+            return self.valid
+        if name == "test":
+            return self.test
+        raise GanError(f"unknown split {name!r}: use train, valid or test")
+
+
+# ---------------------------------------------------------------- IDX files
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (optionally gzipped) into a uint8 array of its declared shape."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:
+        raise GanError(f"cannot read {path}: {exc}") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise GanError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise GanError(f"{path} is truncated (header)")
+    shape = struct.unpack(">" + "I" * ndim, data[4:header])
+    count = int(np.prod(shape))
+    if len(data) - header < count:
+        raise GanError(f"{path} is truncated: expected {count} bytes of data, found {len(data) - header}")
+    return np.frombuffer(data, dtype=np.uint8, count=count, offset=header).reshape(shape)
+
+
+def _find_idx(root: Path, folder: str, stem: str) -> Path | None:
+    for directory in (root / folder / "raw", root / folder, root):
+        for suffix in ("", ".gz"):
+            p = directory / (stem + suffix)
+            if p.is_file():
+                return p
+    return None
+
+
+def _load_idx_dataset(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    folder, train_stem, test_stem = IDX_FILES[cfg.name]
+    root = Path(cfg.root).expanduser()
+    train_p, test_p = _find_idx(root, folder, train_stem), _find_idx(root, folder, test_stem)
+    if (train_p is None or test_p is None) and cfg.download:
+        import torchvision
+
+        cls = torchvision.datasets.MNIST if cfg.name == "mnist" else torchvision.datasets.FashionMNIST
+        try:
+            cls(str(root), train=True, download=True)
+        except Exception as exc:  # network errors come in many types
+            raise GanError(f"downloading {cfg.name} into {root} failed: {exc}") from None
+        train_p, test_p = _find_idx(root, folder, train_stem), _find_idx(root, folder, test_stem)
+    if train_p is None or test_p is None:
+        raise GanError(
+            f"{cfg.name} files not found under data.root={cfg.root}: place {train_stem}.gz and "
+            f"{test_stem}.gz (or the unpacked files) in {root / folder / 'raw'}, or set data.download: true"
+        )
+    train, test = read_idx(train_p), read_idx(test_p)
+    if train.ndim != 3 or test.ndim != 3 or train.shape[1:] != test.shape[1:]:
+        raise GanError(f"{train_p} and {test_p} must hold images of one size (N, H, W)")
+    return train[:, None], test[:, None]
+
+
+def _load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    import torchvision
+
+    root = Path(cfg.root).expanduser()
+    try:
+        train = torchvision.datasets.CIFAR10(str(root), train=True, download=cfg.download)
+        test = torchvision.datasets.CIFAR10(str(root), train=False, download=cfg.download)
+    except RuntimeError:
+        raise GanError(
+            f"cifar10 files not found under data.root={cfg.root}: unpack cifar-10-python.tar.gz so that "
+            f"{root / 'cifar-10-batches-py'} exists, or set data.download: true"
+        ) from None
+    except Exception as exc:
+        raise GanError(f"cannot load cifar10 from {root}: {exc}") from None
+    return train.data.transpose(0, 3, 1, 2), test.data.transpose(0, 3, 1, 2)
+
+
+def _load_digits() -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images  # (1797, 8, 8), values 0..16
+    return (images / 16.0).astype(np.float32)[:, None]
+
+
+def _load_npz(cfg: DataConfig) -> np.ndarray:
+    path = Path(cfg.path or "").expanduser()
+    if not path.is_file():
+        raise GanError(f"data.path: npz file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            key = "x" if "x" in npz.files else (npz.files[0] if npz.files else None)
+            if key is None:
+                raise GanError(f"data.path: {path} holds no arrays")
+            arr = npz[key]
+    except (OSError, ValueError) as exc:
+        raise GanError(f"data.path: cannot read {path}: {exc}") from None
+    if arr.ndim < 2 or arr.shape[0] == 0:
+        raise GanError(f"data.path: array '{key}' in {path} must have shape (N, ...) with N > 0, got {arr.shape}")
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    return np.asarray(arr, dtype=np.float32)
+
+
+def _load_folder(cfg: DataConfig) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(cfg.path or "").expanduser()
+    if not path.is_dir():
+        raise GanError(f"data.path: image folder not found: {path}")
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"))
+    if not files:
+        raise GanError(f"data.path: no .png/.jpg/.bmp/.gif images in {path}")
+    arrays = []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                arrays.append(np.asarray(im.convert("L" if im.mode in ("1", "L", "P") else "RGB")))
+        except (OSError, UnidentifiedImageError) as exc:
+            raise GanError(f"data.path: cannot read image {f}: {exc}") from None
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise GanError(f"data.path: images in {path} differ in size ({sorted(shapes)[:3]}...); resize them to one size")
+    stack = np.stack(arrays)
+    stack = stack[:, None] if stack.ndim == 3 else stack.transpose(0, 3, 1, 2)
+    return stack.astype(np.float32) / 255.0
+
+
+def _take(pool: np.ndarray, rng: list[int], key: str) -> np.ndarray:
+    start, end = rng
+    if end > len(pool):
+        raise GanError(f"data.{key}_range: [{start}, {end}) reaches past the {len(pool)} examples available")
+    return pool[start:end]
+
+
+def _split_pool(cfg: DataConfig, pool: np.ndarray, test: np.ndarray | None) -> dict[str, np.ndarray]:
+    defaults = DEFAULT_RANGES.get(cfg.name, {})
+    out = {}
+    for key in ("train", "valid", "test"):
+        if key == "test" and test is not None and cfg.test_range is None:
+            out[key] = test
+            continue
+        rng = getattr(cfg, f"{key}_range") or defaults.get(key)
+        if rng is None:
+            lo, hi = POOL_FRACTIONS[key]
+            rng = [int(lo * len(pool)), int(hi * len(pool))]
+        out[key] = _take(pool, rng, key)
+        if len(out[key]) == 0:
+            raise GanError(f"data.{key}_range: the {key} split of {cfg.name} is empty")
+    return out
+
+
+def _to_float(images: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    if x.dtype == torch.uint8:
+        return x.float().div_(255.0)
+    return x.float()
+
+
+def load(cfg: Config) -> Dataset:
+    """Load the dataset named by cfg.data (on the CPU); raise GanError naming what to fix."""
+    d = cfg.data
+    if d.name in TOY_DATASETS:
+        target = toy.from_config(d)
+        gens = [torch.Generator().manual_seed(cfg.seed * 3 + i) for i in range(3)]
+        return Dataset(
+            d.name,
+            train=target.sample(d.num_samples, gens[0]),
+            valid=target.sample(d.eval_samples, gens[1]),
+            test=target.sample(d.eval_samples, gens[2]),
+            image_shape=None,
+            value_range=None,
+            target=target,
+        )
+    if d.name in IDX_FILES:
+        pool, test = _load_idx_dataset(d)
+    elif d.name == "cifar10":
+        pool, test = _load_cifar10(d)
+    elif d.name == "digits":
+        pool, test = _load_digits(), None
+    elif d.name == "npz":
+        pool, test = _load_npz(d), None
+    elif d.name == "folder":
+        pool, test = _load_folder(d), None
+    else:  # pragma: no cover - the config's Literal rules this out
+        raise GanError(f"data.name: unknown dataset {d.name!r}")
+    splits = {k: _to_float(v) for k, v in _split_pool(d, pool, test).items()}
+    shape = tuple(splits["train"].shape[1:])
+    low, high = (0.0, 1.0)
+    if cfg.generator.output_activation == "tanh":
+        splits = {k: v * 2.0 - 1.0 for k, v in splits.items()}
+        low, high = -1.0, 1.0
+    flat = {k: v.reshape(len(v), -1).contiguous() for k, v in splits.items()}
+    return Dataset(d.name, flat["train"], flat["valid"], flat["test"], shape if len(shape) == 3 else None, (low, high), None)
+
+
+# ---------------------------------------------------------------- batches
+
+
+class EpochSampler:
+    """Endless minibatch indexes: a fresh permutation each epoch, last partial batch dropped.
+
+    The permutation comes from its own CPU generator so the data order is independent of the
+    model's random numbers and can be saved and restored exactly (see `state_dict`).
+    """
+
+    def __init__(self, num_examples: int, batch_size: int, seed: int, device: torch.device) -> None:
+        if batch_size > num_examples:
+            raise GanError(f"train.batch_size: {batch_size} is larger than the {num_examples} training examples")
+        self.num_examples = num_examples
+        self.batch_size = batch_size
+        self.device = device
+        self.generator = torch.Generator().manual_seed(seed)
+        self.batches_per_epoch = num_examples // batch_size
+        self.epoch = 0  # completed epochs
+        self.position = 0  # batches served in the current epoch
+        self._perm = self._new_permutation()
+
+    def _new_permutation(self) -> torch.Tensor:
+        perm = torch.randperm(self.num_examples, generator=self.generator)
+        return perm[: self.batches_per_epoch * self.batch_size].view(self.batches_per_epoch, self.batch_size).to(self.device)
+
+    def next(self) -> torch.Tensor:
+        if self.position == self.batches_per_epoch:
+            self.epoch += 1
+            self.position = 0
+            self._perm = self._new_permutation()
+        idx = self._perm[self.position]
+        self.position += 1
+        return idx
+
+    @property
+    def fractional_epoch(self) -> float:
+        return self.epoch + self.position / self.batches_per_epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch": self.epoch,
+            "position": self.position,
+            "permutation": self._perm.cpu(),
+            "generator": self.generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.epoch = int(state["epoch"])
+        self.position = int(state["position"])
+        self._perm = state["permutation"].to(self.device)
+        self.generator.set_state(state["generator"])
+
+
+def output_bias_from_marginals(train: torch.Tensor) -> torch.Tensor:
+    """logit(clip(mean training pixel, 1e-7, 1 - 1e-7)), the paper's init_bias_from_marginals."""
+    p = train.double().mean(dim=0).clamp(1e-7, 1 - 1e-7)
+    return torch.log(p / (1 - p)).float()

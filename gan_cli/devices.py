@@ -1,0 +1,46 @@
+"""Device selection: `auto` picks cuda, then mps, then cpu; an absent device is a clear error."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from gan_cli.errors import GanError
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def select(
+    name: str,
+    cuda_available: Callable[[], bool] = torch.cuda.is_available,
+    cuda_count: Callable[[], int] = torch.cuda.device_count,
+    mps_available: Callable[[], bool] = _mps_available,
+) -> torch.device:
+    """The torch.device for a config's `device` value (auto | cpu | cuda | cuda:N | mps).
+
+    The availability probes are parameters so the logic can be tested on a machine without GPUs.
+    """
+    if name == "auto":
+        if cuda_available():
+            return torch.device("cuda")
+        if mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "mps":
+        if not mps_available():
+            raise GanError("device: mps was requested but is not available here (use device: auto or cpu)")
+        return torch.device("mps")
+    if name == "cuda" or name.startswith("cuda:"):
+        if not cuda_available():
+            raise GanError(f"device: {name} was requested but CUDA is not available here (use device: auto or cpu)")
+        index = int(name[5:]) if name.startswith("cuda:") else 0
+        if index >= cuda_count():
+            raise GanError(f"device: {name} was requested but only {cuda_count()} CUDA device(s) exist")
+        return torch.device(name)
+    raise GanError(f"device: {name!r} is not one of auto, cpu, cuda, cuda:N, mps")

@@ -1,0 +1,189 @@
+"""`gan train`: resolve the config, check everything, then create the run directory and train.
+
+Everything that can fail because of the user's input (config, data, device, run directory) is
+checked before the run directory is created, so a mistake never leaves a half-written run.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from gan_cli import __version__, checkpoint, config as config_mod, data, devices, models
+from gan_cli.config import Config, to_dict
+from gan_cli.errors import GanError
+from gan_cli.reporting import Reporter
+from gan_cli.sample import draw
+from gan_cli.train import Interrupted, Trainer, budget_steps, run
+
+# sections whose change would make a resumed run a different experiment
+FROZEN_ON_RESUME = ("name", "seed", "data", "noise", "generator", "discriminator")
+FROZEN_TRAIN_KEYS = ("update", "k", "generator_loss", "d_loss_scale", "batch_size", "optimizer")
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    return {prefix: d}
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(refused, allowed) differences between a checkpoint's config and a resumed one, as 'key: a -> b'."""
+    a, b = _flatten(old), _flatten(new)
+    refused, allowed = [], []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key):
+            continue
+        line = f"{key}: {a.get(key)!r} -> {b.get(key)!r}"
+        top, _, rest = key.partition(".")
+        frozen = top in FROZEN_ON_RESUME or (top == "train" and rest.split(".")[0] in FROZEN_TRAIN_KEYS)
+        (refused if frozen else allowed).append(line)
+    return refused, allowed
+
+
+def _resolve_config(config_path: str | None, overrides: list[str], out: str | None, resume: bool, seed: int | None, device: str | None) -> tuple[Config, Path | None]:
+    extra = list(overrides)
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    if device is not None:
+        extra.append(f"device={device}")
+    run_dir = Path(out).expanduser() if out else None
+    if config_path is None:
+        if not resume or run_dir is None:
+            raise GanError("give a CONFIG.yaml, or --resume with the run directory to continue")
+        saved = run_dir / "config.yaml"
+        if not saved.is_file():
+            raise GanError(f"{run_dir} has no config.yaml: is it a gan-cli run directory?")
+        return config_mod.load(saved, extra), run_dir
+    return config_mod.load(config_path, extra), run_dir
+
+
+def _write_command(run_dir: Path, device: torch.device, note: str = "") -> None:
+    lines = [
+        "command: " + " ".join(shlex.quote(a) for a in ["gan", *sys.argv[1:]]),
+        f"gan-cli {__version__}; torch {torch.__version__}; python {platform.python_version()}; device {device}",
+    ]
+    if note:
+        lines.append(note)
+    with open(run_dir / "command.txt", "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n\n")
+
+
+def _truncate_metrics(path: Path, last_step: int) -> None:
+    """Drop rows logged after the checkpoint we resume from, so no step appears twice."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a crash
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= last_step:
+            kept.append(line)
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    tmp.replace(path)
+
+
+def dry_run_summary(cfg: Config, trainer: Trainer, total: int) -> str:
+    g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
+    return (
+        config_mod.dump_yaml(cfg)
+        + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
+        + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} "
+        + f"({trainer.sampler.batches_per_epoch:,} batches per epoch)\n"
+    )
+
+
+def train_experiment(
+    config_path: str | None,
+    overrides: list[str],
+    out: str | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    seed: int | None = None,
+    dry_run: bool = False,
+    reporter: Reporter | None = None,
+) -> Path | None:
+    """Run `gan train`; returns the run directory (None for --dry-run). Raises GanError, Interrupted."""
+    reporter = reporter or Reporter()
+    cfg, run_dir = _resolve_config(config_path, overrides, out, resume, seed, device)
+    dev = devices.select(cfg.device)
+    dataset = data.load(cfg)
+    trainer = Trainer(cfg, dataset, dev)
+    total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
+    if dry_run:
+        reporter.print(dry_run_summary(cfg, trainer, total))
+        return None
+
+    note = ""
+    if resume:
+        if run_dir is None:
+            raise GanError("--resume needs --out RUN_DIR (the run to continue)")
+        last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+        if not last.is_file():
+            raise GanError(f"--resume: {last} does not exist; nothing to resume (drop --resume to start a new run)")
+        ckpt = checkpoint.load(last, map_location=dev)
+        refused, allowed = config_differences(ckpt["config"], to_dict(cfg))
+        if refused:
+            raise GanError(
+                "--resume: the config differs from the checkpoint's in keys that define the experiment "
+                "(start a new run for these):",
+                refused,
+            )
+        trainer.load_state_dict(ckpt)
+        note = f"resumed from step {trainer.step}" + (": changed " + "; ".join(allowed) if allowed else "")
+        _truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
+    else:
+        if run_dir is None:
+            run_dir = checkpoint.default_run_dir(cfg.name)
+        elif checkpoint.is_nonempty_dir(run_dir):
+            raise GanError(f"--out {run_dir} exists and is not empty: choose another directory, or add --resume to continue it")
+        elif run_dir.exists() and not run_dir.is_dir():
+            raise GanError(f"--out {run_dir} exists and is not a directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        _write_command(run_dir, dev, note)
+    except OSError as exc:
+        raise GanError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}") from None
+
+    def on_samples(tr: Trainer, rdir: Path) -> None:
+        path = rdir / "samples" / f"step_{tr.step:07d}.png"
+        draw(
+            tr.fixed_samples().cpu(),
+            tr.data_info,
+            path,
+            target=dataset.target,
+            D=tr.D,
+            device=tr.device,
+            real=dataset.train[:2_000] if not dataset.is_image else None,
+            title=f"step {tr.step}",
+        )
+
+    reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
+    try:
+        with reporter.progress(total, trainer.step) as advance:
+            run(trainer, run_dir, total, on_log=reporter.log_row, on_samples=on_samples, on_progress=advance)
+    except Interrupted:
+        raise
+    except OSError as exc:
+        raise GanError(
+            f"writing to {run_dir} failed: {exc.strerror or exc}; the last good checkpoint is "
+            f"{checkpoint.checkpoint_dir(run_dir) / 'last.pt'}"
+        ) from None
+    reporter.done(run_dir)
+    return run_dir

@@ -1,0 +1,79 @@
+"""Optimizers and schedules, including the paper's momentum form and its lr/momentum schedules.
+
+pylearn2's momentum SGD (the released code):  v <- mu v - lr g;  p <- p + v.
+torch.optim.SGD:                              v <- mu v + g;    p <- p - lr v.
+The two agree for a constant lr and differ whenever lr changes, as under the paper's decay.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import torch
+
+from gan_cli.config import OptimizerConfig
+
+
+class PaperSGD(torch.optim.Optimizer):
+    """Momentum SGD in pylearn2's form: v = mu*v - lr*(g + wd*p); p = p + v."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if group["weight_decay"]:
+                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            velocities = []
+            for p in params:
+                state = self.state[p]
+                if "velocity" not in state:
+                    state["velocity"] = torch.zeros_like(p)
+                velocities.append(state["velocity"])
+            torch._foreach_mul_(velocities, group["momentum"])
+            torch._foreach_add_(velocities, grads, alpha=-group["lr"])
+            torch._foreach_add_(params, velocities)
+
+
+def lr_at(cfg: OptimizerConfig, updates: int) -> float:
+    """Learning rate after `updates` updates: constant, or max(lr0 / decay^t, min_lr) (paper)."""
+    s = cfg.lr_schedule
+    if s.name == "constant":
+        return cfg.lr
+    return max(cfg.lr / s.decay**updates, s.min_lr)
+
+
+def momentum_at(cfg: OptimizerConfig, epoch: int) -> float:
+    """Momentum in 1-based epoch e: constant, or start + (final - start) * clip((e-1)/(E-1), 0, 1)."""
+    s = cfg.momentum_schedule
+    if s.name == "constant":
+        return cfg.momentum
+    frac = min(max((epoch - 1) / (s.saturate_epoch - 1), 0.0), 1.0)
+    return s.start + (s.final - s.start) * frac
+
+
+def build(cfg: OptimizerConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    """The optimizer named by cfg for `params`, with lr and momentum at their t = 0, epoch 1 values."""
+    params = list(params)
+    lr, mu = lr_at(cfg, 0), momentum_at(cfg, 1)
+    if cfg.name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    if cfg.sgd_form == "paper":
+        return PaperSGD(params, lr=lr, momentum=mu, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=mu, weight_decay=cfg.weight_decay)
+
+
+def apply_schedule(optimizer: torch.optim.Optimizer, cfg: OptimizerConfig, updates: int, epoch: int) -> tuple[float, float]:
+    """Set lr (by updates so far) and, for SGD, momentum (by 1-based epoch); return both."""
+    lr = lr_at(cfg, updates)
+    mu = momentum_at(cfg, epoch) if cfg.name == "sgd" else 0.0
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+        if "momentum" in group:
+            group["momentum"] = mu
+    return lr, mu

@@ -1,0 +1,59 @@
+"""Console output of `gan train`: a start banner, a progress bar (plain lines off a terminal), log lines."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+LOG_4 = math.log(4.0)
+
+
+class Reporter:
+    """Writes to a rich Console; plain text when the output is not a terminal."""
+
+    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+        self.console = console or Console(highlight=False)
+        self.quiet = quiet
+
+    def print(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def banner(self, run_dir: Path, device: torch.device, g_params: int, d_params: int, start_step: int, total: int) -> None:
+        where = f"resuming at step {start_step:,} of {total:,}" if start_step else f"{total:,} steps"
+        self.print(f"gan train: run directory {run_dir}")
+        self.print(f"  device {device}; G {g_params:,} parameters, D {d_params:,} parameters; {where}")
+
+    @contextlib.contextmanager
+    def progress(self, total: int, start: int) -> Iterator[Callable[[int], None]]:
+        if self.quiet or not self.console.is_terminal:
+            yield lambda step: None
+            return
+        bar = Progress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        with bar:
+            task = bar.add_task("train", total=total, completed=start)
+            yield lambda step: bar.update(task, completed=step)
+
+    def log_row(self, row: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        self.print(
+            f"step {row['step']:>8,}  epoch {row['epoch']:7.2f}  V {row['value']:+.4f} (min -log4 = {-LOG_4:.4f})  "
+            f"D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  lr {row['lr']:.3g}  {row['samples_per_s']:,.0f} ex/s"
+        )
+
+    def done(self, run_dir: Path) -> None:
+        self.print(f"done: {run_dir}  (samples in {run_dir / 'samples'}, checkpoint {run_dir / 'checkpoints' / 'last.pt'})")

@@ -1,0 +1,364 @@
+"""The training loop. Algorithm 1 of Goodfellow et al. (2014), and the released code's variant.
+
+    for number of training iterations do
+        for k steps do
+            sample a minibatch of m noise samples {z_1..z_m} from p_g(z)
+            sample a minibatch of m examples {x_1..x_m} from p_data(x)
+            update D by ascending  grad_theta_d 1/m sum [log D(x_i) + log(1 - D(G(z_i)))]
+        end for
+        sample a minibatch of m noise samples {z_1..z_m} from p_g(z)
+        update G by descending grad_theta_g 1/m sum log(1 - D(G(z_i)))
+    end for
+
+`train.update: alternating` runs exactly this (with the non-saturating G loss of Section 3 when
+`train.generator_loss: non_saturating`). `simultaneous` is what the released MNIST code ran: one
+fake batch S = G(z), D's and G's losses from the same D passes, both gradients taken before
+either net moves, both nets stepped together. One training *step* is one generator update.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from gan_cli import checkpoint, models, objectives, optim
+from gan_cli.config import Config, to_dict
+from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
+from gan_cli.errors import GanError
+
+METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
+DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
+SAMPLE_NOISE_SEED_OFFSET = 2_000_003
+TOY_PICTURE_SAMPLES = 5_000
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def budget_steps(cfg: Config, batches_per_epoch: int) -> int:
+    """Generator updates to run: train.steps, else epochs * (batches per epoch / batches per step)."""
+    if cfg.train.steps is not None:
+        return cfg.train.steps
+    assert cfg.train.epochs is not None
+    per_step = cfg.train.k if cfg.train.update == "alternating" else 1
+    return max(1, (cfg.train.epochs * batches_per_epoch) // per_step)
+
+
+@dataclass
+class Accumulator:
+    """Sums of per-step metrics kept on the device; read (one host sync) once per log interval."""
+
+    device: torch.device
+    sums: torch.Tensor = field(init=False)
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.sums = torch.zeros(len(METRIC_KEYS), device=self.device)
+
+    def add(self, values: torch.Tensor) -> None:
+        self.sums += values
+        self.count += 1
+
+    def read(self) -> dict[str, float]:
+        means = (self.sums / max(self.count, 1)).tolist()
+        self.sums.zero_()
+        self.count = 0
+        return dict(zip(METRIC_KEYS, means))
+
+
+class Trainer:
+    """Owns G, D, their optimizers, the data order and the counters of one run."""
+
+    def __init__(self, cfg: Config, dataset: Dataset, device: torch.device) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.dataset = dataset
+        seed_everything(cfg.seed)
+        bias = output_bias_from_marginals(dataset.train) if cfg.generator.output_bias == "marginals" else None
+        g, d = models.build(cfg, dataset.dim, bias)
+        self.G, self.D = g.to(device), d.to(device)
+        self.opt_g = optim.build(cfg.train.optimizer, self.G.parameters())
+        self.opt_d = optim.build(cfg.train.optimizer, self.D.parameters())
+        self.train_data = dataset.train.to(device)
+        self.data_info = {
+            "dim": dataset.dim,
+            "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
+            "value_range": list(dataset.value_range) if dataset.value_range else None,
+        }
+        self.sampler = EpochSampler(len(self.train_data), cfg.train.batch_size, cfg.seed + DATA_ORDER_SEED_OFFSET, device)
+        self.step = 0  # generator updates so far
+        self.d_updates = 0
+        self.elapsed = 0.0  # training seconds over all sessions of this run
+        self.acc = Accumulator(device)
+        self.lr = self.momentum = 0.0
+        self._d_params = list(self.D.parameters())
+        self._g_params = list(self.G.parameters())
+        gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
+        # toy pictures estimate a density, so they need far more points than an image grid
+        n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
+        self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
+
+    # ------------------------------------------------------------ the updates
+
+    def noise(self, n: int) -> torch.Tensor:
+        c = self.cfg.noise
+        return models.sample_noise(n, c.dim, c.prior, c.scale, self.device)
+
+    def real_batch(self) -> torch.Tensor:
+        return self.train_data[self.sampler.next()]
+
+    @property
+    def epoch(self) -> int:
+        """1-based epoch of the next batch (the paper's momentum schedule counts epochs from 1)."""
+        s = self.sampler
+        return s.epoch + (2 if s.position == s.batches_per_epoch else 1)
+
+    def _schedule(self) -> None:
+        cfg = self.cfg.train.optimizer
+        epoch = self.epoch
+        self.lr, self.momentum = optim.apply_schedule(self.opt_d, cfg, self.d_updates, epoch)
+        optim.apply_schedule(self.opt_g, cfg, self.step, epoch)
+
+    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One ascent step on V for D with a fresh data batch and fresh noise; returns logits and loss."""
+        x = self.real_batch()
+        with torch.no_grad():
+            fake = self.G(self.noise(len(x)))
+        real_logits, fake_logits = self.D(x), self.D(fake)
+        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        self.d_updates += 1
+        return real_logits.detach(), fake_logits.detach(), d_loss.detach()
+
+    def generator_step(self) -> torch.Tensor:
+        """One descent step for G on fresh noise, through D as it is now."""
+        fake_logits = self.D(self.G(self.noise(self.cfg.train.batch_size)))
+        g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=self._g_params)
+        self.opt_g.step()
+        return g_loss.detach()
+
+    def simultaneous_step(self) -> None:
+        """The released code: one fake batch, both losses from the same D passes, both nets step."""
+        x = self.real_batch()
+        fake = self.G(self.noise(len(x)))
+        # one pass over real and fake: dropout masks are drawn per example, so they stay separate
+        logits = self.D(torch.cat([x, fake]))
+        real_logits, fake_logits = logits[: len(x)], logits[len(x) :]
+        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
+        g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+        # both gradients are taken before either net moves: G's sees D's pre-update parameters
+        d_loss.backward(inputs=self._d_params, retain_graph=True)
+        g_loss.backward(inputs=self._g_params)
+        self.opt_d.step()
+        self.opt_g.step()
+        self.d_updates += 1
+        self._record(real_logits.detach(), fake_logits.detach(), d_loss.detach(), g_loss.detach())
+
+    def _record(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        v = objectives.value(real_logits, fake_logits)
+        self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
+
+    def train_step(self) -> None:
+        """One generator update (and the discriminator updates that precede or accompany it)."""
+        self.G.train()
+        self.D.train()
+        self._schedule()
+        if self.cfg.train.update == "simultaneous":
+            self.simultaneous_step()
+        else:
+            for _ in range(self.cfg.train.k):
+                real_logits, fake_logits, d_loss = self.discriminator_step()
+                self._schedule()
+            g_loss = self.generator_step()
+            self._record(real_logits, fake_logits, d_loss, g_loss)
+        self.step += 1
+
+    # ------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        return checkpoint.make_checkpoint(
+            step=self.step,
+            epoch=self.sampler.fractional_epoch,
+            config=to_dict(self.cfg),
+            generator=self.G.state_dict(),
+            discriminator=self.D.state_dict(),
+            opt_g=self.opt_g.state_dict(),
+            opt_d=self.opt_d.state_dict(),
+            schedule={"d_updates": self.d_updates, "g_updates": self.step, "elapsed": self.elapsed},
+            data_order=self.sampler.state_dict(),
+            rng=checkpoint.capture_rng(),
+            data_info=self.data_info,
+            torch_version=str(torch.__version__),
+        )
+
+    def load_state_dict(self, ckpt: dict[str, Any]) -> None:
+        self.G.load_state_dict(ckpt["generator"])
+        self.D.load_state_dict(ckpt["discriminator"])
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        self.opt_d.load_state_dict(ckpt["opt_d"])
+        self.step = int(ckpt["step"])
+        sched = ckpt.get("schedule", {})
+        self.d_updates = int(sched.get("d_updates", self.step))
+        self.elapsed = float(sched.get("elapsed", 0.0))
+        if "data_order" in ckpt:
+            self.sampler.load_state_dict(ckpt["data_order"])
+        if "rng" in ckpt:
+            checkpoint.restore_rng(ckpt["rng"])
+
+    @torch.no_grad()
+    def fixed_samples(self) -> torch.Tensor:
+        self.G.eval()
+        out = self.G(self.fixed_noise)
+        self.G.train()
+        return out
+
+
+# ---------------------------------------------------------------- the run
+
+
+class Interrupt:
+    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once."""
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None:
+            # second signal: leave now; atomic writes mean no file is left half-written
+            os._exit(130)
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self) -> "Interrupt":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after writing a checkpoint."""
+
+    def __init__(self, signal_name: str, ckpt_path: Path) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.ckpt_path = ckpt_path
+
+
+def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
+    """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write)."""
+    state = trainer.state_dict()
+    _check_finite(trainer)
+    last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+    checkpoint.atomic_save(state, last)
+    if keep > 0:
+        target = checkpoint.step_path(run_dir, trainer.step)
+        tmp = target.with_name(f".{target.name}.link")
+        try:
+            if tmp.exists():
+                tmp.unlink()
+            os.link(last, tmp)
+            os.replace(tmp, target)
+        except OSError:
+            checkpoint.atomic_save(state, target)
+        checkpoint.prune(run_dir, keep)
+    return last
+
+
+class NonFiniteError(GanError):
+    """A loss or a weight became NaN or infinite."""
+
+
+def _check_finite(trainer: Trainer) -> None:
+    for name, net in (("generator", trainer.G), ("discriminator", trainer.D)):
+        for pname, p in net.named_parameters():
+            if not torch.isfinite(p).all():
+                raise NonFiniteError(f"step {trainer.step}: {name} parameter {pname} is not finite; no checkpoint was written")
+
+
+def run(
+    trainer: Trainer,
+    run_dir: Path,
+    total_steps: int,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    on_samples: Callable[[Trainer, Path], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, Any] | None:
+    """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
+
+    Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
+    """
+    cfg = trainer.cfg
+    log = cfg.log
+    metrics_path = run_dir / "metrics.jsonl"
+    last_row: dict[str, Any] | None = None
+    with Interrupt() as interrupt, open(metrics_path, "a", encoding="utf-8") as metrics:
+        window_start = time.perf_counter()
+        window_steps = 0
+        session_start = time.perf_counter() - trainer.elapsed
+        while trainer.step < total_steps:
+            trainer.train_step()
+            window_steps += 1
+            step = trainer.step
+            done = step >= total_steps
+            if step % log.every == 0 or done:
+                row = trainer.acc.read()
+                if not all(np.isfinite(v) for v in row.values()):
+                    raise NonFiniteError(
+                        f"step {step}: a loss became NaN or infinite ({', '.join(f'{k}={v:.4g}' for k, v in row.items())}); "
+                        f"the last good checkpoint is {checkpoint.checkpoint_dir(run_dir) / 'last.pt'}"
+                    )
+                now = time.perf_counter()
+                trainer.elapsed = now - session_start
+                per_step = cfg.train.k if cfg.train.update == "alternating" else 1
+                row = {
+                    "step": step,
+                    "epoch": round(trainer.sampler.fractional_epoch, 6),
+                    **row,
+                    "lr": trainer.lr,
+                    "momentum": trainer.momentum,
+                    "samples_per_s": window_steps * per_step * cfg.train.batch_size / max(now - window_start, 1e-9),
+                    "time": round(trainer.elapsed, 3),
+                }
+                metrics.write(json.dumps(row) + "\n")
+                metrics.flush()
+                last_row = row
+                window_start, window_steps = now, 0
+                if on_log:
+                    on_log(row)
+            if on_samples and (step % log.samples_every == 0 or done):
+                on_samples(trainer, run_dir)
+            if step % log.checkpoint_every == 0 or done:
+                trainer.elapsed = time.perf_counter() - session_start
+                save_checkpoint(trainer, run_dir, log.keep)
+            if on_progress:
+                on_progress(step)
+            if interrupt.requested and not done:
+                trainer.elapsed = time.perf_counter() - session_start
+                path = save_checkpoint(trainer, run_dir, log.keep)
+                raise Interrupted(interrupt.requested, path)
+    return last_row
