@@ -120,6 +120,12 @@ class Trainer:
         return self.train_data[self.sampler.next()]
 
     @property
+    def completed_epochs(self) -> int:
+        """Full passes over the training set so far."""
+        s = self.sampler
+        return s.epoch + (1 if s.position == s.batches_per_epoch else 0)
+
+    @property
     def epoch(self) -> int:
         """1-based epoch of the next batch (the paper's momentum schedule counts epochs from 1)."""
         s = self.sampler
@@ -307,9 +313,11 @@ def run(
     on_log: Callable[[dict[str, Any]], None] | None = None,
     on_samples: Callable[[Trainer, Path], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_epoch: Callable[[Trainer, Path], None] | None = None,
 ) -> dict[str, Any] | None:
     """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
 
+    `on_epoch(trainer, run_dir)` runs after each step that completes an epoch (before checkpointing).
     Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
     """
     cfg = trainer.cfg
@@ -320,6 +328,7 @@ def run(
         window_start = time.perf_counter()
         window_steps = 0
         session_start = time.perf_counter() - trainer.elapsed
+        epochs_done = trainer.completed_epochs
         while trainer.step < total_steps:
             trainer.train_step()
             window_steps += 1
@@ -350,6 +359,9 @@ def run(
                 window_start, window_steps = now, 0
                 if on_log:
                     on_log(row)
+            if on_epoch and trainer.completed_epochs > epochs_done:
+                epochs_done = trainer.completed_epochs
+                on_epoch(trainer, run_dir)
             if on_samples and (step % log.samples_every == 0 or done):
                 on_samples(trainer, run_dir)
             if step % log.checkpoint_every == 0 or done:
