@@ -214,7 +214,7 @@ def _split_pool(cfg: DataConfig, pool: np.ndarray, test: np.ndarray | None) -> d
 
 
 def _to_float(images: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    x = torch.from_numpy(np.array(images))  # a writable copy (IDX arrays are read-only buffers)
     if x.dtype == torch.uint8:
         return x.float().div_(255.0)
     return x.float()
