@@ -96,6 +96,17 @@ def _truncate_metrics(path: Path, last_step: int) -> None:
     tmp.replace(path)
 
 
+def _tensorboard_writer(cfg: Config) -> Any:
+    """The SummaryWriter class when log.tensorboard is on; checked before the run directory exists."""
+    if not cfg.log.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise GanError("log.tensorboard: true needs the tensorboard package: pip install tensorboard (or set it to false)") from None
+    return SummaryWriter
+
+
 def dry_run_summary(cfg: Config, trainer: Trainer, total: int) -> str:
     g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
     return (
@@ -122,6 +133,7 @@ def train_experiment(
     dev = devices.select(cfg.device)
     dataset = data.load(cfg)
     trainer = Trainer(cfg, dataset, dev)
+    summary_writer_cls = _tensorboard_writer(cfg)
     total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
     if dry_run:
         reporter.print(dry_run_summary(cfg, trainer, total))
@@ -174,10 +186,21 @@ def train_experiment(
             title=f"step {tr.step}",
         )
 
+    on_log = reporter.log_row
+    writer = summary_writer_cls(str(run_dir / "tb")) if summary_writer_cls else None
+    if writer is not None:
+
+        def on_log(row: dict[str, Any]) -> None:
+            reporter.log_row(row)
+            for key, value in row.items():
+                if key != "step" and isinstance(value, (int, float)):
+                    writer.add_scalar(key, value, row["step"])
+            writer.flush()
+
     reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
     try:
         with reporter.progress(total, trainer.step) as advance:
-            run(trainer, run_dir, total, on_log=reporter.log_row, on_samples=on_samples, on_progress=advance)
+            run(trainer, run_dir, total, on_log=on_log, on_samples=on_samples, on_progress=advance)
     except Interrupted:
         raise
     except OSError as exc:
@@ -185,5 +208,8 @@ def train_experiment(
             f"writing to {run_dir} failed: {exc.strerror or exc}; the last good checkpoint is "
             f"{checkpoint.checkpoint_dir(run_dir) / 'last.pt'}"
         ) from None
+    finally:
+        if writer is not None:
+            writer.close()
     reporter.done(run_dir)
     return run_dir

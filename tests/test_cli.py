@@ -163,3 +163,21 @@ def test_python_dash_m_entry_point() -> None:
 
     out = subprocess.run([sys.executable, "-m", "gan_cli", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("gan-cli ")
+
+
+def test_tensorboard_logging(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    cfg = write_config(tmp_path, tiny_toy_config(log={"tensorboard": True}))
+    result = gan("train", cfg, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+
+
+def test_tensorboard_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    cfg = write_config(tmp_path, tiny_toy_config(log={"tensorboard": True}))
+    result = gan("train", cfg, "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "pip install tensorboard" in result.output
+    assert not (tmp_path / "run").exists()
