@@ -100,6 +100,23 @@ def sample(
         typer.echo(f"wrote {n} samples to {path}")
 
 
+@app.command("config")
+def config_keys(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")] = False,
+) -> None:
+    """List every config key with its default and meaning."""
+    import json
+
+    from gan_cli.config import field_docs
+
+    for key, default, doc in field_docs():
+        shown = default if isinstance(default, str) else json.dumps(default)
+        if markdown:
+            typer.echo(f"| `{key}` | `{shown}` | {doc.replace('|', '&#124;')} |")
+        else:
+            typer.echo(f"{key} = {shown}\n    {doc}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -197,6 +197,10 @@ def train_experiment(
                     writer.add_scalar(key, value, row["step"])
             writer.flush()
 
+    if dataset.is_image and not (run_dir / "samples" / "real.png").exists():
+        # the training data beside G's samples, for comparison by eye
+        draw(dataset.train[: cfg.log.num_samples], trainer.data_info, run_dir / "samples" / "real.png")
+
     reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
     try:
         with reporter.progress(total, trainer.step) as advance:

@@ -38,7 +38,7 @@ def save_image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: t
     arr = image_grid(images, shape, value_range, nrow)
     im = Image.fromarray(arr)
     if scale == 0:
-        scale = max(1, 4 * 28 // max(shape[1], 1) // 4) if shape[1] < 28 else 1
+        scale = max(1, math.ceil(32 / max(shape[1], 1)))  # about 32 pixels per image side at least
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -115,6 +115,7 @@ def test_digits_train_then_sample_round_trip(tmp_path: Path) -> None:
     assert rows[0]["momentum"] == 0.5 and rows[0]["lr"] < 0.1
     with Image.open(run / "samples" / "step_0000008.png") as im:
         assert im.width >= 5 * 8
+    assert (run / "samples" / "real.png").is_file(), "the data grid beside the samples"
     out = tmp_path / "grid.png"
     assert gan("sample", "--ckpt", run, "-n", "16", "--out", out).exit_code == 0
     assert out.stat().st_size > 100
