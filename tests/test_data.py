@@ -129,3 +129,49 @@ def test_sampler_state_round_trip() -> None:
 def test_batch_larger_than_dataset_is_an_error() -> None:
     with pytest.raises(GanError, match="train.batch_size"):
         data.EpochSampler(10, 11, seed=0, device=torch.device("cpu"))
+
+
+def test_missing_cifar10_says_where_to_put_the_files(tmp_path: Path) -> None:
+    raw = tiny_toy_config(data={"name": "cifar10", "root": str(tmp_path)}, generator={"hidden": [{"units": 8}], "output_activation": "sigmoid"})
+    with pytest.raises(GanError, match=r"cifar-10-batches-py.*data.download: true"):
+        data.load(config.from_dict(raw))
+
+
+def test_fashion_mnist_reads_its_own_folder(tmp_path: Path) -> None:
+    raw_dir = tmp_path / "FashionMNIST" / "raw"
+    write_idx(raw_dir / "train-images-idx3-ubyte", np.full((30, 4, 4), 255))
+    write_idx(raw_dir / "t10k-images-idx3-ubyte", np.zeros((5, 4, 4)))
+    raw = tiny_toy_config(
+        data={"name": "fashion-mnist", "root": str(tmp_path), "train_range": [0, 20], "valid_range": [20, 30]},
+        generator={"hidden": [{"units": 8}], "output_activation": "sigmoid"},
+    )
+    ds = data.load(config.from_dict(raw))
+    assert ds.train.shape == (20, 16) and ds.train.min() == 1.0 and ds.test.max() == 0.0
+
+
+def test_image_folder_dataset(tmp_path: Path) -> None:
+    from PIL import Image
+
+    for i in range(20):
+        Image.fromarray(np.full((6, 5, 3), i * 10, dtype=np.uint8)).save(tmp_path / f"{i:02d}.png")
+    raw = tiny_toy_config(data={"name": "folder", "path": str(tmp_path)}, generator={"hidden": [{"units": 8}], "output_activation": "sigmoid"})
+    ds = data.load(config.from_dict(raw))
+    assert ds.image_shape == (3, 6, 5) and ds.train.shape == (16, 90)
+    Image.fromarray(np.zeros((7, 7), dtype=np.uint8)).save(tmp_path / "odd.png")
+    with pytest.raises(GanError, match="differ in size"):
+        data.load(config.from_dict(raw))
+
+
+def test_mixture_in_three_dimensions() -> None:
+    raw = tiny_toy_config(data={"name": "mixture", "means": [[0, 0, 0], [5, 5, 5]], "weights": [1, 3], "std": 0.1, "num_samples": 400})
+    ds = data.load(config.from_dict(raw))
+    assert ds.dim == 3 and ds.target is not None
+    frac_far = (ds.train[:, 0] > 2.5).float().mean().item()
+    assert 0.65 < frac_far < 0.85, "weights 1:3 are normalised"
+
+
+def test_mixture_config_checks() -> None:
+    with pytest.raises(GanError, match="data.means: the mixture dataset needs"):
+        config.from_dict(tiny_toy_config(data={"name": "mixture"}))
+    with pytest.raises(GanError, match="data.weights: 1 weights for 2 components"):
+        config.from_dict(tiny_toy_config(data={"name": "mixture", "means": [[0], [1]], "weights": [1]}))
