@@ -146,6 +146,9 @@ class TrainConfig:
     epochs: int | None = _f(None, "budget in passes over the training set (ignored when steps is set)", gt=0)
     steps: int | None = _f(None, "budget in generator updates; takes precedence over epochs", gt=0)
     optimizer: OptimizerConfig = _f(doc="optimizer of both nets", factory=OptimizerConfig)
+    nan_policy: Literal["stop", "rollback"] = _f("stop", "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a smaller lr")
+    nan_max_rollbacks: int = _f(3, "rollbacks allowed per run before stopping anyway (nan_policy rollback)", ge=0)
+    nan_lr_scale: float = _f(0.5, "factor on the lr at each rollback (nan_policy rollback)", gt=0.0, le=1.0)
 
 
 @dataclass(frozen=True)
