@@ -387,11 +387,10 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError) -> None:
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
     if trainer.last_saved_step is None or not last.is_file():
         raise NonFiniteError(f"{error}; nothing to roll back to (lower log.checkpoint_every)") from None
-    rollbacks = trainer.nan_rollbacks + 1
-    bad_step = trainer.step
+    rollbacks, scale, bad_step = trainer.nan_rollbacks + 1, trainer.lr_scale * t.nan_lr_scale, trainer.step
     trainer.load_state_dict(checkpoint.load(last, map_location=trainer.device))
     trainer.nan_rollbacks = rollbacks
-    trainer.set_lr_scale(trainer.lr_scale * t.nan_lr_scale)
+    trainer.set_lr_scale(scale)
     rewind_metrics(run_dir / "metrics.jsonl", trainer.step)
     note = (
         f"step {bad_step}: NaN/inf; rolled back to step {trainer.step} with lr {trainer.base_lr * trainer.lr_scale:.4g} "

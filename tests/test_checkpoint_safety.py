@@ -1,0 +1,292 @@
+"""Checkpoints that are hostile, broken or never written: code-running pickles, truncated and foreign
+files, NaN/inf (stop or roll back, never saved), a full disk or an unwritable run directory."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gan_cli import checkpoint
+from gan_cli.cli import app
+from gan_cli.train import Trainer
+
+from reliability_helpers import metrics_rows, toy_config, write_config
+
+runner = CliRunner()
+
+
+def gan(*args: Any):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_clean_error(result: Any) -> str:
+    """The output of a failed command: exit 1, one `error:` message, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("error: ") == 1, result.output
+    assert "Traceback" not in result.output
+    message = result.stderr[result.stderr.index("error: ") :]
+    assert message.count("\n") == 1, "one line"
+    return message
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 4-step run with a checkpoint at step 4."""
+    tmp = tmp_path_factory.mktemp("good")
+    cfg = write_config(tmp / "cfg.yaml", toy_config(train={**toy_config()["train"], "steps": 4}))
+    result = gan("train", cfg, "--out", tmp / "run")
+    assert result.exit_code == 0, result.output
+    return tmp / "run"
+
+
+# ---------------------------------------------------------------- hostile checkpoint files
+
+
+class RunsCode:
+    """Unpickling this calls os.system: what a malicious checkpoint would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def make_hostile(kind: str, path: Path, good: Path, marker: Path) -> str:
+    """Write a bad checkpoint of `kind` to `path`; return the phrase its message must contain."""
+    real = good.read_bytes()
+    ckpt = checkpoint.load(good)
+    ckpt.pop("path")
+    if kind == "code-in-torch-save":
+        torch.save({**ckpt, "generator": RunsCode(marker)}, path)
+        return "refused to load: the file asks to import and call Python code (posix.system)"
+    if kind == "code-in-plain-pickle":
+        path.write_bytes(pickle.dumps({"format_version": 1, "x": RunsCode(marker)}, protocol=2))
+        return "refused to load: the file asks to import and call Python code (posix.system)"
+    if kind == "truncated":
+        path.write_bytes(real[: len(real) // 2])
+        return "not a readable checkpoint (truncated or corrupt?)"
+    if kind == "random-bytes":
+        path.write_bytes(bytes(torch.randint(0, 256, (5000,), generator=torch.Generator().manual_seed(1), dtype=torch.uint8).tolist()))
+        return "not a readable checkpoint"
+    if kind == "empty":
+        path.write_bytes(b"")
+        return "not a readable checkpoint (truncated or corrupt?)"
+    if kind == "plain-state-dict":
+        torch.save(ckpt["generator"], path)
+        return "not a gan-cli checkpoint (no format_version; a plain state_dict or another tool's file?)"
+    if kind == "future-format":
+        torch.save({**ckpt, "format_version": checkpoint.FORMAT_VERSION + 1}, path)
+        return f"checkpoint format {checkpoint.FORMAT_VERSION + 1} is newer than this gan-cli understands"
+    if kind == "wrong-types":
+        torch.save({**ckpt, "generator": [1, 2, 3]}, path)
+        return "damaged checkpoint: generator has the wrong type"
+    raise ValueError(kind)
+
+
+HOSTILE = ["code-in-torch-save", "code-in-plain-pickle", "truncated", "random-bytes", "empty", "plain-state-dict", "future-format", "wrong-types"]
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_gan_sample_refuses_a_hostile_or_broken_checkpoint_with_one_message(tmp_path: Path, good_run: Path, kind: str) -> None:
+    marker = tmp_path / "code-ran"
+    bad = tmp_path / "bad.pt"
+    phrase = make_hostile(kind, bad, good_run / "checkpoints" / "last.pt", marker)
+    message = one_clean_error(gan("sample", "--ckpt", bad, "--out", tmp_path / "s.npy"))
+    assert phrase in message and str(bad) in message
+    assert not marker.exists(), "loading the checkpoint ran code from it"
+    assert not (tmp_path / "s.npy").exists()
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_resume_refuses_a_hostile_or_broken_last_pt_and_writes_nothing(tmp_path: Path, good_run: Path, kind: str) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    marker = tmp_path / "code-ran"
+    phrase = make_hostile(kind, run / "checkpoints" / "last.pt", good_run / "checkpoints" / "last.pt", marker)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    message = one_clean_error(gan("train", "--resume", run, "--set", "train.steps=8"))
+    assert phrase in message
+    assert not marker.exists(), "loading the checkpoint ran code from it"
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before, "the run directory was not touched"
+
+
+def test_temp_files_are_never_taken_for_checkpoints(tmp_path: Path, good_run: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    ckdir = run / "checkpoints"
+    (ckdir / ".last.pt.abc123.tmp").write_bytes(b"half a checkpoint")
+    (ckdir / ".step_0000009.pt.link").write_bytes(b"")
+    for f in ckdir.glob("*.pt"):
+        f.unlink()
+    assert checkpoint.list_steps(run) == []
+    message = one_clean_error(gan("sample", "--ckpt", run))
+    assert "has no checkpoints/last.pt" in message
+    assert sorted(p.name for p in checkpoint.remove_stale_temps(run)) == [".last.pt.abc123.tmp", ".step_0000009.pt.link"]
+
+
+# ---------------------------------------------------------------- NaN and inf
+
+
+def nan_config(tmp_path: Path, **train: Any) -> Path:
+    cfg = toy_config(
+        train={**toy_config()["train"], "steps": 12, **train},
+        log={**toy_config()["log"], "every": 2, "checkpoint_every": 4},
+    )
+    return write_config(tmp_path / "nan.yaml", cfg)
+
+
+def poison_after(monkeypatch: pytest.MonkeyPatch, step: int, only_at_full_lr: bool = False) -> None:
+    """Make G's first weight NaN right after generator step `step` (optionally only before any rollback)."""
+    original = Trainer.train_step
+
+    def train_step(self: Trainer) -> None:
+        original(self)
+        if self.step == step and not (only_at_full_lr and self.lr_scale != 1.0):
+            with torch.no_grad():
+                next(self.G.parameters()).view(-1)[0] = float("nan")
+
+    monkeypatch.setattr(Trainer, "train_step", train_step)
+
+
+def finite_checkpoint(path: Path) -> dict[str, Any]:
+    ckpt = checkpoint.load(path)
+    for net in ("generator", "discriminator"):
+        assert all(torch.isfinite(t).all() for t in ckpt[net].values())
+    return ckpt
+
+
+def test_nan_policy_stop_names_the_step_and_the_last_good_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    poison_after(monkeypatch, 7)
+    run = tmp_path / "run"
+    message = one_clean_error(gan("train", nan_config(tmp_path), "--out", run))
+    assert "step 8: a loss became NaN or infinite" in message
+    assert f"the last good checkpoint is {run / 'checkpoints' / 'last.pt'} (step 4)" in message
+    assert finite_checkpoint(run)["step"] == 4
+    assert [r["step"] for r in metrics_rows(run)] == [2, 4, 6], "no NaN row is logged"
+
+
+def test_a_checkpoint_holding_nan_is_never_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NaN weights between log rows are caught by the check before the checkpoint."""
+    poison_after(monkeypatch, 3)
+    run = tmp_path / "run"
+    message = one_clean_error(gan("train", nan_config(tmp_path), "--out", run, "--set", "log.every=100"))
+    assert "step 4: generator parameter" in message and "is NaN or infinite, so no checkpoint was written" in message
+    assert "no checkpoint has been written yet" in message
+    assert not (run / "checkpoints" / "last.pt").exists()
+
+
+def test_a_real_divergence_from_a_huge_lr_stops_cleanly(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cfg = nan_config(tmp_path, optimizer={"name": "sgd", "lr": 1e30, "sgd_form": "torch"})
+    message = one_clean_error(gan("train", cfg, "--out", run))
+    assert "a loss became NaN or infinite" in message and "no checkpoint has been written yet" in message
+    # with rollback there is nothing to roll back to before the first checkpoint
+    message = one_clean_error(gan("train", cfg, "--out", tmp_path / "run2", "--set", "train.nan_policy=rollback"))
+    assert "nothing to roll back to" in message
+
+
+def test_nan_policy_rollback_reloads_last_pt_at_a_smaller_lr_and_finishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    poison_after(monkeypatch, 7, only_at_full_lr=True)
+    run = tmp_path / "run"
+    cfg = nan_config(tmp_path, nan_policy="rollback", nan_max_rollbacks=2, nan_lr_scale=0.25)
+    result = gan("train", cfg, "--out", run)
+    assert result.exit_code == 0, result.output
+    assert "rolled back to step 4 with lr 0.00025" in result.output
+    ckpt = finite_checkpoint(run)
+    assert ckpt["step"] == 12 and ckpt["schedule"]["lr_scale"] == 0.25 and ckpt["schedule"]["nan_rollbacks"] == 1
+    rows = metrics_rows(run)
+    assert [r["step"] for r in rows] == [2, 4, 6, 8, 10, 12], "the rows after the rollback replace the lost ones"
+    assert [r["lr"] for r in rows] == [0.001] * 2 + [0.00025] * 4
+    assert "rolled back to step 4" in (run / "command.txt").read_text()
+
+    # the run resumes at its reduced lr: the saved lr is not taken for a changed config
+    monkeypatch.undo()
+    result = gan("train", "--resume", run, "--set", "train.steps=14")
+    assert result.exit_code == 0, result.output
+    assert metrics_rows(run)[-1]["lr"] == 0.00025 and metrics_rows(run)[-1]["step"] == 14
+
+
+def test_nan_policy_rollback_gives_up_after_nan_max_rollbacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    poison_after(monkeypatch, 7)  # NaN again after every rollback
+    run = tmp_path / "run"
+    message = one_clean_error(gan("train", nan_config(tmp_path, nan_policy="rollback", nan_max_rollbacks=2), "--out", run))
+    assert "gave up after 2 rollback(s)" in message and "step 8" in message
+    assert finite_checkpoint(run)["step"] == 4
+    notes = (run / "command.txt").read_text()
+    assert "rolled back to step 4 with lr 0.0005 (rollback 1" in notes and "rolled back to step 4 with lr 0.00025 (rollback 2" in notes
+
+
+# ---------------------------------------------------------------- disk full, unwritable directories
+
+
+def fail_checkpoint_writes(monkeypatch: pytest.MonkeyPatch, error: int, after: int) -> None:
+    """os.write into files under checkpoints/ fails with `error` once `after` checkpoints were written."""
+    real_write, seen = os.write, set()
+
+    def write(fd: int, data: Any) -> int:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            target = ""
+        if "/checkpoints/" in target:
+            seen.add(target)  # each checkpoint goes to a fresh temp file
+            if len(seen) > after:
+                real_write(fd, bytes(data[: len(data) // 3]))  # part of it lands, as on a real full disk
+                raise OSError(error, os.strerror(error))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to tell checkpoint files apart")
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EACCES, errno.EROFS], ids=["ENOSPC", "EACCES", "EROFS"])
+def test_a_failing_checkpoint_write_is_one_message_and_the_last_good_checkpoint_stays(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: int) -> None:
+    fail_checkpoint_writes(monkeypatch, error, after=1)
+    run = tmp_path / "run"
+    message = one_clean_error(gan("train", nan_config(tmp_path), "--out", run))
+    assert f"writing to {run} failed: {os.strerror(error)}" in message
+    assert f"the last good checkpoint is {run / 'checkpoints' / 'last.pt'}" in message
+    monkeypatch.undo()
+    assert finite_checkpoint(run)["step"] == 4, "the failed write at step 8 left the step-4 checkpoint"
+    assert [p.name for p in (run / "checkpoints").iterdir() if p.name.startswith(".")] == [], "no temp file left"
+
+
+def test_an_unwritable_out_is_one_message_and_creates_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    message = one_clean_error(gan("train", nan_config(tmp_path), "--out", blocker / "run"))
+    assert f"cannot write the run directory {blocker / 'run'}" in message
+    assert blocker.read_text() == "not a directory"
+
+
+def test_an_unwritable_runs_parent_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("runs").write_text("a file where the runs/ folder should be")
+    message = one_clean_error(gan("train", nan_config(tmp_path)))
+    assert "cannot create the run directory runs/tiny-" in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through directory permissions; covered by the EACCES/EROFS simulation above")
+def test_a_read_only_run_directory_on_resume_keeps_last_pt(tmp_path: Path, good_run: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    before = (run / "checkpoints" / "last.pt").read_bytes()
+    for p in (run, run / "checkpoints"):
+        p.chmod(0o555)
+    try:
+        message = one_clean_error(gan("train", "--resume", run, "--set", "train.steps=8"))
+        assert "Permission denied" in message
+    finally:
+        for p in (run, run / "checkpoints"):
+            p.chmod(0o755)
+    assert (run / "checkpoints" / "last.pt").read_bytes() == before
