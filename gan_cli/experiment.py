@@ -134,7 +134,8 @@ def train_experiment(
         last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
         if not last.is_file():
             raise GanError(f"--resume: {last} does not exist; nothing to resume (drop --resume to start a new run)")
-        ckpt = checkpoint.load(last, map_location=dev)
+        # on the CPU: RNG and generator states must be CPU tensors; load_state_dict moves the weights
+        ckpt = checkpoint.load(last)
         # a run that rolled back from NaN saved its scaled lr; compare like with like
         lr_scale = ckpt.get("schedule", {}).get("lr_scale", 1.0) if isinstance(ckpt.get("schedule"), dict) else 1.0
         expected = with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg

@@ -388,7 +388,7 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError) -> None:
     if trainer.last_saved_step is None or not last.is_file():
         raise NonFiniteError(f"{error}; nothing to roll back to (lower log.checkpoint_every)") from None
     rollbacks, scale, bad_step = trainer.nan_rollbacks + 1, trainer.lr_scale * t.nan_lr_scale, trainer.step
-    trainer.load_state_dict(checkpoint.load(last, map_location=trainer.device))
+    trainer.load_state_dict(checkpoint.load(last))  # on the CPU, as on resume
     trainer.nan_rollbacks = rollbacks
     trainer.set_lr_scale(scale)
     rewind_metrics(run_dir / "metrics.jsonl", trainer.step)

@@ -181,3 +181,14 @@ def test_sigkill_during_checkpoint_writes_never_breaks_last_pt(tmp_path: Path) -
         assert step >= previous, "a resumed run never goes back"
         previous = step
     assert previous > 1, "the resumed runs made progress"
+
+
+def test_ctrl_c_before_training_starts_exits_130_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted_load(cfg: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("gan_cli.experiment.data.load", interrupted_load)
+    result = runner.invoke(app, ["train", str(long_config(tmp_path)), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 130
+    assert "interrupted before training started; no checkpoint was written" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()
