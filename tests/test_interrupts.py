@@ -180,6 +180,8 @@ def test_sigkill_during_checkpoint_writes_never_breaks_last_pt(tmp_path: Path) -
         step = assert_checkpoints_sound(run)
         assert step >= previous, "a resumed run never goes back"
         previous = step
+        steps = [r["step"] for r in metrics_rows(run, complete_only=True)]
+        assert steps == list(range(1, len(steps) + 1)), "each resume continued the rows without a gap or a repeat"
     assert previous > 1, "the resumed runs made progress"
 
 
