@@ -150,9 +150,13 @@ def train_experiment(
             trainer.load_state_dict(ckpt)
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
             raise GanError(f"--resume: {last} is damaged or does not match its config: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        if trainer.step > total:
+            raise GanError(
+                f"--resume: the run is at step {trainer.step}, past the budget of {total} steps; "
+                f"set a larger budget, e.g. --set train.steps={2 * trainer.step}"
+            )
         checkpoint.remove_stale_temps(run_dir)
         note = f"resumed from step {trainer.step}" + (": changed " + "; ".join(allowed) if allowed else "")
-        _truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
     else:
         if run_dir is None:
             run_dir = checkpoint.default_run_dir(cfg.name)
@@ -164,6 +168,8 @@ def train_experiment(
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "samples").mkdir(exist_ok=True)
         checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
+        if resume:
+            _truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         _write_command(run_dir, dev, note)
     except OSError as exc:

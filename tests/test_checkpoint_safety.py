@@ -276,7 +276,26 @@ def test_an_unwritable_runs_parent_is_one_message(tmp_path: Path, monkeypatch: p
     assert "cannot create the run directory runs/tiny-" in message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through directory permissions; covered by the EACCES/EROFS simulation above")
+def test_resume_into_an_unwritable_run_directory_is_one_message_and_keeps_last_pt(tmp_path: Path, good_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a read-only directory does for a normal user (root writes through permissions, so simulate it)."""
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    real_write_text = Path.write_text
+
+    def write_text(self: Path, *args: Any, **kwargs: Any) -> int:
+        if run in self.parents:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    message = one_clean_error(gan("train", "--resume", run, "--set", "train.steps=8"))
+    assert f"cannot write the run directory {run}: Permission denied" in message
+    monkeypatch.undo()
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through directory permissions; simulated in the test above")
 def test_a_read_only_run_directory_on_resume_keeps_last_pt(tmp_path: Path, good_run: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(good_run, run)

@@ -196,6 +196,15 @@ def test_changing_the_model_or_data_on_resume_is_refused_listing_the_differences
     assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before, "nothing was written"
 
 
+def test_a_resume_budget_below_the_checkpoint_step_is_refused_before_writing(tmp_path: Path) -> None:
+    run = train(config(tmp_path, "alternating-k1", N), tmp_path / "run")
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["train", "--resume", str(run), "--set", "train.steps=2"])
+    assert result.exit_code == 1
+    assert "the run is at step 4, past the budget of 2 steps" in result.stderr
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before, "config.yaml still says what ran"
+
+
 def test_resume_needs_a_run_with_a_checkpoint(tmp_path: Path) -> None:
     result = runner.invoke(app, ["train", "--resume"])
     assert result.exit_code == 1 and "give a CONFIG.yaml, or --resume with the run directory" in result.output
