@@ -281,6 +281,7 @@ class Interrupt:
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested is not None:
             # second signal: leave now; atomic writes mean no file is left half-written
+            os.write(2, b"\ninterrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint\n")
             os._exit(130)
         self.requested = signal.Signals(signum).name
 

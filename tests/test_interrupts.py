@@ -101,7 +101,9 @@ def test_a_second_signal_exits_at_once_and_leaves_last_pt_loadable(tmp_path: Pat
         assert child.wait(timeout=60) == 130
     finally:
         child.kill()
-    assert "checkpoint written" not in child.stderr()
+    err = child.stderr()
+    assert "checkpoint written" not in err
+    assert "interrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint" in err
     ckpt = checkpoint.load(run)
     assert ckpt["step"] == 3, "last.pt is still the previous, complete checkpoint"
     leftovers = [n for n in checkpoint_files(run) if n.startswith(".")]
