@@ -67,6 +67,25 @@ def without_timing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in rows]
 
 
+def gan(*args: Any) -> Any:
+    """`gan ARGS` in-process (Typer's CliRunner); stdout and stderr are kept apart."""
+    from typer.testing import CliRunner
+
+    from gan_cli.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def one_clean_error(result: Any) -> str:
+    """The message of a failed command: exit 1, one `error:` line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("error: ") == 1, result.output
+    assert "Traceback" not in result.output
+    message = result.stderr[result.stderr.index("error: ") :]
+    assert message.count("\n") == 1, "one line"
+    return message
+
+
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
