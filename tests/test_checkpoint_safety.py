@@ -68,10 +68,17 @@ def make_hostile(kind: str, path: Path, good: Path, marker: Path) -> str:
     if kind == "wrong-types":
         torch.save({**ckpt, "generator": [1, 2, 3]}, path)
         return "damaged checkpoint: generator has the wrong type"
+    if kind == "mismatched-weights":
+        weights = {name: torch.zeros(3, 3) for name in ckpt["generator"]}
+        torch.save({**ckpt, "generator": weights}, path)
+        return "not match"  # sample: the weights do not match; resume: does not match its config
     raise ValueError(kind)
 
 
-HOSTILE = ["code-in-torch-save", "code-in-plain-pickle", "truncated", "random-bytes", "empty", "plain-state-dict", "future-format", "wrong-types"]
+HOSTILE = [
+    "code-in-torch-save", "code-in-plain-pickle", "truncated", "random-bytes", "empty", "plain-state-dict", "future-format",
+    "wrong-types", "mismatched-weights",
+]
 
 
 @pytest.mark.parametrize("kind", HOSTILE)
