@@ -109,6 +109,7 @@ class Child:
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
+        self._stderr: str | None = None
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -138,10 +139,13 @@ class Child:
         return self.proc.wait(timeout=timeout)
 
     def stderr(self) -> str:
+        """Everything the child wrote to stderr (read once it has exited, then kept)."""
         if self.proc.poll() is None:
             return "(still running)"
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read()
+        if self._stderr is None:
+            assert self.proc.stderr is not None
+            self._stderr = self.proc.stderr.read()
+        return self._stderr
 
     def kill(self) -> None:
         if self.proc.poll() is None:
