@@ -7,11 +7,13 @@ pickled modules or classes, so loading a file never executes code from it.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import os
 import pickle
 import random
 import re
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,24 +26,30 @@ from gan_cli.errors import GanError
 
 FORMAT_VERSION = 1
 STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
+TEMP_SUFFIX = ".tmp"  # atomic_save's temp files: .NAME.XXXX.tmp, never matched as checkpoints
 
 
 # ---------------------------------------------------------------- run directories
 
 
 def default_run_dir(name: str, parent: Path = Path("runs")) -> Path:
-    """runs/<name>-<YYYYmmdd-HHMMSS>, with -2, -3 ... when that name is taken (same second)."""
+    """runs/<name>-<YYYYmmdd-HHMMSS>, with -2, -3 ... when that name is taken (same second).
+
+    The directory is created here (mkdir is atomic), so two runs started in the same second can
+    never claim the same name; call it only once every check of the run has passed.
+    """
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = parent / f"{name}-{stamp}"
     candidate, n = base, 1
     while True:
         try:
             candidate.mkdir(parents=True, exist_ok=False)
-            candidate.rmdir()  # claimed the name; created for real once the run starts
             return candidate
         except FileExistsError:
             n += 1
             candidate = Path(f"{base}-{n}")
+        except OSError as exc:
+            raise GanError(f"cannot create the run directory {candidate}: {exc.strerror or exc} (choose another with --out)") from None
 
 
 def is_nonempty_dir(path: Path) -> bool:
@@ -108,14 +116,25 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def atomic_save(obj: dict[str, Any], path: Path) -> None:
-    """torch.save to a temp file in the same directory, fsync, then os.replace: all or nothing."""
+    """torch.save to a temp file in the same directory, fsync, then os.replace: all or nothing.
+
+    The bytes are serialised in memory first and written with os.write, so a full disk or an
+    unwritable directory surfaces as an OSError with its errno (torch.save into a failing file
+    raises a bare RuntimeError), and the previous file at `path` is never touched.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            view = buffer.getbuffer()
+            while len(view):
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -130,6 +149,19 @@ def atomic_save(obj: dict[str, Any], path: Path) -> None:
         raise
 
 
+def remove_stale_temps(run_dir: Path) -> list[Path]:
+    """Delete temp files a killed writer left in checkpoints/ (never a finished checkpoint)."""
+    removed = []
+    for f in checkpoint_dir(run_dir).glob(".*"):
+        if f.is_file() and (f.name.endswith(TEMP_SUFFIX) or f.name.endswith(".link")):
+            try:
+                f.unlink()
+                removed.append(f)
+            except OSError:
+                pass
+    return removed
+
+
 def make_checkpoint(**parts: Any) -> dict[str, Any]:
     """The checkpoint dict: format_version and package version, then the given parts."""
     return {"format_version": FORMAT_VERSION, "version": __version__, **parts}
@@ -142,29 +174,44 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     """Load and check a checkpoint with weights_only=True; every failure is one GanError."""
     p = resolve(path)
     try:
-        ckpt = torch.load(p, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols; the outcome is reported below
+            ckpt = torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        detail = next((ln.strip() for ln in str(exc).splitlines() if "Unsupported" in ln), "")
-        detail = detail.split(" was not an allowed global")[0].replace("WeightsUnpickler error: ", "")
+        text = str(exc)
+        glob = re.search(r"GLOBAL ([\w.]+)", text)
+        if glob:
+            raise GanError(
+                f"{p}: refused to load: the file asks to import and call Python code ({glob.group(1)}) when "
+                f"unpickled; gan-cli loads checkpoints with weights_only=True (tensors and plain data only), "
+                f"so this is not a gan-cli checkpoint"
+            ) from None
+        op = re.search(r"Unsupported operand \d+", text)
         raise GanError(
-            f"{p}: refused to load: the file holds objects other than tensors and plain data "
-            f"(it could run code when unpickled), so it is not a gan-cli checkpoint"
-            + (f" ({detail})" if detail else "")
+            f"{p}: not a readable checkpoint: corrupt, or a pickle that tensors-and-plain-data loading refuses"
+            + (f" ({op.group(0).lower()})" if op else "")
         ) from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise GanError(f"{p}: not a readable checkpoint (truncated or corrupt?): {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        first = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
+        raise GanError(f"{p}: not a readable checkpoint (truncated or corrupt?): {first}") from None
     except Exception as exc:  # torch raises many types for garbage input
-        raise GanError(f"{p}: not a readable checkpoint: {type(exc).__name__}") from None
+        raise GanError(f"{p}: not a readable checkpoint (corrupt, or not a torch.save file): {type(exc).__name__}") from None
     if not isinstance(ckpt, dict) or "format_version" not in ckpt:
         raise GanError(f"{p}: not a gan-cli checkpoint (no format_version; a plain state_dict or another tool's file?)")
-    if not isinstance(ckpt["format_version"], int) or ckpt["format_version"] > FORMAT_VERSION:
+    version = ckpt["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise GanError(f"{p}: not a gan-cli checkpoint (format_version {version!r} is not a positive integer)")
+    if version > FORMAT_VERSION:
         raise GanError(
-            f"{p}: checkpoint format {ckpt['format_version']!r} is newer than this gan-cli understands "
+            f"{p}: checkpoint format {version} is newer than this gan-cli understands "
             f"({FORMAT_VERSION}); upgrade gan-cli"
         )
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
         raise GanError(f"{p}: checkpoint is missing {', '.join(missing)}")
+    wrong = [k for k in ("config", "generator", "discriminator") if not isinstance(ckpt[k], dict)]
+    if wrong or not isinstance(ckpt["step"], int) or isinstance(ckpt["step"], bool) or ckpt["step"] < 0:
+        raise GanError(f"{p}: damaged checkpoint: {', '.join(wrong) or 'step'} has the wrong type")
     ckpt["path"] = str(p)
     return ckpt
 

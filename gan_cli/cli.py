@@ -79,6 +79,10 @@ def train(
             highlight=False,
         )
         raise typer.Exit(130) from None
+    except KeyboardInterrupt:
+        # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
+        err.print("interrupted before training started; no checkpoint was written", markup=False, highlight=False)
+        raise typer.Exit(130) from None
 
 
 @app.command()

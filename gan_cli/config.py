@@ -146,6 +146,9 @@ class TrainConfig:
     epochs: int | None = _f(None, "budget in passes over the training set (ignored when steps is set)", gt=0)
     steps: int | None = _f(None, "budget in generator updates; takes precedence over epochs", gt=0)
     optimizer: OptimizerConfig = _f(doc="optimizer of both nets", factory=OptimizerConfig)
+    nan_policy: Literal["stop", "rollback"] = _f("stop", "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a smaller lr")
+    nan_max_rollbacks: int = _f(3, "rollbacks allowed per run before stopping anyway (nan_policy rollback)", ge=0)
+    nan_lr_scale: float = _f(0.5, "factor on the lr at each rollback (nan_policy rollback)", gt=0.0, le=1.0)
 
 
 @dataclass(frozen=True)
@@ -250,10 +253,14 @@ def _convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
             return int(value)
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(float(value)):
+            try:
+                number = float(value)
+            except OverflowError:  # an integer beyond float range
+                number = math.inf
+            if not math.isfinite(number):
                 errors.append(f"{path}: must be a finite number, got {value!r}")
                 return _MISSING
-            return float(value)
+            return number
         if isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
             try:
                 number = float(value)
@@ -392,6 +399,9 @@ def read_yaml(path: str | Path) -> Any:
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise GanError(f"{p}:{where}: malformed YAML: {problem}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML's constructors raise plain errors for values such as the date 2001-13-99
+        raise GanError(f"{p}: malformed YAML: a value cannot be read ({exc})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -416,6 +426,9 @@ def _closest_path(key: str, valid: list[str]) -> list[str]:
     same_leaf = [v for v in valid if v.rsplit(".", 1)[-1] == leaf]
     if same_leaf:
         return difflib.get_close_matches(key, same_leaf, n=1, cutoff=0.0)
+    near_leaf = [v for v in valid if difflib.get_close_matches(leaf, [v.rsplit(".", 1)[-1]], n=1, cutoff=0.6)]
+    if near_leaf:  # a misspelt last part: train.lrr -> train.optimizer.lr
+        return difflib.get_close_matches(key, near_leaf, n=1, cutoff=0.0)
     return difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
 
 
@@ -439,8 +452,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             continue
         try:
             value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+            value = text  # not YAML (e.g. the date 2001-13-99): keep the text; validation names the key
         node = out
         parts = key.split(".")
         for part in parts[:-1]:

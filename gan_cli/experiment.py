@@ -21,7 +21,7 @@ from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.reporting import Reporter
 from gan_cli.sample import draw
-from gan_cli.train import Interrupted, Trainer, budget_steps, run
+from gan_cli.train import Interrupted, Trainer, budget_steps, run, with_lr
 
 # sections whose change would make a resumed run a different experiment
 FROZEN_ON_RESUME = ("name", "seed", "data", "noise", "generator", "discriminator")
@@ -146,17 +146,29 @@ def train_experiment(
         last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
         if not last.is_file():
             raise GanError(f"--resume: {last} does not exist; nothing to resume (drop --resume to start a new run)")
-        ckpt = checkpoint.load(last, map_location=dev)
-        refused, allowed = config_differences(ckpt["config"], to_dict(cfg))
+        # on the CPU: RNG and generator states must be CPU tensors; load_state_dict moves the weights
+        ckpt = checkpoint.load(last)
+        # a run that rolled back from NaN saved its scaled lr; compare like with like
+        lr_scale = ckpt.get("schedule", {}).get("lr_scale", 1.0) if isinstance(ckpt.get("schedule"), dict) else 1.0
+        expected = with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
+        refused, allowed = config_differences(ckpt["config"], to_dict(expected))
         if refused:
             raise GanError(
                 "--resume: the config differs from the checkpoint's in keys that define the experiment "
                 "(start a new run for these):",
                 refused,
             )
-        trainer.load_state_dict(ckpt)
+        try:
+            trainer.load_state_dict(ckpt)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
+            raise GanError(f"--resume: {last} is damaged or does not match its config: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        if trainer.step > total:
+            raise GanError(
+                f"--resume: the run is at step {trainer.step}, past the budget of {total} steps; "
+                f"set a larger budget, e.g. --set train.steps={2 * trainer.step}"
+            )
+        checkpoint.remove_stale_temps(run_dir)
         note = f"resumed from step {trainer.step}" + (": changed " + "; ".join(allowed) if allowed else "")
-        _truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
     else:
         if run_dir is None:
             run_dir = checkpoint.default_run_dir(cfg.name)
@@ -168,6 +180,8 @@ def train_experiment(
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "samples").mkdir(exist_ok=True)
         checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
+        if resume:
+            _truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         _write_command(run_dir, dev, note)
     except OSError as exc:

@@ -18,6 +18,7 @@ either net moves, both nets stepped together. One training *step* is one generat
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -33,7 +34,7 @@ import torch
 from gan_cli import checkpoint, models, objectives, optim
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
-from gan_cli.errors import GanError
+from gan_cli.nonfinite import NonFiniteError, check_finite, last_good, roll_back
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
 DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
@@ -78,6 +79,12 @@ class Accumulator:
         return dict(zip(METRIC_KEYS, means))
 
 
+def with_lr(cfg: Config, lr: float) -> Config:
+    """`cfg` with train.optimizer.lr replaced (the schedules read the lr from the config)."""
+    opt = dataclasses.replace(cfg.train.optimizer, lr=lr)
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, optimizer=opt))
+
+
 class Trainer:
     """Owns G, D, their optimizers, the data order and the counters of one run."""
 
@@ -103,6 +110,10 @@ class Trainer:
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self.acc = Accumulator(device)
         self.lr = self.momentum = 0.0
+        self.base_lr = cfg.train.optimizer.lr  # the config's lr; NaN rollbacks run at base_lr * lr_scale
+        self.lr_scale = 1.0
+        self.nan_rollbacks = 0
+        self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
         self._d_params = list(self.D.parameters())
         self._g_params = list(self.G.parameters())
         gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
@@ -208,7 +219,15 @@ class Trainer:
             discriminator=self.D.state_dict(),
             opt_g=self.opt_g.state_dict(),
             opt_d=self.opt_d.state_dict(),
-            schedule={"d_updates": self.d_updates, "g_updates": self.step, "elapsed": self.elapsed},
+            schedule={
+                "d_updates": self.d_updates,
+                "g_updates": self.step,
+                "elapsed": self.elapsed,
+                "lr_scale": self.lr_scale,
+                "nan_rollbacks": self.nan_rollbacks,
+            },
+            # sums of the log window in progress, so a resumed run logs the same rows
+            accumulator={"sums": self.acc.sums.detach().cpu().clone(), "count": self.acc.count},
             data_order=self.sampler.state_dict(),
             rng=checkpoint.capture_rng(),
             data_info=self.data_info,
@@ -224,10 +243,22 @@ class Trainer:
         sched = ckpt.get("schedule", {})
         self.d_updates = int(sched.get("d_updates", self.step))
         self.elapsed = float(sched.get("elapsed", 0.0))
+        self.nan_rollbacks = int(sched.get("nan_rollbacks", 0))
+        self.set_lr_scale(float(sched.get("lr_scale", 1.0)))
+        acc = ckpt.get("accumulator")
+        if acc is not None:
+            self.acc.sums.copy_(acc["sums"].to(self.acc.sums.device))
+            self.acc.count = int(acc["count"])
+        self.last_saved_step = self.step
         if "data_order" in ckpt:
             self.sampler.load_state_dict(ckpt["data_order"])
         if "rng" in ckpt:
             checkpoint.restore_rng(ckpt["rng"])
+
+    def set_lr_scale(self, scale: float) -> None:
+        """Train from now on at the config's lr times `scale` (NaN rollbacks shrink it)."""
+        self.lr_scale = scale
+        self.cfg = with_lr(self.cfg, self.base_lr * scale)
 
     @torch.no_grad()
     def fixed_samples(self) -> torch.Tensor:
@@ -250,6 +281,7 @@ class Interrupt:
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested is not None:
             # second signal: leave now; atomic writes mean no file is left half-written
+            os.write(2, b"\ninterrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint\n")
             os._exit(130)
         self.requested = signal.Signals(signum).name
 
@@ -277,10 +309,11 @@ class Interrupted(Exception):
 
 def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
     """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write)."""
+    check_finite(trainer, run_dir)
     state = trainer.state_dict()
-    _check_finite(trainer)
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
     checkpoint.atomic_save(state, last)
+    trainer.last_saved_step = trainer.step
     if keep > 0:
         target = checkpoint.step_path(run_dir, trainer.step)
         tmp = target.with_name(f".{target.name}.link")
@@ -293,17 +326,6 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
             checkpoint.atomic_save(state, target)
         checkpoint.prune(run_dir, keep)
     return last
-
-
-class NonFiniteError(GanError):
-    """A loss or a weight became NaN or infinite."""
-
-
-def _check_finite(trainer: Trainer) -> None:
-    for name, net in (("generator", trainer.G), ("discriminator", trainer.D)):
-        for pname, p in net.named_parameters():
-            if not torch.isfinite(p).all():
-                raise NonFiniteError(f"step {trainer.step}: {name} parameter {pname} is not finite; no checkpoint was written")
 
 
 def run(
@@ -319,12 +341,35 @@ def run(
 
     `on_epoch(trainer, run_dir)` runs after each step that completes an epoch (before checkpointing).
     Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
+    A NaN/inf found at a log row or before a checkpoint raises NonFiniteError (train.nan_policy stop)
+    or rolls back to last.pt with a smaller lr (rollback). No checkpoint holding NaN is ever written.
     """
+    with Interrupt() as interrupt:
+        while True:
+            try:
+                return _run_session(trainer, run_dir, total_steps, interrupt, on_log, on_samples, on_progress, on_epoch)
+            except NonFiniteError as exc:
+                if interrupt.requested:
+                    raise
+                roll_back(trainer, run_dir, exc)
+
+
+def _run_session(
+    trainer: Trainer,
+    run_dir: Path,
+    total_steps: int,
+    interrupt: Interrupt,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    on_samples: Callable[[Trainer, Path], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    on_epoch: Callable[[Trainer, Path], None] | None = None,
+) -> dict[str, Any] | None:
+    """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
     cfg = trainer.cfg
     log = cfg.log
     metrics_path = run_dir / "metrics.jsonl"
     last_row: dict[str, Any] | None = None
-    with Interrupt() as interrupt, open(metrics_path, "a", encoding="utf-8") as metrics:
+    with open(metrics_path, "a", encoding="utf-8") as metrics:
         window_start = time.perf_counter()
         window_steps = 0
         session_start = time.perf_counter() - trainer.elapsed
@@ -339,7 +384,7 @@ def run(
                 if not all(np.isfinite(v) for v in row.values()):
                     raise NonFiniteError(
                         f"step {step}: a loss became NaN or infinite ({', '.join(f'{k}={v:.4g}' for k, v in row.items())}); "
-                        f"the last good checkpoint is {checkpoint.checkpoint_dir(run_dir) / 'last.pt'}"
+                        f"{last_good(trainer, run_dir)}"
                     )
                 now = time.perf_counter()
                 trainer.elapsed = now - session_start
