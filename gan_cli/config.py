@@ -146,6 +146,9 @@ class TrainConfig:
     epochs: int | None = _f(None, "budget in passes over the training set (ignored when steps is set)", gt=0)
     steps: int | None = _f(None, "budget in generator updates; takes precedence over epochs", gt=0)
     optimizer: OptimizerConfig = _f(doc="optimizer of both nets", factory=OptimizerConfig)
+    compile: bool = _f(False, "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a C++ compiler)")
+    precision: Literal["float32", "bf16"] = _f("float32", "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); losses and weights stay float32")
+    cuda_graphs: bool = _f(False, "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form paper; not with compile)")
 
 
 @dataclass(frozen=True)
@@ -351,6 +354,12 @@ def _semantic_checks(cfg: Config, errors: list[str]) -> None:
         errors.append("generator.output_bias: 'marginals' is the logit of the mean pixel and needs output_activation sigmoid")
     if cfg.train.steps is None and cfg.train.epochs is None:
         errors.append("train: set a budget, train.steps or train.epochs")
+    if cfg.train.cuda_graphs and cfg.train.compile:
+        errors.append("train.cuda_graphs: cannot be combined with train.compile; choose one")
+    if cfg.train.cuda_graphs and not (cfg.train.optimizer.name == "sgd" and cfg.train.optimizer.sgd_form == "paper"):
+        errors.append("train.cuda_graphs: needs train.optimizer.name sgd with sgd_form paper (its lr and momentum live on the device)")
+    if cfg.train.cuda_graphs and cfg.device in ("cpu", "mps"):
+        errors.append(f"train.cuda_graphs: needs a CUDA device, but device is {cfg.device}; set train.cuda_graphs: false")
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         errors.append(f"device: {dev!r} is not one of auto, cpu, cuda, cuda:N, mps")
