@@ -22,7 +22,19 @@ class Maxout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.linear(x)
-        return y.view(*y.shape[:-1], self.units, self.pieces).amax(dim=-1)
+        # max, not amax: its backward scatters into the winning piece instead of comparing all pieces
+        return y.view(*y.shape[:-1], self.units, self.pieces).max(dim=-1).values
+
+
+class Dropout(nn.Dropout):
+    """Inverted dropout, x * [u >= p] / (1 - p) with u ~ U[0, 1) per input: nn.Dropout's distribution
+    from one uniform draw, about twice as fast on the CPU as its Bernoulli draw."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, device=x.device).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        return x * keep
 
 
 def _activation(name: str) -> nn.Module:
@@ -40,7 +52,7 @@ def _mlp_layers(in_features: int, hidden: list[LayerConfig]) -> tuple[list[nn.Mo
     width = in_features
     for layer in hidden:
         if layer.dropout > 0:
-            layers.append(nn.Dropout(layer.dropout))  # inverted dropout: kept units scaled by 1/(1-p)
+            layers.append(Dropout(layer.dropout))  # inverted dropout: kept units scaled by 1/(1-p)
         if layer.activation == "maxout":
             layers.append(Maxout(width, layer.units, layer.pieces))
         else:
@@ -86,7 +98,7 @@ class Discriminator(nn.Module):
         super().__init__()
         layers, width = _mlp_layers(data_dim, cfg.hidden)
         if cfg.output_dropout > 0:
-            layers.append(nn.Dropout(cfg.output_dropout))
+            layers.append(Dropout(cfg.output_dropout))
         self.body = nn.Sequential(*layers)
         self.out = nn.Linear(width, 1)
         _init(self, cfg.init, cfg.init_scale)
