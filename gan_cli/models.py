@@ -6,7 +6,10 @@ output, U(+-0.05) init), D maxout 240x5 twice with input dropout 0.2 / 0.5 / 0.5
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gan_cli.config import Config, DiscriminatorConfig, GeneratorConfig, LayerConfig
@@ -21,9 +24,29 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, units * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.linear(x)
-        # max, not amax: its backward scatters into the winning piece instead of comparing all pieces
-        return y.view(*y.shape[:-1], self.units, self.pieces).max(dim=-1).values
+        return _MaxOverPieces.apply(self.linear(x), self.pieces)
+
+
+class _MaxOverPieces(torch.autograd.Function):
+    """max over consecutive groups of `pieces` in the last dimension.
+
+    Forward is a 1-d max pool (a vectorised kernel, several times faster on the CPU than a max over
+    a size-5 inner dimension); backward sends the gradient to the winning piece (to every tied
+    piece, a measure-zero event for real-valued inputs).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor, pieces: int) -> torch.Tensor:
+        out = F.max_pool1d(y.reshape(-1, 1, y.shape[-1]), pieces, pieces).view(*y.shape[:-1], y.shape[-1] // pieces)
+        ctx.save_for_backward(y, out)
+        ctx.pieces = pieces
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        y, out = ctx.saved_tensors
+        winners = y.view(*out.shape, ctx.pieces) == out.unsqueeze(-1)
+        return winners.to(grad.dtype).mul_(grad.unsqueeze(-1)).view(y.shape), None
 
 
 class Dropout(nn.Dropout):

@@ -233,3 +233,39 @@ def test_compiled_step_gives_the_eager_losses(update: str) -> None:
     for p, q in zip(params(ref), params(fast)):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     assert set(fast.state_dict()["generator"]) == set(ref.state_dict()["generator"]), "checkpoints keep plain names"
+
+
+# ---------------------------------------------------------------- the fast layers
+
+
+def test_maxout_kernel_matches_the_max_over_pieces_and_its_gradient() -> None:
+    from gan_cli.models import Maxout
+
+    torch.manual_seed(0)
+    m = Maxout(7, 4, 3).double()
+    x = torch.randn(2, 5, 7, dtype=torch.float64, requires_grad=True)
+    reference = m.linear(x).view(2, 5, 4, 3).amax(-1)
+    torch.testing.assert_close(m(x), reference)
+    g = torch.randn(2, 5, 4, dtype=torch.float64)
+    ours = torch.autograd.grad(m(x), [x, *m.parameters()], g)
+    theirs = torch.autograd.grad(reference, [x, *m.parameters()], g)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(m, (x,))
+
+
+def test_dropout_keeps_each_input_with_probability_1_minus_p_and_rescales() -> None:
+    from gan_cli.models import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.3)
+    y = drop(torch.ones(400, 500))
+    kept = y != 0
+    assert y.unique().tolist() == [0.0, pytest.approx(1 / 0.7)]
+    assert kept.float().mean().item() == pytest.approx(0.7, abs=0.005)  # 200,000 draws: s.e. 0.001
+    x = torch.randn(30, 20, requires_grad=True)
+    out = drop(x)
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, (out != 0).float() / 0.7)
+    drop.eval()
+    assert drop(x) is x
