@@ -27,6 +27,7 @@ import math
 import os
 import platform
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -211,26 +212,30 @@ class Candidate:
     rates: list[float] = field(default_factory=list)
 
 
-def timed(c: Candidate, steps: int, sync: Callable[[], None]) -> float:
+def timed(c: Candidate, steps: int, sync: Callable[[], None], clock: Callable[[], float] = time.perf_counter) -> float:
     sync()
-    t0 = time.perf_counter()
+    t0 = clock()
     for _ in range(steps):
         c.step()
     sync()
-    return steps / (time.perf_counter() - t0)
+    return steps / (clock() - t0)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--rounds", type=int, default=9, help="interleaved rounds; the table gives medians")
-    ap.add_argument("--steps", type=int, default=12, help="steps per candidate per round")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the table gives medians")
+    ap.add_argument("--steps", type=int, default=10, help="steps per candidate per round")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
+    ap.add_argument("--cpu-time", action="store_true", help="one thread, timed by its CPU time: figures that other processes' load does not change")
     ap.add_argument("--no-compile", action="store_true", help="skip the train.compile candidates")
     ap.add_argument("--no-bf16", action="store_true", help="skip the train.precision bf16 candidates")
     args = ap.parse_args()
+    if args.cpu_time:
+        args.threads = 1
     if args.threads:
         torch.set_num_threads(args.threads)
+    clock = time.thread_time if args.cpu_time else time.perf_counter
     device = torch.device(args.device)
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
     t_start = time.perf_counter()
@@ -262,6 +267,7 @@ def main() -> None:
                     tr.train_step()
                 sync()
                 notes.append(f"{label} {scheme}: first 4 steps (build) took {time.perf_counter() - t0:.1f} s")
+                print(f"# {notes[-1]}", file=sys.stderr, flush=True)
                 cands.append(Candidate(f"gan-cli {scheme} + {label}", tr.train_step, gf[scheme], scheme))
             except Exception as exc:  # an option this machine cannot run is reported, not fatal
                 notes.append(f"{label} {scheme}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
@@ -272,16 +278,18 @@ def main() -> None:
         for _ in range(3):
             c.step()
     round_loads = []
-    for _ in range(args.rounds):
+    for i in range(args.rounds):
         round_loads.append(os.getloadavg()[0])
+        print(f"round {i + 1}/{args.rounds} (load {round_loads[-1]:.2f}, {time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
         for c in cands:
-            c.rates.append(timed(c, args.steps, sync))
+            c.rates.append(timed(c, args.steps, sync, clock))
 
     med = {c.name: statistics.median(c.rates) for c in cands}
     base = med[cands[0].name]
     print(f"# {platform.machine()} {platform.processor() or ''} {_cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; "
           f"threads {torch.get_num_threads()}; device {device}{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}")
-    print(f"# medians over {args.rounds} interleaved rounds of {args.steps} steps; batch {BATCH}; float32 unless noted")
+    print(f"# medians over {args.rounds} interleaved rounds of {args.steps} steps; batch {BATCH}; float32 unless noted; "
+          f"{'timed by the thread CPU time (--cpu-time)' if args.cpu_time else 'wall-clock time'}")
     print(f"# load average (1, 5, 15 min): start {tuple(round(x, 2) for x in load_start)}, end {tuple(round(x, 2) for x in os.getloadavg())}; "
           f"1-min load during the rounds {min(round_loads):.2f}..{max(round_loads):.2f}")
     print()
