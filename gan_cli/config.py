@@ -149,6 +149,9 @@ class TrainConfig:
     nan_policy: Literal["stop", "rollback"] = _f("stop", "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a smaller lr")
     nan_max_rollbacks: int = _f(3, "rollbacks allowed per run before stopping anyway (nan_policy rollback)", ge=0)
     nan_lr_scale: float = _f(0.5, "factor on the lr at each rollback (nan_policy rollback)", gt=0.0, le=1.0)
+    compile: bool = _f(False, "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a C++ compiler)")
+    precision: Literal["float32", "bf16"] = _f("float32", "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); losses and weights stay float32")
+    cuda_graphs: bool = _f(False, "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form paper; not with compile)")
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,12 @@ def _semantic_checks(cfg: Config, errors: list[str]) -> None:
         errors.append("generator.output_bias: 'marginals' is the logit of the mean pixel and needs output_activation sigmoid")
     if cfg.train.steps is None and cfg.train.epochs is None:
         errors.append("train: set a budget, train.steps or train.epochs")
+    if cfg.train.cuda_graphs and cfg.train.compile:
+        errors.append("train.cuda_graphs: cannot be combined with train.compile; choose one")
+    if cfg.train.cuda_graphs and not (cfg.train.optimizer.name == "sgd" and cfg.train.optimizer.sgd_form == "paper"):
+        errors.append("train.cuda_graphs: needs train.optimizer.name sgd with sgd_form paper (its lr and momentum live on the device)")
+    if cfg.train.cuda_graphs and cfg.device in ("cpu", "mps"):
+        errors.append(f"train.cuda_graphs: needs a CUDA device, but device is {cfg.device}; set train.cuda_graphs: false")
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         errors.append(f"device: {dev!r} is not one of auto, cpu, cuda, cuda:N, mps")

@@ -6,7 +6,10 @@ output, U(+-0.05) init), D maxout 240x5 twice with input dropout 0.2 / 0.5 / 0.5
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gan_cli.config import Config, DiscriminatorConfig, GeneratorConfig, LayerConfig
@@ -21,8 +24,40 @@ class Maxout(nn.Module):
         self.linear = nn.Linear(in_features, units * pieces)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.linear(x)
-        return y.view(*y.shape[:-1], self.units, self.pieces).amax(dim=-1)
+        return _MaxOverPieces.apply(self.linear(x), self.pieces)
+
+
+class _MaxOverPieces(torch.autograd.Function):
+    """max over consecutive groups of `pieces` in the last dimension.
+
+    Forward is a 1-d max pool (a vectorised kernel, several times faster on the CPU than a max over
+    a size-5 inner dimension); backward sends the gradient to the winning piece (to every tied
+    piece, a measure-zero event for real-valued inputs).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor, pieces: int) -> torch.Tensor:
+        out = F.max_pool1d(y.reshape(-1, 1, y.shape[-1]), pieces, pieces).view(*y.shape[:-1], y.shape[-1] // pieces)
+        ctx.save_for_backward(y, out)
+        ctx.pieces = pieces
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        y, out = ctx.saved_tensors
+        winners = y.view(*out.shape, ctx.pieces) == out.unsqueeze(-1)
+        return winners.to(grad.dtype).mul_(grad.unsqueeze(-1)).view(y.shape), None
+
+
+class Dropout(nn.Dropout):
+    """Inverted dropout, x * [u >= p] / (1 - p) with u ~ U[0, 1) per input: nn.Dropout's distribution
+    from one uniform draw, about twice as fast on the CPU as its Bernoulli draw."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, device=x.device).ge_(self.p).mul_(1.0 / (1.0 - self.p))
+        return x * keep
 
 
 def _activation(name: str) -> nn.Module:
@@ -40,7 +75,7 @@ def _mlp_layers(in_features: int, hidden: list[LayerConfig]) -> tuple[list[nn.Mo
     width = in_features
     for layer in hidden:
         if layer.dropout > 0:
-            layers.append(nn.Dropout(layer.dropout))  # inverted dropout: kept units scaled by 1/(1-p)
+            layers.append(Dropout(layer.dropout))  # inverted dropout: kept units scaled by 1/(1-p)
         if layer.activation == "maxout":
             layers.append(Maxout(width, layer.units, layer.pieces))
         else:
@@ -86,7 +121,7 @@ class Discriminator(nn.Module):
         super().__init__()
         layers, width = _mlp_layers(data_dim, cfg.hidden)
         if cfg.output_dropout > 0:
-            layers.append(nn.Dropout(cfg.output_dropout))
+            layers.append(Dropout(cfg.output_dropout))
         self.body = nn.Sequential(*layers)
         self.out = nn.Linear(width, 1)
         _init(self, cfg.init, cfg.init_scale)

@@ -15,28 +15,56 @@ from gan_cli.config import OptimizerConfig
 
 
 class PaperSGD(torch.optim.Optimizer):
-    """Momentum SGD in pylearn2's form: v = mu*v - lr*(g + wd*p); p = p + v."""
+    """Momentum SGD in pylearn2's form: v = mu*v - lr*(g + wd*p); p = p + v.
+
+    Each group is updated with three multi-tensor (foreach) kernels, however many parameters it
+    has. For CUDA graphs, `keep_hyperparameters_on_device` makes the update read lr and momentum
+    from device tensors (refreshed by `sync_hyperparameters`) so a captured step sees the schedule.
+    """
 
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+        self._device_hyper: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def keep_hyperparameters_on_device(self, device: torch.device) -> None:
+        """Read each group's lr and momentum from 0-d tensors on `device` from now on."""
+        self._device_hyper = [(torch.zeros((), device=device), torch.zeros((), device=device)) for _ in self.param_groups]
+        self.sync_hyperparameters()
+
+    def sync_hyperparameters(self) -> None:
+        """Copy the groups' current lr and momentum into the device tensors (no host sync)."""
+        if self._device_hyper is None:
+            return
+        for (lr, mu), group in zip(self._device_hyper, self.param_groups):
+            lr.fill_(group["lr"])
+            mu.fill_(group["momentum"])
+
+    def _velocities(self, params: list[torch.Tensor]) -> list[torch.Tensor]:
+        out = []
+        for p in params:
+            state = self.state[p]
+            if "velocity" not in state:
+                state["velocity"] = torch.zeros_like(p)
+            out.append(state["velocity"])
+        return out
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> None:  # type: ignore[override]
-        for group in self.param_groups:
+        for i, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
             grads = [p.grad for p in params]
             if group["weight_decay"]:
                 grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
-            velocities = []
-            for p in params:
-                state = self.state[p]
-                if "velocity" not in state:
-                    state["velocity"] = torch.zeros_like(p)
-                velocities.append(state["velocity"])
-            torch._foreach_mul_(velocities, group["momentum"])
-            torch._foreach_add_(velocities, grads, alpha=-group["lr"])
+            velocities = self._velocities(params)
+            if self._device_hyper is None:
+                torch._foreach_mul_(velocities, group["momentum"])
+                torch._foreach_add_(velocities, grads, alpha=-group["lr"])
+            else:
+                lr, mu = self._device_hyper[i]
+                torch._foreach_mul_(velocities, mu)
+                torch._foreach_sub_(velocities, torch._foreach_mul(grads, lr))
             torch._foreach_add_(params, velocities)
 
 

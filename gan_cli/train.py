@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, models, objectives, optim
+from gan_cli import checkpoint, models, objectives, optim, speed
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
 from gan_cli.nonfinite import NonFiniteError, check_finite, last_good, roll_back
@@ -120,6 +120,7 @@ class Trainer:
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
+        self.fast = speed.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
 
     # ------------------------------------------------------------ the updates
 
@@ -147,36 +148,53 @@ class Trainer:
         epoch = self.epoch
         self.lr, self.momentum = optim.apply_schedule(self.opt_d, cfg, self.d_updates, epoch)
         optim.apply_schedule(self.opt_g, cfg, self.step, epoch)
+        if self.fast.graphs is not None:  # captured updates read lr and momentum from the device
+            for opt in (self.opt_d, self.opt_g):
+                assert isinstance(opt, optim.PaperSGD)
+                opt.sync_hyperparameters()
 
-    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One ascent step on V for D with a fresh data batch and fresh noise; returns logits and loss."""
-        x = self.real_batch()
-        with torch.no_grad():
-            fake = self.G(self.noise(len(x)))
-        real_logits, fake_logits = self.D(x), self.D(fake)
+    # The *_update helpers are pure tensor work (no counters, no host sync): the eager step calls
+    # them, and CUDA graph capture records them.
+
+    def _discriminator_update(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        n = len(x)
+        with self.fast.autocast():
+            with torch.no_grad():  # D's update needs no graph through G
+                fake = self.fast.G(self.noise(n))
+            # one D pass over real and fake rows (larger matmuls); dropout masks are drawn per row,
+            # so this is the same update as two passes
+            logits = self.fast.D(torch.cat([x, fake.to(x.dtype)])).float()
+        real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
-        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=True)  # backward then hands its gradient buffers over
         d_loss.backward()
         self.opt_d.step()
-        self.d_updates += 1
         return real_logits.detach(), fake_logits.detach(), d_loss.detach()
 
-    def generator_step(self) -> torch.Tensor:
-        """One descent step for G on fresh noise, through D as it is now."""
-        fake_logits = self.D(self.G(self.noise(self.cfg.train.batch_size)))
+    def _generator_update(self) -> torch.Tensor:
+        # D's weights are constants of G's loss: with requires_grad off, autograd neither keeps
+        # their inputs nor computes their gradients (a compiled D then has no weight gradients)
+        for p in self._d_params:
+            p.requires_grad_(False)
+        try:
+            with self.fast.autocast():
+                fake_logits = self.fast.D(self.fast.G(self.noise(self.cfg.train.batch_size))).float()
+        finally:
+            for p in self._d_params:
+                p.requires_grad_(True)
         g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=self._g_params)
+        g_loss.backward()
         self.opt_g.step()
         return g_loss.detach()
 
-    def simultaneous_step(self) -> None:
-        """The released code: one fake batch, both losses from the same D passes, both nets step."""
-        x = self.real_batch()
-        fake = self.G(self.noise(len(x)))
-        # one pass over real and fake: dropout masks are drawn per example, so they stay separate
-        logits = self.D(torch.cat([x, fake]))
-        real_logits, fake_logits = logits[: len(x)], logits[len(x) :]
+    def _simultaneous_update(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        n = len(x)
+        with self.fast.autocast():
+            fake = self.fast.G(self.noise(n))
+            # one pass over real and fake: dropout masks are drawn per example, so they stay separate
+            logits = self.fast.D(torch.cat([x, fake.to(x.dtype)])).float()
+        real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
         g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
         self.opt_d.zero_grad(set_to_none=True)
@@ -186,26 +204,70 @@ class Trainer:
         g_loss.backward(inputs=self._g_params)
         self.opt_d.step()
         self.opt_g.step()
+        return real_logits.detach(), fake_logits.detach(), d_loss.detach(), g_loss.detach()
+
+    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One ascent step on V for D with a fresh data batch and fresh noise; returns logits and loss."""
+        out = self._discriminator_update(self.real_batch())
         self.d_updates += 1
-        self._record(real_logits.detach(), fake_logits.detach(), d_loss.detach(), g_loss.detach())
+        return out
+
+    def generator_step(self) -> torch.Tensor:
+        """One descent step for G on fresh noise, through D as it is now."""
+        return self._generator_update()
+
+    def simultaneous_step(self) -> None:
+        """The released code: one fake batch, both losses from the same D passes, both nets step."""
+        real_logits, fake_logits, d_loss, g_loss = self._simultaneous_update(self.real_batch())
+        self.d_updates += 1
+        self._record(real_logits, fake_logits, d_loss, g_loss)
 
     def _record(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        """Add this step's metrics to the device-side sums (no host sync)."""
         v = objectives.value(real_logits, fake_logits)
         self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
+
+    def _eager_step(self) -> None:
+        self._schedule()
+        if self.cfg.train.update == "simultaneous":
+            self.simultaneous_step()
+            return
+        for _ in range(self.cfg.train.k):
+            real_logits, fake_logits, d_loss = self.discriminator_step()
+            self._schedule()
+        g_loss = self.generator_step()
+        self._record(real_logits, fake_logits, d_loss, g_loss)
+
+    def _replayed_step(self, graphs: speed.CapturedSteps) -> None:
+        self._schedule()
+        if self.cfg.train.update == "simultaneous":
+            real_logits, fake_logits, d_loss, g_loss = graphs.replay("sim", self.sampler.next())
+            self.d_updates += 1
+        else:
+            for _ in range(self.cfg.train.k):
+                real_logits, fake_logits, d_loss = graphs.replay("d", self.sampler.next())
+                self.d_updates += 1
+                self._schedule()
+            g_loss = graphs.replay("g")
+        self._record(real_logits, fake_logits, d_loss, g_loss)
 
     def train_step(self) -> None:
         """One generator update (and the discriminator updates that precede or accompany it)."""
         self.G.train()
         self.D.train()
-        self._schedule()
-        if self.cfg.train.update == "simultaneous":
-            self.simultaneous_step()
+        fast = self.fast
+        if fast.want_graphs and fast.graphs is None:
+            if fast.warmup_steps < speed.GRAPH_WARMUP_STEPS:
+                with speed.side_stream(self.device):
+                    self._eager_step()
+                fast.warmup_steps += 1
+                self.step += 1
+                return
+            fast.graphs = speed.CapturedSteps(self)
+        if fast.graphs is not None:
+            self._replayed_step(fast.graphs)
         else:
-            for _ in range(self.cfg.train.k):
-                real_logits, fake_logits, d_loss = self.discriminator_step()
-                self._schedule()
-            g_loss = self.generator_step()
-            self._record(real_logits, fake_logits, d_loss, g_loss)
+            self._eager_step()
         self.step += 1
 
     # ------------------------------------------------------------ state
