@@ -72,12 +72,9 @@ def _value_section(loaded: Loaded, held: torch.Tensor, n: int, seed: int, split:
 
 def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str) -> dict[str, Any]:
     ev, cfg = loaded.cfg.eval, loaded.cfg
-    hold = min(len(held) // 2, n // 2)
-    n_tr = min(len(ds.train), n)
-    perm = torch.randperm(len(held), generator=torch.Generator().manual_seed(_stream(seed, "critic")))
-    real_valid, real_test = held[perm[:hold]], held[perm[hold : 2 * hold]]
-    fakes = [generate(loaded.G, cfg, m, _stream(seed, "critic", i + 1), loaded.device) for i, m in enumerate((n_tr, hold, hold))]
-    splits = critic_mod.CriticSplits(ds.train[:n_tr], fakes[0], real_valid, fakes[1], real_test, fakes[2])
+    splits = critic_mod.make_splits(
+        ds.train, held, n, lambda m, i: generate(loaded.G, cfg, m, _stream(seed, "critic", i), loaded.device), _stream(seed, "critic")
+    )
     settings = critic_mod.CriticSettings(ev.critic, ev.critic_units, ev.critic_steps, ev.critic_batch_size, ev.critic_lr, ev.critic_eval_every, ev.critic_patience)
     seeds = [_stream(seed, "critic", 100 + i) for i in range(ev.critic_seeds)]
     r = critic_mod.critic_bound(cfg, splits, settings, seeds, loaded.device)

@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,18 @@ class CriticSplits:
     fake_valid: torch.Tensor
     real_test: torch.Tensor
     fake_test: torch.Tensor
+
+
+def make_splits(real_train: torch.Tensor, held: torch.Tensor, n: int, fake: Callable[[int, int], torch.Tensor], seed: int) -> CriticSplits:
+    """Disjoint critic splits: real train from the training set (up to n), real valid and test are
+    two halves of a random permutation of the held-out split (up to n/2 each); each split gets its
+    own fresh generated points, fake(count, stream)."""
+    hold = min(len(held) // 2, n // 2)
+    n_tr = min(len(real_train), n)
+    perm = torch.randperm(len(held), generator=torch.Generator().manual_seed(seed))
+    return CriticSplits(
+        real_train[:n_tr], fake(n_tr, 1), held[perm[:hold]], fake(hold, 2), held[perm[hold : 2 * hold]], fake(hold, 3)
+    )
 
 
 @dataclass(frozen=True)

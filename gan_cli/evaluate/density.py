@@ -119,14 +119,19 @@ class PushforwardCDF:
         pieces = [(int(a), int(b), int(sign[a])) for a, b in zip(starts, ends)]
         return cls(x, np.asarray(z, dtype=np.float64), np.asarray(u, dtype=np.float64), f_z, pieces)
 
-    def __call__(self, e: np.ndarray) -> np.ndarray:
-        """P(G(z) <= e) at each point e."""
+    def atoms(self) -> list[tuple[float, float]]:
+        """(location, mass) of each point mass of p_g: a flat piece of G."""
+        return [(float(self.x[a : b + 1].mean()), float(self.u[b] - self.u[a])) for a, b, sgn in self.pieces if sgn == 0]
+
+    def __call__(self, e: np.ndarray, atoms: bool = True) -> np.ndarray:
+        """P(G(z) <= e) at each point e (without the point masses when atoms is False)."""
         e = np.asarray(e, dtype=np.float64)
         out = np.zeros_like(e)
         for a, b, sgn in self.pieces:
             xs, zs, us = self.x[a : b + 1], self.z[a : b + 1], self.u[a : b + 1]
             if sgn == 0:  # G is flat here: a point mass at its value
-                out += (us[-1] - us[0]) * (e >= xs.mean())
+                if atoms:
+                    out += (us[-1] - us[0]) * (e >= xs.mean())
             elif sgn > 0:
                 out += self.f_z(np.interp(e, xs, zs)) - us[0]
             else:
@@ -159,9 +164,9 @@ class Exact1D:
     jsd: float
     value_optimal: float  # V(G, D*) = -log 4 + 2 jsd
     w1: float
-    centres: np.ndarray  # x grid bin centres
-    p: np.ndarray  # p_data mass per bin
-    q: np.ndarray  # p_g mass per bin (the two end bins hold everything outside the window)
+    centres: np.ndarray  # x grid bin centres, then the locations of p_g's point masses
+    p: np.ndarray  # p_data mass per bin (the two end bins hold everything outside the window)
+    q: np.ndarray  # p_g mass per bin, then the masses of its point masses
     bins: int
     z_nodes: int
 
@@ -183,15 +188,20 @@ def exact_1d(
     # p_g jumps where a monotone piece of G ends: put an edge there so no bin straddles a jump
     ends = np.array([cdf_g.x[i] for a_, b_, _ in cdf_g.pieces for i in (a_, b_)])
     edges = np.unique(np.concatenate([edges, ends[(ends > edges[0]) & (ends < edges[-1])]]))
+    # point masses of p_g get bins of their own, where p_data (continuous) has no mass: binning
+    # them with p_data's mass around them would bias the JSD by ~ h log h
+    atom_mass = np.array([m for _, m in cdf_g.atoms()])
     fd = np.concatenate([[0.0], mixture_cdf_1d(target, edges), [1.0]])
-    fg = np.concatenate([[0.0], cdf_g(edges), [1.0]])
-    p, q = np.clip(np.diff(fd), 0, None), np.clip(np.diff(fg), 0, None)
+    fg = np.concatenate([[0.0], cdf_g(edges, atoms=False), [1.0 - atom_mass.sum()]])
+    p = np.concatenate([np.clip(np.diff(fd), 0, None), np.zeros(len(atom_mass))])
+    q = np.concatenate([np.clip(np.diff(fg), 0, None), atom_mass])
     jsd = jsd_masses(p, q)
     # W1 = integral |F_data - F_g| dx, on a grid spanning all of p_g's support
     w_edges = np.linspace(min(lo, g_lo), max(hi, g_hi), 4 * x_bins + 1)
     gap = np.abs(mixture_cdf_1d(target, w_edges) - cdf_g(w_edges))
     w1 = float(np.trapezoid(gap, w_edges)) if hasattr(np, "trapezoid") else float(np.trapz(gap, w_edges))
-    centres = np.concatenate([[edges[0] - pad], 0.5 * (edges[1:] + edges[:-1]), [edges[-1] + pad]])
+    atom_x = [x for x, _ in cdf_g.atoms()]
+    centres = np.concatenate([[edges[0] - pad], 0.5 * (edges[1:] + edges[:-1]), [edges[-1] + pad], atom_x])
     return Exact1D(jsd, value_optimal_masses(p, q), w1, centres, p, q, x_bins, z_nodes)
 
 
