@@ -170,7 +170,10 @@ def _mode_section(loaded: Loaded, target: Any, seed: int) -> dict[str, Any]:
             r["high_quality"], (hq_hi - hq_lo) / 2, n, f"fraction of samples within {q:g} std of their nearest mode (Wilson interval)", f"high quality (perfect: {r['perfect_high_quality']:.4f})",
             interval=[hq_lo, hq_hi], perfect=r["perfect_high_quality"],
         ),
-        "reverse_kl": metric(r["reverse_kl"], None, n, "KL(mode histogram of high-quality samples || true weights)", "reverse KL of mode histogram"),
+        "reverse_kl": metric(
+            r["reverse_kl"], None, n, "KL(mode histogram of high-quality samples || true weights)", "reverse KL of mode histogram",
+            **({"note": "infinite (null in JSON): no sample is high quality"} if math.isinf(r["reverse_kl"]) else {}),
+        ),
         "mode_jsd": metric(r["jsd"], None, n, "JSD of the mode histograms with an off-mode bin, against a perfect generator's expected histogram", "JSD of mode histograms"),
     }
 
