@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -88,6 +89,10 @@ def test_1d_exact_density_round_trip(runs: dict[str, Path]) -> None:
     assert "change of variables" in m["jsd_exact"]["estimator"]
     assert m["jsd_value_bound"]["value"] == pytest.approx((m["value"]["value"] + math.log(4)) / 2)
     assert m["value"]["n"] == [300, 400], "held-out real points, fresh generated points"
+    from PIL import Image
+
+    with Image.open(runs["gaussian1d"] / "eval_density.png") as im:  # p_data, exact p_g, D, D*
+        assert im.width > 300 and len(np.unique(np.asarray(im.convert("L")))) > 20
 
 
 def test_1d_with_more_noise_dimensions_uses_the_smoothed_estimate(runs: dict[str, Path]) -> None:

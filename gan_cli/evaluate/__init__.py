@@ -99,7 +99,7 @@ def _numpy_generator(G: torch.nn.Module, chunk: int = 200_000):
     return f
 
 
-def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int) -> dict[str, Any]:
+def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure_path: Path | None = None) -> dict[str, Any]:
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     out: dict[str, Any] = {}
     if target.dim == 1 and cfg.noise.dim == 1:
@@ -116,6 +116,17 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
             "D's gap to D*: V(G, D*) - V(G, D)", value_of_d=v_d,
         )
         out["w1"] = metric(r.w1, None, ev.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
+        if figure_path is not None:
+            from gan_cli.evaluate.figure import plot_exact_1d
+
+            samples = generate(loaded.G, cfg, n, _stream(seed, "density", 3), dev).numpy().reshape(-1)
+            d_prob = lambda x: 1 / (1 + np.exp(-d_fn(x)))  # noqa: E731
+            title = f"step {loaded.ckpt['step']:,}: JSD {r.jsd:.4f}, V(G, D*) {r.value_optimal:.4f}, V(G, D) {v_d:.4f}"
+            try:
+                plot_exact_1d(r, d_prob, samples, figure_path, title)
+            except OSError as exc:
+                raise GanError(f"cannot write the density picture {figure_path}: {exc.strerror or exc}") from None
+            out["jsd_exact"]["figure"] = str(figure_path)
         return out
     if target.dim > 5:
         return out  # kernel sums do not converge in more dimensions; the critic bound still applies
@@ -203,8 +214,9 @@ def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int,
     return out
 
 
-def evaluate(loaded: Loaded, split: str, n: int, seed: int) -> dict[str, Any]:
-    """Every metric that applies to this checkpoint's data, as the eval.json dict."""
+def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | None = None) -> dict[str, Any]:
+    """Every metric that applies to this checkpoint's data, as the eval.json dict; 1-D exact
+    comparisons also draw p_data, p_g, D and D* to `figure_path`."""
     cfg = loaded.cfg
     if split not in SPLITS:
         raise GanError(f"--split {split}: use valid or test (the held-out splits)")
@@ -219,7 +231,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int) -> dict[str, Any]:
         metrics, est = _value_section(loaded, held, n, seed, split)
         metrics.update(_critic_section(loaded, ds, held, n, seed, split))
         if ds.target is not None:
-            metrics.update(_density_section(loaded, ds.target, est, n, seed))
+            metrics.update(_density_section(loaded, ds.target, est, n, seed, figure_path))
             if ds.target.num_modes > 1:
                 metrics.update(_mode_section(loaded, ds.target, seed))
         else:
@@ -252,8 +264,13 @@ def evaluate_command(
     ev = loaded.cfg.eval
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")
-    result = evaluate(loaded, split or ev.split, num_samples if num_samples is not None else ev.num_samples, ev.seed if seed is None else seed)
     out = json_path or checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "eval.json"
+    try:  # fail before the work, not after it
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
+    figure = out.with_name(out.stem + "_density.png")
+    result = evaluate(loaded, split or ev.split, num_samples if num_samples is not None else ev.num_samples, ev.seed if seed is None else seed, figure)
     write_json(result, out)
     print_report(result, console or Console(highlight=False), out)
     return result
