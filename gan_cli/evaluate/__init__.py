@@ -84,7 +84,13 @@ def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
         f"validation split), mean over {ev.critic_seeds} seed(s); real train = the training set, valid/test = halves of the {split} split"
     )
     value, stderr = r.pop("value"), r.pop("stderr")
-    return {"jsd_critic": metric(value, stderr, r["n_test"], est, f"JSD >= fresh-critic bound, {ev.critic_seeds} seed(s)", split=split, **r)}
+    extra = {}
+    if any(step >= ev.critic_steps for step in r["best_step"]):
+        extra["caveat"] = (
+            f"a critic was still improving on its validation split at its budget of {ev.critic_steps} steps: "
+            "the bound is looser than it could be (raise eval.critic_steps)"
+        )
+    return {"jsd_critic": metric(value, stderr, r["n_test"], est, f"JSD >= fresh-critic bound, {ev.critic_seeds} seed(s)", split=split, **r, **extra)}
 
 
 def _numpy_generator(G: torch.nn.Module, chunk: int = 200_000):
