@@ -143,7 +143,7 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
     out["jsd_exact"] = metric(
         r["jsd"], r["stderr"], [r["n_data"], r["n_kernels"]],
         f"JSD of p_data and p_g both smoothed by N(0, h^2), h = {h:.3g} ({ev.kde_bandwidth} x component std): exact smoothed p_data, "
-        "kernel sum over half the samples, Monte Carlo over the other half; a lower bound on the JSD",
+        "kernel sum over the samples, Monte Carlo over them plus kernel noise; a lower bound on the JSD (up to +0.001 from each point's own kernel)",
         "JSD, both smoothed (lower bound)", bandwidth=h,
     )
     v_opt = -LOG_4 + 2 * r["jsd"]
