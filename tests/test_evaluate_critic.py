@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
 from scipy.integrate import quad
 from scipy.stats import norm
