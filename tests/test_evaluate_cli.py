@@ -126,6 +126,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(runs: dict[str, Path], 
     b = evaluate(runs["ring"], "--seed", "3", "--json", tmp_path / "b.json")
     c = evaluate(runs["ring"], "--seed", "4", "--json", tmp_path / "c.json", "--num-samples", "300")
     assert a["metrics"] == b["metrics"]
+    assert set(a["seconds"]) == {"value", "critic", "density", "modes"}
     assert c["metrics"]["value"]["value"] != a["metrics"]["value"]["value"] and c["num_samples"] == 300 and c["seed"] == 4
 
 

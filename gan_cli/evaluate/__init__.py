@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -232,16 +233,30 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
     _check_sizes(cfg, ds, split, n)
     held = ds.split(split)
     rng_devices = [loaded.device] if loaded.device.type == "cuda" else []
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = round(now - clock, 3)
+        clock = now
+
     with torch.random.fork_rng(devices=rng_devices):
         torch.manual_seed(seed)
         metrics, est = _value_section(loaded, held, n, seed, split)
+        lap("value")
         metrics.update(_critic_section(loaded, ds, held, n, seed, split))
+        lap("critic")
         if ds.target is not None:
             metrics.update(_density_section(loaded, ds.target, est, n, seed, figure_path))
+            lap("density")
             if ds.target.num_modes > 1:
                 metrics.update(_mode_section(loaded, ds.target, seed))
+                lap("modes")
         else:
             metrics.update(_image_section(loaded, ds, held, n, seed, split))
+            lap("images")
     return {
         "checkpoint": loaded.ckpt["path"],
         "step": int(loaded.ckpt["step"]),
@@ -250,6 +265,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
         "num_samples": n,
         "data": cfg.data.name,
         "device": str(loaded.device),
+        "seconds": seconds,
         "metrics": metrics,
     }
 
