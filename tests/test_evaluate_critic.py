@@ -92,3 +92,12 @@ def test_same_seed_same_bound() -> None:
     a = cm.critic_bound(CFG, s, settings, [5], torch.device("cpu"))
     b = cm.critic_bound(CFG, s, settings, [5], torch.device("cpu"))
     assert a == b
+
+
+def test_a_critic_that_separates_the_samples_stops_early() -> None:
+    far = lambda n, i: _gauss(n, 8.0 if i % 2 else -8.0, 0.1, 400 + i)  # noqa: E731  real at -8, fake at +8
+    s = cm.CriticSplits(far(500, 0), far(500, 1), far(200, 2), far(200, 3), far(200, 4), far(200, 5))
+    settings = cm.CriticSettings("mlp", units=16, steps=5000, lr=1e-2, eval_every=50, patience=100)
+    r = cm.critic_bound(CFG, s, settings, [0], torch.device("cpu"))
+    assert r["best_step"][0] < 5000
+    assert r["value"] > math.log(2) - 0.002
