@@ -85,6 +85,24 @@ def train(
         raise typer.Exit(130) from None
 
 
+@app.command("eval")
+def eval_(
+    ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],
+    split: Annotated[Optional[str], typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")] = None,
+    num_samples: Annotated[Optional[int], typer.Option("--num-samples", help="Generated samples per metric (default: eval.num_samples).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
+) -> None:
+    """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
+    from gan_cli.evaluate import evaluate_command
+
+    try:
+        evaluate_command(ckpt, split, num_samples, seed, json_path, device)
+    except GanError as exc:
+        _fail(exc)
+
+
 @app.command()
 def sample(
     ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],

@@ -1,0 +1,175 @@
+"""`gan eval` end to end: tiny runs trained with `gan train` on 1-D, 2-D and digit data, then
+evaluated; eval.json's schema, repeatability with --seed, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from gan_cli.cli import app
+
+torch.set_num_threads(1)
+runner = CliRunner()
+FAST_EVAL = {"num_samples": 400, "critic_steps": 40, "critic_seeds": 2, "critic_eval_every": 20, "critic_batch_size": 64,
+             "z_grid": 5000, "x_bins": 1000, "mode_samples": 500, "w1_samples": 100, "nn_samples": 50, "parzen_valid": 50}
+COMMON = {"seed": 0, "device": "cpu", "log": {"every": 10, "samples_every": 20, "checkpoint_every": 10, "keep": 2, "num_samples": 16}}
+SMALL_MLP = {"hidden": [{"units": 16, "activation": "relu"}]}
+CONFIGS: dict[str, dict[str, Any]] = {
+    "gaussian1d": {"data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 500, "eval_samples": 300},
+                   "noise": {"dim": 1, "prior": "uniform", "scale": 1.0}, "generator": {**SMALL_MLP, "output_activation": "linear"}},
+    "gaussian_kde": {"data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 500, "eval_samples": 300},
+                     "noise": {"dim": 3, "prior": "normal", "scale": 1.0}, "generator": {**SMALL_MLP, "output_activation": "linear"}},
+    "ring": {"data": {"name": "ring", "num_samples": 500, "eval_samples": 300}, "noise": {"dim": 2, "prior": "normal", "scale": 1.0},
+             "generator": {**SMALL_MLP, "output_activation": "linear"}},
+    "digits": {"data": {"name": "digits"}, "noise": {"dim": 8, "prior": "uniform"},
+               "generator": {**SMALL_MLP, "output_activation": "sigmoid", "output_bias": "marginals"}},
+}
+
+
+def gan(*args: Any):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def make_run(root: Path, kind: str) -> Path:
+    raw = {"name": kind, **COMMON, **CONFIGS[kind], "discriminator": {"hidden": [{"units": 16, "activation": "maxout", "pieces": 2, "dropout": 0.1}]},
+           "train": {"batch_size": 32, "steps": 20, "optimizer": {"name": "adam", "lr": 0.002}}, "eval": FAST_EVAL}
+    cfg = root / f"{kind}.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    run = root / kind
+    result = gan("train", cfg, "--out", run)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("eval_runs")
+    return {kind: make_run(root, kind) for kind in CONFIGS}
+
+
+def evaluate(run: Path, *extra: Any) -> dict[str, Any]:
+    result = gan("eval", "--ckpt", run, *extra)
+    assert result.exit_code == 0, result.output
+    out = Path(extra[list(extra).index("--json") + 1]) if "--json" in extra else run / "eval.json"
+    report = json.loads(out.read_text())
+    report["_output"] = result.output
+    return report
+
+
+def check_schema(report: dict[str, Any], names: list[str], split: str = "test") -> None:
+    assert {"checkpoint", "step", "seed", "split", "metrics"} <= set(report)
+    assert report["split"] == split and report["step"] == 20 and report["device"] == "cpu"
+    for name in names:
+        m = report["metrics"][name]
+        assert {"value", "stderr", "n", "estimator"} <= set(m), name
+        if name == "reverse_kl" and m["value"] is None:  # infinite: JSON has no inf
+            assert report["metrics"]["modes_captured"]["value"] == 0 and "infinite" in m["note"]
+            continue
+        assert isinstance(m["value"], (int, float)) and math.isfinite(m["value"]), name
+        assert m["stderr"] is None or m["stderr"] >= 0, name
+        assert m["estimator"], name
+        assert name in report["_output"], f"{name} is in the printed table"
+
+
+def test_1d_exact_density_round_trip(runs: dict[str, Path]) -> None:
+    r = evaluate(runs["gaussian1d"])
+    check_schema(r, ["value", "d_real", "d_fake", "jsd_value_bound", "jsd_critic", "jsd_exact", "value_optimal", "value_gap", "w1"])
+    m = r["metrics"]
+    assert m["value_optimal"]["value"] == pytest.approx(-math.log(4) + 2 * m["jsd_exact"]["value"], abs=1e-9)
+    assert m["value_gap"]["value"] >= -1e-6, "Proposition 1: no D beats D*"
+    assert 0 <= m["jsd_exact"]["value"] <= math.log(2) and 0 <= m["jsd_critic"]["value"] <= math.log(2)
+    assert "change of variables" in m["jsd_exact"]["estimator"]
+    assert m["jsd_value_bound"]["value"] == pytest.approx((m["value"]["value"] + math.log(4)) / 2)
+    assert m["value"]["n"] == [300, 400], "held-out real points, fresh generated points"
+    from PIL import Image
+
+    with Image.open(runs["gaussian1d"] / "eval_density.png") as im:  # p_data, exact p_g, D, D*
+        assert im.width > 300 and len(np.unique(np.asarray(im.convert("L")))) > 20
+
+
+def test_1d_with_more_noise_dimensions_uses_the_smoothed_estimate(runs: dict[str, Path]) -> None:
+    r = evaluate(runs["gaussian_kde"])
+    check_schema(r, ["jsd_exact", "value_optimal", "value_gap", "w1", "jsd_critic"])
+    assert "smoothed" in r["metrics"]["jsd_exact"]["estimator"] and r["metrics"]["jsd_exact"]["stderr"] > 0
+
+
+def test_2d_mixture_round_trip_with_mode_metrics(runs: dict[str, Path]) -> None:
+    r = evaluate(runs["ring"], "--split", "valid")
+    check_schema(r, ["value", "jsd_critic", "jsd_exact", "value_optimal", "w1", "modes_captured", "high_quality", "reverse_kl", "mode_jsd"], "valid")
+    m = r["metrics"]
+    assert 0 <= m["modes_captured"]["value"] <= 8 and m["modes_captured"]["n"] == 500
+    assert 0 <= m["high_quality"]["value"] <= 1 and m["w1"]["floor"] > 0
+
+
+def test_digits_round_trip_with_parzen_and_memorisation(runs: dict[str, Path]) -> None:
+    r = evaluate(runs["digits"])
+    check_schema(r, ["value", "jsd_critic", "parzen_ll", "nn_distance_ratio"])
+    p = r["metrics"]["parzen_ll"]
+    assert p["n"] == 197 and p["n_kernels"] == 400 and p["n_valid"] == 50
+    best = max(p["valid_means"], key=p["valid_means"].get)
+    assert p["sigma"] == pytest.approx(float(best)), "sigma is the validation argmax"
+    assert "Theis" in r["_output"], "the Parzen caveat is printed"
+    assert r["metrics"]["nn_distance_ratio"]["value"] > 0
+    assert "jsd_exact" not in r["metrics"], "no known density for images"
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(runs: dict[str, Path], tmp_path: Path) -> None:
+    a = evaluate(runs["ring"], "--seed", "3", "--json", tmp_path / "a.json")
+    b = evaluate(runs["ring"], "--seed", "3", "--json", tmp_path / "b.json")
+    c = evaluate(runs["ring"], "--seed", "4", "--json", tmp_path / "c.json", "--num-samples", "300")
+    assert a["metrics"] == b["metrics"]
+    assert set(a["seconds"]) == {"value", "critic", "density", "modes"}
+    assert c["metrics"]["value"]["value"] != a["metrics"]["value"]["value"] and c["num_samples"] == 300 and c["seed"] == 4
+
+
+def test_a_step_checkpoint_file_writes_eval_json_in_its_run_directory(runs: dict[str, Path]) -> None:
+    step = runs["gaussian1d"] / "checkpoints" / "step_0000010.pt"
+    (runs["gaussian1d"] / "eval.json").unlink(missing_ok=True)
+    result = gan("eval", "--ckpt", step)
+    assert result.exit_code == 0, result.output
+    assert json.loads((runs["gaussian1d"] / "eval.json").read_text())["step"] == 10
+
+
+def _one_line_error(result, *words: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+
+
+def test_bad_input_is_one_clear_line(runs: dict[str, Path], tmp_path: Path) -> None:
+    _one_line_error(gan("eval", "--ckpt", tmp_path / "nope.pt"), "not found")
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"PK\x03\x04 this is not a checkpoint")
+    _one_line_error(gan("eval", "--ckpt", bad), "corrupt.pt")
+    empty_run = tmp_path / "run_without_checkpoints"
+    (empty_run / "checkpoints").mkdir(parents=True)
+    _one_line_error(gan("eval", "--ckpt", empty_run), "last.pt")
+    _one_line_error(gan("eval", "--ckpt", runs["gaussian1d"], "--split", "train"), "--split", "valid or test")
+    _one_line_error(gan("eval", "--ckpt", runs["gaussian1d"], "--split", "bogus"), "--split")
+    _one_line_error(gan("eval", "--ckpt", runs["gaussian1d"], "--num-samples", "12"), "--num-samples 12", "critic")
+    _one_line_error(gan("eval", "--ckpt", runs["gaussian1d"], "--num-samples", "1"), "--num-samples 1")
+    _one_line_error(gan("eval", "--ckpt", runs["gaussian1d"], "--json", runs["gaussian1d"] / "config.yaml" / "x.json"), "--json")
+    if not torch.cuda.is_available():
+        _one_line_error(gan("eval", "--ckpt", runs["gaussian1d"], "--device", "cuda"), "cuda")
+
+
+def test_eval_settings_are_validated_in_the_config(tmp_path: Path) -> None:
+    from gan_cli.config import from_dict
+    from gan_cli.errors import GanError
+
+    with pytest.raises(GanError) as exc:
+        from_dict({"train": {"steps": 1}, "eval": {"critic_seeds": 0, "critic": "svm", "kde_bandwidth": -1, "z_grid": 10}})
+    text = str(exc.value)
+    for key in ("eval.critic_seeds", "eval.critic", "eval.kde_bandwidth", "eval.z_grid"):
+        assert key in text
