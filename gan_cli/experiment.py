@@ -6,7 +6,6 @@ checked before the run directory is created, so a mistake never leaves a half-wr
 
 from __future__ import annotations
 
-import json
 import platform
 import shlex
 import sys
@@ -19,6 +18,7 @@ import yaml
 from gan_cli import __version__, checkpoint, config as config_mod, data, devices, models
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
+from gan_cli.nonfinite import rewind_metrics
 from gan_cli.reporting import Reporter
 from gan_cli.sample import draw
 from gan_cli.train import Interrupted, Trainer, budget_steps, run, with_lr
@@ -77,23 +77,6 @@ def _write_command(run_dir: Path, device: torch.device, note: str = "") -> None:
         lines.append(note)
     with open(run_dir / "command.txt", "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n\n")
-
-
-def _truncate_metrics(path: Path, last_step: int) -> None:
-    """Drop rows logged after the checkpoint we resume from, so no step appears twice."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= last_step:
-            kept.append(line)
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    tmp.replace(path)
 
 
 def _tensorboard_writer(cfg: Config) -> Any:
@@ -181,7 +164,7 @@ def train_experiment(
         (run_dir / "samples").mkdir(exist_ok=True)
         checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
         if resume:
-            _truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
+            rewind_metrics(run_dir / "metrics.jsonl", trainer.step)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         _write_command(run_dir, dev, note)
     except OSError as exc:

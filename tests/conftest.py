@@ -30,6 +30,11 @@ def tiny_toy_config(**sections: Any) -> dict[str, Any]:
         "train": {"batch_size": 32, "steps": 12, "optimizer": {"name": "adam", "lr": 0.001}},
         "log": {"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 1, "num_samples": 16},
     }
+    return merge_sections(cfg, sections)
+
+
+def merge_sections(cfg: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
+    """Override `cfg`'s sections one level deep (a dict merges into a section, anything else replaces)."""
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
             cfg[key] = {**cfg[key], **value}

@@ -16,31 +16,22 @@ from typing import Any, Callable
 import torch
 import yaml
 
+from conftest import merge_sections, tiny_toy_config
+
 REPO = Path(__file__).resolve().parents[1]
 
 torch.set_num_threads(1)
 
 
 def toy_config(**sections: Any) -> dict[str, Any]:
-    """A 1-D Gaussian experiment that trains in well under a second; sections merge one level deep."""
-    cfg: dict[str, Any] = {
-        "name": "tiny",
-        "seed": 0,
-        "device": "cpu",
-        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 256, "eval_samples": 64},
-        "noise": {"dim": 2, "prior": "uniform", "scale": 1.0},
-        "generator": {"hidden": [{"units": 8, "activation": "relu"}], "output_activation": "linear"},
+    """conftest's tiny 1-D experiment, logging every 2 steps and never saving on its own schedule."""
+    cfg = tiny_toy_config(
+        data={"eval_samples": 64},
         # dropout makes D consume torch's global RNG, so a forgotten RNG restore shows up
-        "discriminator": {"hidden": [{"units": 8, "activation": "maxout", "pieces": 2, "dropout": 0.2}], "output_dropout": 0.2},
-        "train": {"batch_size": 32, "steps": 12, "optimizer": {"name": "adam", "lr": 0.001}},
-        "log": {"every": 2, "samples_every": 1_000_000, "checkpoint_every": 1_000_000, "keep": 1, "num_samples": 16},
-    }
-    for key, value in sections.items():
-        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
-            cfg[key] = {**cfg[key], **value}
-        else:
-            cfg[key] = value
-    return cfg
+        discriminator={"hidden": [{"units": 8, "activation": "maxout", "pieces": 2, "dropout": 0.2}], "output_dropout": 0.2},
+        log={"every": 2, "samples_every": 1_000_000, "checkpoint_every": 1_000_000, "keep": 1, "num_samples": 16},
+    )
+    return merge_sections(cfg, sections)
 
 
 def write_config(path: Path, cfg: dict[str, Any]) -> Path:
