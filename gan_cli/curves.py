@@ -94,7 +94,7 @@ def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, A
     ax.legend(fontsize=8, loc="best")
 
     ax = axes[3]
-    ax.plot(*_series(rows, "lr"), color="C4", label="learning rate")
+    ax.plot(*_series(rows, "lr"), color="C4", label="learning rate (logged: D's)")
     ax.set_ylabel("lr")
     ax2 = ax.twinx()
     ax2.plot(*_series(rows, "momentum"), color="C5", ls="--", label="momentum")

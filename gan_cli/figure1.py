@@ -130,7 +130,7 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
     tr = _trainer(cfg, checkpoint.load(steps[len(steps) // 2][1]))
     for _ in range(D_STEPS):
         tr.discriminator_step()
-    states.append(_state(tr, target, f"(b) mid, then {D_STEPS} D steps"))
+    states.append(_state(tr, target, f"(b) mid, G frozen, {D_STEPS} D steps"))
     for _ in range(G_STEPS):
         tr.generator_step()
     states.append(_state(tr, target, f"(c) after {G_STEPS} G steps"))
@@ -152,7 +152,8 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
         axz = fig.add_subplot(gs[1, i], sharex=ax)
         _panel(ax, axz, st, target, xs, cfg.noise.scale)
         if i == 0:
-            ax.legend(fontsize=8, loc="upper left")
+            handles, labels = ax.get_legend_handles_labels()
+            fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=70, bbox_inches="tight")
