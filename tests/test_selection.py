@@ -110,3 +110,16 @@ def test_every_n_epochs_and_off(tmp_path: Path) -> None:
     off = _train(tmp_path / "off")
     assert not (off / "selection.jsonl").exists()
     assert not (checkpoint.checkpoint_dir(off) / selection.BEST_FILE).exists()
+
+
+def test_resume_forgets_checks_after_the_checkpoint(tmp_path: Path) -> None:
+    run = _train(tmp_path, "--set", "log.select_every_epochs=1", "--set", "log.checkpoint_every=8")
+    # pretend the run died after step 8's checkpoint: last.pt is step 8's
+    import shutil
+
+    ck = checkpoint.checkpoint_dir(run)
+    shutil.copy(ck / "step_0000008.pt", ck / "last.pt")
+    res = runner.invoke(app, ["train", "--resume", str(run)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in (run / "selection.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5]
