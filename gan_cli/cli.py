@@ -110,11 +110,22 @@ def sample(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the noise; the same seed gives the same samples.")] = 0,
     out: Annotated[Optional[Path], typer.Option("--out", help="FILE.png (picture), .npy or .pt (raw samples).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps.")] = "cpu",
+    nearest: Annotated[bool, typer.Option("--nearest", help="Figure 2: rows of samples, the rightmost column the nearest training example (pixel space) of its neighbour, outlined in yellow.")] = False,
+    interpolate: Annotated[bool, typer.Option("--interpolate", help="Figure 3: each row decodes a straight line between two random z.")] = False,
+    cols: Annotated[Optional[int], typer.Option("--cols", help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.", min=2)] = None,
 ) -> None:
     """Draw samples from a trained generator."""
     from gan_cli.sample import sample_command
 
     try:
+        if nearest and interpolate:
+            raise GanError("--nearest and --interpolate make different pictures: give one of them")
+        if nearest or interpolate:
+            from gan_cli.figures import figure_command
+
+            path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols)
+            typer.echo(f"wrote {path}")
+            return
         path = sample_command(ckpt, n, seed, out, device)
     except GanError as exc:
         _fail(exc)
@@ -137,6 +148,42 @@ def config_keys(
             typer.echo(f"| `{key}` | `{shown}` | {doc.replace('|', '&#124;')} |")
         else:
             typer.echo(f"{key} = {shown}\n    {doc}")
+
+
+plot_app = typer.Typer(no_args_is_help=True, help="Pictures of a run: training curves, the paper's Figure 1.")
+app.add_typer(plot_app, name="plot")
+
+
+@plot_app.command("curves")
+def plot_curves_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory (may still be training).")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
+) -> None:
+    """V(G, D) with -log 4, mean D(x) and D(G(z)) with 1/2, losses, lr and momentum against steps."""
+    from gan_cli.curves import plot_curves
+
+    try:
+        path = plot_curves(run_dir, out)
+    except GanError as exc:
+        _fail(exc)
+    else:
+        typer.echo(f"wrote {path}")
+
+
+@plot_app.command("figure1")
+def plot_figure1_cmd(
+    ckpt: Annotated[Path, typer.Option("--ckpt", help="Run directory of a 1-D run (configs/gaussian1d.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
+) -> None:
+    """Figure 1: p_data, p_g, D and D* with the z -> x = G(z) arrows, early, mid, after a G step, end."""
+    from gan_cli.figure1 import figure1_command
+
+    try:
+        path, stats = figure1_command(ckpt, out)
+    except GanError as exc:
+        _fail(exc)
+    else:
+        typer.echo(f"wrote {path}; final JSD(p_data || p_g) = {stats['jsd']:.4f} nats, max |D - 1/2| = {stats['max_abs_d_minus_half']:.4f}")
 
 
 def main() -> None:

@@ -164,6 +164,9 @@ class LogConfig:
     keep: int = _f(3, "periodic checkpoints kept (newest); last.pt is always kept", ge=0)
     num_samples: int = _f(100, "samples in each picture (images: a square grid; toy: drawn from p_g are many more)", gt=0)
     tensorboard: bool = _f(False, "also write TensorBoard scalars under RUN_DIR/tb (needs the tensorboard package)")
+    select_every_epochs: int = _f(0, "epochs between validation Parzen model-selection checks (best -> checkpoints/best.pt); 0 = off", ge=0)
+    select_samples: int = _f(1000, "generated samples used as Parzen kernels by each selection check", gt=0)
+    select_valid: int = _f(1000, "validation examples scored by each selection check (the first ones of the split)", gt=0)
 
 
 @dataclass(frozen=True)

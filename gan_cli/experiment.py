@@ -21,6 +21,7 @@ from gan_cli.errors import GanError
 from gan_cli.nonfinite import rewind_metrics
 from gan_cli.reporting import Reporter
 from gan_cli.sample import draw
+from gan_cli.selection import make_hook as selection_hook
 from gan_cli.train import Interrupted, Trainer, budget_steps, run, with_lr
 
 # sections whose change would make a resumed run a different experiment
@@ -201,7 +202,10 @@ def train_experiment(
     reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
     try:
         with reporter.progress(total, trainer.step) as advance:
-            run(trainer, run_dir, total, on_log=on_log, on_samples=on_samples, on_progress=advance)
+            run(
+                trainer, run_dir, total, on_log=on_log, on_samples=on_samples, on_progress=advance,
+                on_epoch=selection_hook(trainer, run_dir),
+            )
     except Interrupted:
         raise
     except OSError as exc:

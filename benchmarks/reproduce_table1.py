@@ -1,0 +1,132 @@
+"""Reproduce Table 1 (MNIST Parzen log-likelihood, paper: 225 +- 2) from scratch.
+
+    python benchmarks/reproduce_table1.py /path/to/mnist [--epochs N] [--out runs/table1] [--jobs 2]
+
+1. trains configs/mnist.yaml (the released code's simultaneous update) and
+   configs/mnist_algorithm1.yaml (Algorithm 1, k = 1) on the MNIST files in the given directory,
+   with model selection on a validation Parzen signal every epoch (checkpoints/best.pt);
+   runs that already have checkpoints/last.pt are kept (use --retrain to start over);
+2. evaluates best.pt and last.pt of each run with the paper's protocol (gan_cli.parzen.paper_protocol:
+   10,000 samples from G as kernels, sigma from numpy.logspace(-1, 0, 10) chosen on the first 1,000
+   validation images, mean +- std/sqrt(n) over the 10,000 test images), and the real-data
+   calibration (the first 10,000 training images as kernels; the paper's remark: about 241-245);
+3. prints the table (markdown) and writes it with every number to OUT/table1.json.
+
+Evaluation calls gan_cli.parzen.paper_protocol directly (the `gan eval` command lands separately).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gan_cli import config as config_mod, data, parzen  # noqa: E402
+from gan_cli.sample import generate, load_models  # noqa: E402
+
+RUNS = {"simultaneous (released code)": "mnist", "Algorithm 1 (alternating, k = 1)": "mnist_algorithm1"}
+EVAL_SEED = 0
+N_KERNELS = 10_000
+N_VALID = 1_000
+
+
+def train(root: Path, out: Path, epochs: int | None, jobs: int, retrain: bool) -> dict[str, float]:
+    """Train the configs that have no last.pt yet; returns wall seconds per run."""
+    procs, started, walls = {}, {}, {}
+    pending = []
+    for name in RUNS.values():
+        run_dir = out / name
+        if (run_dir / "checkpoints" / "last.pt").is_file() and not retrain:
+            print(f"# {run_dir}: already trained, kept (--retrain to start over)", flush=True)
+            continue
+        if run_dir.exists() and retrain:
+            import shutil
+
+            shutil.rmtree(run_dir)
+        cmd = [sys.executable, "-m", "gan_cli", "train", str(REPO / "configs" / f"{name}.yaml"), "--set", f"data.root={root}", "--out", str(run_dir)]
+        if epochs is not None:
+            cmd += ["--set", f"train.epochs={epochs}"]
+        pending.append((name, cmd))
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    while pending or procs:
+        while pending and len(procs) < jobs:
+            name, cmd = pending.pop(0)
+            print("# " + " ".join(cmd), flush=True)
+            log = open(out / f"{name}.log", "w")
+            procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+            started[name] = time.perf_counter()
+        for name, p in list(procs.items()):
+            if p.poll() is not None:
+                walls[name] = time.perf_counter() - started[name]
+                if p.returncode != 0:
+                    raise SystemExit(f"training {name} failed (exit {p.returncode}); see {out / (name + '.log')}")
+                del procs[name]
+        time.sleep(2)
+    return walls
+
+
+def evaluate(ckpt: Path, valid: torch.Tensor, test: torch.Tensor) -> dict[str, object]:
+    loaded = load_models(ckpt, torch.device("cpu"))
+    centers = generate(loaded.G, loaded.cfg, N_KERNELS, EVAL_SEED, torch.device("cpu"))
+    res = parzen.paper_protocol(centers, valid, test)
+    res["step"] = int(loaded.ckpt["step"])
+    res["epoch"] = float(loaded.ckpt.get("epoch", float("nan")))
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("mnist_root", type=Path, help="directory with the MNIST IDX files (.gz or unpacked)")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the config's, 300)")
+    ap.add_argument("--out", type=Path, default=REPO / "runs" / "table1", help="parent of the two run directories")
+    ap.add_argument("--jobs", type=int, default=1, help="runs trained at once")
+    ap.add_argument("--retrain", action="store_true", help="delete and retrain runs that already exist")
+    ap.add_argument("--eval-only", action="store_true", help="skip training; evaluate the runs in --out")
+    args = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    args.out.mkdir(parents=True, exist_ok=True)
+    walls = {} if args.eval_only else train(args.mnist_root.resolve(), args.out, args.epochs, args.jobs, args.retrain)
+
+    cfg = config_mod.load(REPO / "configs" / "mnist.yaml", [f"data.root={args.mnist_root.resolve()}"])
+    ds = data.load(cfg)
+    valid, test = ds.valid[:N_VALID], ds.test
+    t0 = time.perf_counter()
+    calib = parzen.paper_protocol(ds.train[:N_KERNELS], valid, test)
+    rows = [("real training images 0..9,999 (calibration)", "", calib, time.perf_counter() - t0)]
+    for label, name in RUNS.items():
+        for which in ("best.pt", "last.pt"):
+            ckpt = args.out / name / "checkpoints" / which
+            if not ckpt.is_file():
+                print(f"# missing {ckpt}", flush=True)
+                continue
+            t0 = time.perf_counter()
+            rows.append((label, which, evaluate(ckpt, valid, test), time.perf_counter() - t0))
+            print(f"# {ckpt}: {rows[-1][2]['mean']:.1f} +- {rows[-1][2]['stderr']:.1f} (sigma {rows[-1][2]['sigma']:.3f})", flush=True)
+
+    print("\n| model | checkpoint | epoch | sigma | Parzen log-likelihood (nats) |")
+    print("|---|---|---|---|---|")
+    print("| Adversarial nets, paper (Table 1) | | | | 225 +- 2 |")
+    for label, which, r, _ in rows:
+        epoch = f"{r['epoch']:.0f}" if "epoch" in r else ""
+        print(f"| {label} | {which} | {epoch} | {r['sigma']:.3f} | {r['mean']:.1f} +- {r['stderr']:.1f} |")
+    report = {
+        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus; torch {torch.__version__}",
+        "train_wall_s": walls,
+        "rows": [{"model": label, "checkpoint": which, "eval_wall_s": round(w, 1), **r} for label, which, r, w in rows],
+    }
+    (args.out / "table1.json").write_text(json.dumps(report, indent=1))
+    print(f"\n# wrote {args.out / 'table1.json'}")
+
+
+if __name__ == "__main__":
+    main()

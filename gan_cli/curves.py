@@ -1,0 +1,120 @@
+"""`gan plot curves`: the training curves of a run directory as one PNG.
+
+Panels against generator steps: V(G, D) with the -log 4 line (its value at the global optimum),
+mean D(x) and D(G(z)) with the 1/2 line, the two losses, lr and momentum, and (when the run has
+model selection) the validation Parzen signal. Reads metrics.jsonl line by line and skips a line
+cut short, so it works while training is still writing the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from gan_cli.errors import GanError  # noqa: E402
+
+MINUS_LOG4 = -math.log(4.0)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The complete JSON-object rows of a .jsonl file that may be half-written at its end."""
+    rows = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise GanError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the line training is writing right now, or a crash's torn line
+        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
+            rows.append(row)
+    return rows
+
+
+def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
+    """Draw the curves of RUN_DIR/metrics.jsonl (and selection.jsonl if present) into `out` (PNG)."""
+    run_dir, out = Path(run_dir), Path(out)
+    metrics = run_dir / "metrics.jsonl"
+    if not metrics.is_file():
+        raise GanError(f"{metrics} does not exist: is {run_dir} a gan-cli run directory that has logged a step?")
+    if out.suffix.lower() != ".png":
+        raise GanError(f"--out {out}: use a .png file")
+    rows = read_jsonl(metrics)
+    if not rows:
+        raise GanError(f"{metrics} has no complete row yet: wait for the first log.every steps")
+    selection = read_jsonl(run_dir / "selection.jsonl") if (run_dir / "selection.jsonl").is_file() else []
+    n_panels = 5 if selection else 4
+    with plt.rc_context({"lines.marker": "." if len(rows) < 30 else ""}):  # a short run's few points stay visible
+        fig = _draw(run_dir, rows, selection, n_panels)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=80)
+    except OSError as exc:
+        raise GanError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
+    return out
+
+
+def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, Any]], n_panels: int) -> Any:
+    fig, axes = plt.subplots(n_panels, 1, figsize=(8, 2.3 * n_panels), sharex=True)
+
+    ax = axes[0]
+    ax.plot(*_series(rows, "value"), color="C0", label="V(G, D) on training batches")
+    ax.axhline(MINUS_LOG4, color="k", ls=":", lw=1, marker="", label="-log 4 (optimum)")
+    ax.set_ylabel("V(G, D)")
+    ax.legend(fontsize=8, loc="best")
+
+    ax = axes[1]
+    ax.plot(*_series(rows, "d_real"), color="C2", label="mean D(x)")
+    ax.plot(*_series(rows, "d_fake"), color="C3", label="mean D(G(z))")
+    ax.axhline(0.5, color="k", ls=":", lw=1, marker="", label="1/2")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("D")
+    ax.legend(fontsize=8, loc="best")
+
+    ax = axes[2]
+    ax.plot(*_series(rows, "d_loss"), color="C0", label="D loss")
+    ax.plot(*_series(rows, "g_loss"), color="C1", label="G loss")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8, loc="best")
+
+    ax = axes[3]
+    ax.plot(*_series(rows, "lr"), color="C4", label="learning rate (logged: D's)")
+    ax.set_ylabel("lr")
+    ax2 = ax.twinx()
+    ax2.plot(*_series(rows, "momentum"), color="C5", ls="--", label="momentum")
+    ax2.set_ylabel("momentum")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
+
+    if selection:
+        ax = axes[4]
+        ax.plot(*_series(selection, "valid_parzen"), color="C6", marker=".", label="validation Parzen (selection)")
+        best = [r for r in selection if r.get("best")]
+        if best:
+            top = max(best, key=lambda r: r["valid_parzen"])
+            ax.plot([top["step"]], [top["valid_parzen"]], "r*", ms=12, label=f"best.pt (step {top['step']})")
+        ax.set_ylabel("nats")
+        ax.legend(fontsize=8, loc="best")
+
+    axes[-1].set_xlabel("generator steps")
+    last = rows[-1]
+    fig.suptitle(f"{run_dir.name}: step {last['step']}, epoch {last.get('epoch', float('nan')):.2f}", fontsize=10)
+    fig.tight_layout()
+    return fig
