@@ -171,3 +171,18 @@ def test_smoothed_jsd_stays_stable_when_some_samples_are_sparser_than_the_kernel
     r = dn.smoothed_jsd(ring, draw(6_000), 0.01, 6_000, gen)
     assert r["stderr"] < 0.01
     assert abs(r["jsd"] - true) < 4 * r["stderr"] + 0.01, (r, true)
+
+
+def test_d_deviation_is_zero_for_d_one_half_and_measures_a_tilted_d() -> None:
+    from types import SimpleNamespace
+
+    from gan_cli.evaluate import _d_deviation
+    from gan_cli.toy import gaussian
+
+    target = gaussian(0.0, 0.5)
+    r = SimpleNamespace(p=np.array([0.5, 0.5]), q=np.array([0.5, 0.5]), centres=np.array([-0.1, 0.1]))
+    flat = _d_deviation(lambda x: np.zeros_like(np.asarray(x, dtype=float)), target, r)
+    assert flat["value"] == 0.0 and flat["mean_under_m"] == 0.0
+    tilted = _d_deviation(lambda x: np.asarray(x, dtype=float), target, r)  # D = sigmoid(x)
+    assert abs(tilted["value"] - (1 / (1 + np.exp(-1.5)) - 0.5)) < 1e-9, "largest at mean + 3 std = 1.5"
+    assert abs(tilted["mean_under_m"] - (1 / (1 + np.exp(-0.1)) - 0.5)) < 1e-9

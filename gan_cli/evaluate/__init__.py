@@ -106,6 +106,23 @@ def _numpy_generator(G: torch.nn.Module, chunk: int = 200_000):
     return f
 
 
+def _d_deviation(d_logit: Any, target: Any, r: Any) -> dict[str, Any]:
+    """max |D(x) - 1/2| over p_data's mean +- 3 std, and its mean under M = (p_data + p_g)/2.
+
+    At the paper's equilibrium (Figure 1 (d)) D = 1/2 wherever either density has mass.
+    """
+    mean = float((target.weights * target.means[:, 0]).sum())
+    std = float(torch.sqrt((target.weights * (target.stds**2 + target.means[:, 0] ** 2)).sum() - mean**2))
+    x = np.linspace(mean - 3 * std, mean + 3 * std, 2001)
+    dev = np.abs(1 / (1 + np.exp(-d_logit(x))) - 0.5)
+    m = 0.5 * (r.p + r.q)
+    mean_dev = float((m * np.abs(1 / (1 + np.exp(-d_logit(r.centres))) - 0.5)).sum() / m.sum())
+    return metric(
+        float(dev.max()), None, len(x), "max |D(x) - 1/2| of the checkpoint's D over p_data's mean +- 3 std (0 at the equilibrium)",
+        "max |D - 1/2| (data +- 3 std)", mean_under_m=mean_dev,
+    )
+
+
 def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure_path: Path | None = None) -> dict[str, Any]:
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     out: dict[str, Any] = {}
@@ -123,6 +140,7 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
             "D's gap to D*: V(G, D*) - V(G, D)", value_of_d=v_d,
         )
         out["w1"] = metric(r.w1, None, ev.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
+        out["d_max_dev"] = _d_deviation(d_fn, target, r)
         if figure_path is not None:
             from gan_cli.evaluate.figure import plot_exact_1d
 
