@@ -22,9 +22,12 @@ class Reporter:
         self.quiet = quiet
 
     def print(self, text: str) -> None:
+        """Always printed (dry-run output, for one); the banner and log lines obey `quiet`."""
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def banner(self, run_dir: Path, device: torch.device, g_params: int, d_params: int, start_step: int, total: int) -> None:
+        if self.quiet:
+            return
         where = f"resuming at step {start_step:,} of {total:,}" if start_step else f"{total:,} steps"
         self.print(f"gan train: run directory {run_dir}")
         self.print(f"  device {device}; G {g_params:,} parameters, D {d_params:,} parameters; {where}")
@@ -56,4 +59,6 @@ class Reporter:
         )
 
     def done(self, run_dir: Path) -> None:
+        if self.quiet:
+            return
         self.print(f"done: {run_dir}  (samples in {run_dir / 'samples'}, checkpoint {run_dir / 'checkpoints' / 'last.pt'})")

@@ -182,3 +182,17 @@ def test_tensorboard_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
     result = gan("train", cfg, "--out", tmp_path / "run")
     assert result.exit_code == 1 and "pip install tensorboard" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_quiet_reporter_prints_nothing_while_training(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from gan_cli.experiment import train_experiment
+    from gan_cli.reporting import Reporter
+
+    buffer = io.StringIO()
+    cfg = write_config(tmp_path, tiny_toy_config())
+    train_experiment(str(cfg), [], out=str(tmp_path / "run"), reporter=Reporter(Console(file=buffer), quiet=True))
+    assert buffer.getvalue() == "" and (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
