@@ -18,7 +18,6 @@ import yaml
 from gan_cli import __version__, checkpoint, config as config_mod, data, devices, models
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
-from gan_cli.nonfinite import rewind_metrics
 from gan_cli.reporting import Reporter
 from gan_cli.sample import draw
 from gan_cli.selection import make_hook as selection_hook
@@ -165,7 +164,7 @@ def train_experiment(
         (run_dir / "samples").mkdir(exist_ok=True)
         checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
         if resume:
-            rewind_metrics(run_dir / "metrics.jsonl", trainer.step)
+            checkpoint.rewind_jsonl(run_dir / "metrics.jsonl", trainer.step)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         _write_command(run_dir, dev, note)
     except OSError as exc:

@@ -7,8 +7,6 @@ training step itself never waits for the device. A checkpoint holding NaN is nev
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,23 +54,6 @@ def check_finite(trainer: Trainer, run_dir: Path) -> None:
     )
 
 
-def rewind_metrics(path: Path, last_step: int) -> None:
-    """Drop metrics rows after `last_step` (and any line cut short), so no step appears twice."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= last_step:
-            kept.append(line)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError) -> None:
     """train.nan_policy rollback: reload last.pt and continue at a smaller lr, or re-raise `error`."""
     t = trainer.cfg.train
@@ -87,7 +68,7 @@ def roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError) -> None:
     trainer.load_state_dict(checkpoint.load(last))  # on the CPU, as on resume
     trainer.nan_rollbacks = rollbacks
     trainer.set_lr_scale(scale)
-    rewind_metrics(run_dir / "metrics.jsonl", trainer.step)
+    checkpoint.rewind_jsonl(run_dir / "metrics.jsonl", trainer.step)
     note = (
         f"step {bad_step}: NaN/inf; rolled back to step {trainer.step} with lr {trainer.base_lr * trainer.lr_scale:.4g} "
         f"(rollback {rollbacks} of at most {t.nan_max_rollbacks})"

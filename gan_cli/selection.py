@@ -59,23 +59,6 @@ def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
     return best
 
 
-def _drop_rows_after(path: Path, step: int) -> None:
-    """On resume: forget checks logged after the checkpoint we restart from, so no epoch appears twice."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
-            kept.append(line)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    tmp.replace(path)
-
-
 def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any, Path], None] | None:
     """An `on_epoch(trainer, run_dir)` hook for gan_cli.train.run, or None when selection is off."""
     cfg = trainer.cfg
@@ -85,7 +68,7 @@ def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any, Path], None] | None
     valid = trainer.dataset.valid[: cfg.log.select_valid].to(trainer.device)
     gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
     noise = models.sample_noise(cfg.log.select_samples, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(trainer.device)
-    _drop_rows_after(run_dir / SELECTION_FILE, trainer.step)
+    checkpoint.rewind_jsonl(run_dir / SELECTION_FILE, trainer.step)
     state = {"best": read_best(run_dir, trainer.step)}
 
     def on_epoch(tr: Any, rdir: Path) -> None:
