@@ -1,10 +1,8 @@
-"""1-D diagnostics of Figure 1: p_g on a grid from G by a numerical change of variables, the JSD
-between p_data and p_g by numerical integration, and D's distance from 1/2.
+"""1-D pictures and figures of Figure 1: p_g drawn on a grid from G, and the panel statistics.
 
-p_g(x) is estimated by pushing a deterministic, evenly spaced grid of z through G (the quantiles
-of the uniform noise, so no sampling noise), binning x = G(z) finely and smoothing with a narrow
-Gaussian kernel: a change of variables that also handles non-monotone G. These are the numbers
-issue 5 asks for until `gan eval` (issue 3) ships its official estimator.
+For the drawing, p_g(x) is estimated by pushing an evenly spaced grid of z quantiles through G
+(no sampling noise), binning x = G(z) finely and smoothing with a narrow Gaussian kernel. The
+numbers (JSD, |D - 1/2|) are `gan eval`'s: exact p_g by change of variables (evaluate.density).
 """
 
 from __future__ import annotations
@@ -16,9 +14,6 @@ import numpy as np
 import torch
 
 from gan_cli.toy import GaussianMixture
-
-LOG2 = math.log(2.0)
-
 
 def noise_quantiles(n: int, dim: int, prior: str, scale: float) -> torch.Tensor:
     """n evenly spaced quantiles of 1-D noise (uniform on (-scale, scale), or normal with std scale)."""
@@ -47,45 +42,16 @@ def density_on_grid(x: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.nda
     return np.convolve(dens, k, mode="same")
 
 
-def jsd(p: np.ndarray, q: np.ndarray, grid: np.ndarray) -> float:
-    """JSD(p || q) in nats (0 ... log 2) of two densities sampled on an evenly spaced grid."""
-    p = np.maximum(p, 0.0)
-    q = np.maximum(q, 0.0)
-    m = 0.5 * (p + q)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl_pm = np.where(p > 0, p * np.log(p / m), 0.0)
-        kl_qm = np.where(q > 0, q * np.log(q / m), 0.0)
-    return float(0.5 * np.trapezoid(kl_pm, grid) + 0.5 * np.trapezoid(kl_qm, grid))
-
-
-def default_grid(target: GaussianMixture, fake: np.ndarray, n: int = 4001) -> np.ndarray:
-    """A grid covering p_data (+-6 std) and 99.99 % of the generated points."""
-    mu = float(target.means[:, 0].mean())
-    s = float(target.stds.max())
-    lo = min(mu - 6 * s, float(np.percentile(fake, 0.005)))
-    hi = max(mu + 6 * s, float(np.percentile(fake, 99.995)))
-    return np.linspace(lo, hi, n)
-
-
-@torch.no_grad()
 def diagnostics(
-    G: torch.nn.Module, D_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, prior: str, scale: float, n_z: int = 200_000
+    G: torch.nn.Module, D_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, prior: str, scale: float,
+    z_nodes: int = 1_000_000, x_bins: int = 20_000,
 ) -> dict[str, float]:
-    """JSD(p_data || p_g) (nats), max and mean-under-p_data |D - 1/2|."""
-    z = noise_quantiles(n_z, 1, prior, scale).to(next(G.parameters()).device)
-    was = G.training
-    G.eval()
-    fake = G(z).double().cpu().numpy().reshape(-1)
-    G.train(was)
-    grid = default_grid(target, fake)
-    s = float(target.stds.max())
-    p_data = target.log_prob(torch.from_numpy(grid)[:, None]).exp().numpy()
-    p_g = density_on_grid(fake, grid, bandwidth=s / 50)
-    d = D_prob(grid).reshape(-1)
-    mu = float(target.means[:, 0].mean())
-    support = (grid > mu - 3 * s) & (grid < mu + 3 * s)  # where p_data has 99.7 % of its mass
-    return {
-        "jsd": jsd(p_data, p_g, grid),
-        "max_abs_d_minus_half": float(np.abs(d[support] - 0.5).max()),
-        "mean_abs_d_minus_half": float(np.trapezoid(np.abs(d - 0.5) * p_data, grid)),
-    }
+    """JSD(p_data || p_g) (nats, exact p_g), max |D - 1/2| over p_data's +-3 std, mean |D - 1/2| under M.
+
+    The same estimators as `gan eval`'s jsd_exact and d_max_dev (defaults: eval.z_grid, eval.x_bins).
+    """
+    from gan_cli.evaluate import density
+
+    r = density.exact_1d(density.numpy_generator(G), prior, scale, target, z_nodes, x_bins)
+    largest, mean_under_m = density.d_deviation(D_prob, target, r.centres, r.p, r.q)
+    return {"jsd": r.jsd, "max_abs_d_minus_half": largest, "mean_abs_d_minus_half": mean_under_m}

@@ -26,6 +26,7 @@ import torch  # noqa: E402
 from gan_cli import checkpoint, data, density1d, toy  # noqa: E402
 from gan_cli.config import TOY_DATASETS, Config, from_dict  # noqa: E402
 from gan_cli.errors import GanError  # noqa: E402
+from gan_cli.sample import d_probability  # noqa: E402
 
 D_STEPS = 300  # D updates with G frozen for panel (b)
 G_STEPS = 5  # G updates against that D for panel (c)
@@ -42,18 +43,6 @@ def _trainer(cfg: Config, ckpt: dict[str, Any]) -> Any:
     return tr
 
 
-def _d_prob(D: torch.nn.Module):
-    @torch.no_grad()
-    def f(x: np.ndarray) -> np.ndarray:
-        was = D.training
-        D.eval()
-        out = torch.sigmoid(D(torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(-1, 1))).numpy()
-        D.train(was)
-        return out
-
-    return f
-
-
 @torch.no_grad()
 def _state(tr: Any, target: toy.GaussianMixture, label: str) -> dict[str, Any]:
     """What one panel draws, computed from a trainer's current G and D."""
@@ -62,14 +51,14 @@ def _state(tr: Any, target: toy.GaussianMixture, label: str) -> dict[str, Any]:
     z_fine = density1d.noise_quantiles(100_000, 1, c.prior, c.scale)
     x_fine = tr.G(z_fine).double().numpy().reshape(-1)
     z_arrows = density1d.noise_quantiles(ARROWS, 1, c.prior, c.scale)
-    stats = density1d.diagnostics(tr.G, _d_prob(tr.D), target, c.prior, c.scale)
+    stats = density1d.diagnostics(tr.G, d_probability(tr.D, torch.device("cpu")), target, c.prior, c.scale)
     return {
         "label": label,
         "step": tr.step,
         "x_fine": x_fine,
         "z_arrows": z_arrows.numpy().reshape(-1),
         "x_arrows": tr.G(z_arrows).double().numpy().reshape(-1),
-        "d": _d_prob(tr.D),
+        "d": d_probability(tr.D, torch.device("cpu")),
         "stats": stats,
     }
 

@@ -113,18 +113,6 @@ def test_plot_figure1_refuses_image_runs(run_digits: Path, tmp_path: Path) -> No
     assert not (tmp_path / "f1.png").exists()
 
 
-def test_jsd_closed_forms() -> None:
-    grid = np.linspace(-10, 10, 20001)
-    p = np.exp(-0.5 * grid**2) / math.sqrt(2 * math.pi)
-    assert density1d.jsd(p, p, grid) == pytest.approx(0.0, abs=1e-12)
-    left = np.where(grid < 0, 0.1, 0.0)
-    right = np.where(grid >= 0, 0.1, 0.0)
-    assert density1d.jsd(left, right, grid) == pytest.approx(math.log(2), rel=1e-3)
-    half = np.where((grid >= -5) & (grid < 5), 0.1, 0.0)  # U(-5, 5) vs U(0, 10): overlap 1/2
-    shifted = np.where((grid >= 0) & (grid < 10), 0.1, 0.0)
-    assert density1d.jsd(half, shifted, grid) == pytest.approx(0.5 * math.log(2), rel=1e-3)
-
-
 def test_diagnostics_of_the_exact_inverse_cdf_generator() -> None:
     target = toy.gaussian(4.0, 0.5)
 

@@ -94,40 +94,20 @@ def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
     return {"jsd_critic": metric(value, stderr, r["n_test"], est, f"JSD >= fresh-critic bound, {ev.critic_seeds} seed(s)", split=split, **r, **extra)}
 
 
-def _numpy_generator(G: torch.nn.Module, chunk: int = 200_000):
-    """x = G(z) for 1-D z and x as float64 numpy arrays (a float64 copy of G on the CPU)."""
-    g64 = copy.deepcopy(G).to("cpu").double().eval()
-
-    @torch.no_grad()
-    def f(z: np.ndarray) -> np.ndarray:
-        t = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float64)).reshape(-1, 1)
-        return torch.cat([g64(t[i : i + chunk]) for i in range(0, len(t), chunk)]).reshape(-1).numpy()
-
-    return f
-
-
 def _d_deviation(d_logit: Any, target: Any, r: Any) -> dict[str, Any]:
-    """max |D(x) - 1/2| over p_data's mean +- 3 std, and its mean under M = (p_data + p_g)/2.
-
-    At the paper's equilibrium (Figure 1 (d)) D = 1/2 wherever either density has mass.
-    """
-    mean = float((target.weights * target.means[:, 0]).sum())
-    std = float(torch.sqrt((target.weights * (target.stds**2 + target.means[:, 0] ** 2)).sum() - mean**2))
-    x = np.linspace(mean - 3 * std, mean + 3 * std, 2001)
-    dev = np.abs(1 / (1 + np.exp(-d_logit(x))) - 0.5)
-    m = 0.5 * (r.p + r.q)
-    mean_dev = float((m * np.abs(1 / (1 + np.exp(-d_logit(r.centres))) - 0.5)).sum() / m.sum())
+    """The d_max_dev metric: max |D(x) - 1/2| over p_data's mean +- 3 std (0 at the equilibrium)."""
+    largest, mean_under_m = density.d_deviation(lambda x: 1 / (1 + np.exp(-d_logit(x))), target, r.centres, r.p, r.q)
     return metric(
-        float(dev.max()), None, len(x), "max |D(x) - 1/2| of the checkpoint's D over p_data's mean +- 3 std (0 at the equilibrium)",
-        "max |D - 1/2| (data +- 3 std)", mean_under_m=mean_dev,
+        largest, None, density.DEVIATION_POINTS,
+        "max |D(x) - 1/2| of the checkpoint's D over p_data's mean +- 3 std (0 at the equilibrium)",
+        "max |D - 1/2| (data +- 3 std)", mean_under_m=mean_under_m,
     )
-
 
 def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure_path: Path | None = None) -> dict[str, Any]:
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     out: dict[str, Any] = {}
     if target.dim == 1 and cfg.noise.dim == 1:
-        g_fn = _numpy_generator(loaded.G)
+        g_fn = density.numpy_generator(loaded.G)
         d64 = copy.deepcopy(loaded.D).to("cpu").double().eval()
         d_fn = lambda x: d64(torch.from_numpy(np.asarray(x, dtype=np.float64)).reshape(-1, 1)).detach().numpy()  # noqa: E731
         r = density.exact_1d(g_fn, cfg.noise.prior, cfg.noise.scale, target, ev.z_grid, ev.x_bins)

@@ -17,6 +17,7 @@ component std 0.02 it reported JSD -1.44 for a perfect generator (evaluation.md)
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -203,6 +204,38 @@ def exact_1d(
     atom_x = [x for x, _ in cdf_g.atoms()]
     centres = np.concatenate([[edges[0] - pad], 0.5 * (edges[1:] + edges[:-1]), [edges[-1] + pad], atom_x])
     return Exact1D(jsd, value_optimal_masses(p, q), w1, centres, p, q, x_bins, z_nodes)
+
+
+def numpy_generator(G: torch.nn.Module, chunk: int = 200_000):
+    """x = G(z) for 1-D z and x as float64 numpy arrays (a float64 copy of G on the CPU)."""
+    g64 = copy.deepcopy(G).to("cpu").double().eval()
+
+    @torch.no_grad()
+    def f(z: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float64)).reshape(-1, 1)
+        return torch.cat([g64(t[i : i + chunk]) for i in range(0, len(t), chunk)]).reshape(-1).numpy()
+
+    return f
+
+
+DEVIATION_POINTS = 2001
+
+
+def d_deviation(
+    d_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, centres: np.ndarray, p: np.ndarray, q: np.ndarray
+) -> tuple[float, float]:
+    """(max |D(x) - 1/2| over p_data's mean +- 3 std, mean |D - 1/2| under M = (p + q)/2).
+
+    `p`, `q` are the bin masses of p_data and p_g at `centres` (from exact_1d). At the paper's
+    equilibrium (Figure 1 (d)) D = 1/2 wherever either density has mass, and both are 0.
+    """
+    mean = float((target.weights * target.means[:, 0]).sum())
+    std = float(torch.sqrt((target.weights * (target.stds**2 + target.means[:, 0] ** 2)).sum() - mean**2))
+    x = np.linspace(mean - 3 * std, mean + 3 * std, DEVIATION_POINTS)
+    largest = float(np.abs(np.asarray(d_prob(x)).reshape(-1) - 0.5).max())
+    m = 0.5 * (p + q)
+    mean_under_m = float((m * np.abs(np.asarray(d_prob(centres)).reshape(-1) - 0.5)).sum() / m.sum())
+    return largest, mean_under_m
 
 
 def expected_value_1d(
