@@ -1,7 +1,7 @@
 """Benchmark: the paper's full MNIST Parzen protocol, timed against a plain matmul of its size.
 
 10,000 kernels x 784 pixels; sigma chosen on 1,000 validation images from the 10 sigmas of
-logspace(-1, 0, 10); mean +- s.e. on the 10,000 test images. gan_cli.parzen computes each point's
+logspace(-1, 0, 10); mean +- s.e. on the 10,000 test images. gan_cli.evaluate.parzen computes each point's
 distances once and shares them across the sigmas, so the protocol should cost little more than
 the (11,000 x 784) @ (784 x 10,000) matmul it contains. Target: under 20 s on a 2-core CPU.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gan_cli import parzen
+from gan_cli.evaluate import parzen
 
 DEFAULT_ROOT = Path("/work/shared/data/mnist")
 N_KERNELS, N_VALID, N_TEST, DIM = 10_000, 1_000, 10_000, 784

@@ -6,13 +6,13 @@
    configs/mnist_algorithm1.yaml (Algorithm 1, k = 1) on the MNIST files in the given directory,
    with model selection on a validation Parzen signal every epoch (checkpoints/best.pt);
    runs that already have checkpoints/last.pt are kept (use --retrain to start over);
-2. evaluates best.pt and last.pt of each run with the paper's protocol (gan_cli.parzen.paper_protocol:
+2. evaluates best.pt and last.pt of each run with the paper's protocol (gan_cli.evaluate.parzen.paper_protocol:
    10,000 samples from G as kernels, sigma from numpy.logspace(-1, 0, 10) chosen on the first 1,000
    validation images, mean +- std/sqrt(n) over the 10,000 test images), and the real-data
    calibration (the first 10,000 training images as kernels; the paper's remark: about 241-245);
 3. prints the table (markdown) and writes it with every number to OUT/table1.json.
 
-Evaluation calls gan_cli.parzen.paper_protocol directly (the `gan eval` command lands separately).
+Evaluation calls gan_cli.evaluate.parzen.paper_protocol directly (the `gan eval` command lands separately).
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gan_cli import config as config_mod, data, parzen  # noqa: E402
+from gan_cli import config as config_mod, data  # noqa: E402
+from gan_cli.evaluate import parzen
 from gan_cli.sample import generate, load_models  # noqa: E402
 
 RUNS = {"simultaneous (released code)": "mnist", "Algorithm 1 (alternating, k = 1)": "mnist_algorithm1"}

@@ -127,7 +127,8 @@ def gan_cli_trainer(images: np.ndarray, device: torch.device, update: str, **opt
     """A Trainer exactly as `gan train configs/mnist.yaml` builds it, on the synthetic images."""
     from pathlib import Path
 
-    from gan_cli import config, data, train
+    from gan_cli import config, data
+    from gan_cli.training import loop as train
 
     raw = config.read_yaml(Path(__file__).resolve().parents[1] / "configs" / "mnist.yaml")
     raw["device"] = str(device)

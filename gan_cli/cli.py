@@ -50,8 +50,8 @@ def train(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and parameter counts; train nothing.")] = False,
 ) -> None:
     """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
-    from gan_cli.experiment import train_experiment
-    from gan_cli.train import Interrupted
+    from gan_cli.training.command import train_experiment
+    from gan_cli.training.loop import Interrupted
 
     config_path = config
     run_dir = out
@@ -95,7 +95,7 @@ def eval_(
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
-    from gan_cli.evaluate import evaluate_command
+    from gan_cli.evaluate.command import evaluate_command
 
     try:
         evaluate_command(ckpt, split, num_samples, seed, json_path, device)
@@ -121,7 +121,7 @@ def sample(
         if nearest and interpolate:
             raise GanError("--nearest and --interpolate make different pictures: give one of them")
         if nearest or interpolate:
-            from gan_cli.figures import figure_command
+            from gan_cli.figures.paper_grids import figure_command
 
             path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols)
             typer.echo(f"wrote {path}")
@@ -160,7 +160,7 @@ def plot_curves_cmd(
     out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
 ) -> None:
     """V(G, D) with -log 4, mean D(x) and D(G(z)) with 1/2, losses, lr and momentum against steps."""
-    from gan_cli.curves import plot_curves
+    from gan_cli.figures.curves import plot_curves
 
     try:
         path = plot_curves(run_dir, out)
@@ -176,7 +176,7 @@ def plot_figure1_cmd(
     out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
 ) -> None:
     """Figure 1: p_data, p_g, D and D* with the z -> x = G(z) arrows, early, mid, after a G step, end."""
-    from gan_cli.figure1 import figure1_command
+    from gan_cli.figures.figure1 import figure1_command
 
     try:
         path, stats = figure1_command(ckpt, out)

@@ -189,8 +189,8 @@ def test_quiet_reporter_prints_nothing_while_training(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from gan_cli.experiment import train_experiment
-    from gan_cli.reporting import Reporter
+    from gan_cli.training.command import train_experiment
+    from gan_cli.training.console import Reporter
 
     buffer = io.StringIO()
     cfg = write_config(tmp_path, tiny_toy_config())

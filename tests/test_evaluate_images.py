@@ -1,4 +1,4 @@
-"""Parzen log-likelihood (gan_cli.parzen through gan eval's image section) and the memorisation check."""
+"""Parzen log-likelihood (gan_cli.evaluate.parzen through gan eval's image section) and the memorisation check."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.special import logsumexp
 
-from gan_cli import parzen
+from gan_cli.evaluate import parzen
 from gan_cli.errors import GanError
 from gan_cli.evaluate import images
 

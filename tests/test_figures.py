@@ -12,7 +12,10 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from gan_cli import curves, density1d, figures, toy
+from gan_cli import toy
+from gan_cli.figures import curves
+from gan_cli.evaluate import density1d
+from gan_cli.figures import paper_grids as figures
 from gan_cli.cli import app
 from gan_cli.config import from_dict
 

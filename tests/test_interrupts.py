@@ -191,7 +191,7 @@ def test_ctrl_c_before_training_starts_exits_130_without_a_traceback(tmp_path: P
     def interrupted_load(cfg: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("gan_cli.experiment.data.load", interrupted_load)
+    monkeypatch.setattr("gan_cli.training.command.data.load", interrupted_load)
     result = runner.invoke(app, ["train", str(long_config(tmp_path)), "--out", str(tmp_path / "run")])
     assert result.exit_code == 130
     assert "interrupted before training started; no checkpoint was written" in result.stderr

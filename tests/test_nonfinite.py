@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gan_cli import checkpoint
-from gan_cli.train import Trainer
+from gan_cli.training.loop import Trainer
 
 from reliability_helpers import gan, metrics_rows, one_clean_error, toy_config, write_config
 

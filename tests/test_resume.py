@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from gan_cli import checkpoint
 from gan_cli.cli import app
-from gan_cli.experiment import train_experiment
-from gan_cli.reporting import Reporter
-from gan_cli.train import Interrupted
+from gan_cli.training.command import train_experiment
+from gan_cli.training.console import Reporter
+from gan_cli.training.loop import Interrupted
 
 from reliability_helpers import metrics_rows, toy_config, without_timing, write_config
 

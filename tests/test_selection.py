@@ -10,7 +10,9 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
-from gan_cli import checkpoint, parzen, selection
+from gan_cli import checkpoint
+from gan_cli.evaluate import parzen
+from gan_cli.training import selection
 from gan_cli.cli import app
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gan_cli import checkpoint, config, data, objectives
-from gan_cli.train import Trainer, budget_steps, run
+from gan_cli.training.loop import Trainer, budget_steps, run
 
 from conftest import tiny_toy_config
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gan_cli import parzen
+from gan_cli.evaluate import parzen
 from gan_cli.errors import GanError
 
 PARZEN_CAVEAT = (

@@ -17,7 +17,7 @@ from gan_cli import checkpoint
 from gan_cli.errors import GanError
 
 if TYPE_CHECKING:
-    from gan_cli.train import Trainer
+    from gan_cli.training.loop import Trainer
 
 
 class NonFiniteError(GanError):

@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import torch
 
-from gan_cli import checkpoint, models, parzen
+from gan_cli import checkpoint, models
+from gan_cli.evaluate import parzen
 
 SELECTION_FILE = "selection.jsonl"
 BEST_FILE = "best.pt"
@@ -60,7 +61,7 @@ def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
 
 
 def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any, Path], None] | None:
-    """An `on_epoch(trainer, run_dir)` hook for gan_cli.train.run, or None when selection is off."""
+    """An `on_epoch(trainer, run_dir)` hook for gan_cli.training.loop.run, or None when selection is off."""
     cfg = trainer.cfg
     every = cfg.log.select_every_epochs
     if every <= 0:

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_cli import data, models, plots
+from gan_cli import data, models
+from gan_cli.figures import samples as plots
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 

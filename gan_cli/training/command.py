@@ -18,10 +18,10 @@ import yaml
 from gan_cli import __version__, checkpoint, config as config_mod, data, devices, models
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
-from gan_cli.reporting import Reporter
+from gan_cli.training.console import Reporter
 from gan_cli.sample import draw
-from gan_cli.selection import make_hook as selection_hook
-from gan_cli.train import Interrupted, Trainer, budget_steps, run, with_lr
+from gan_cli.training.selection import make_hook as selection_hook
+from gan_cli.training.loop import Interrupted, Trainer, budget_steps, run, with_lr
 
 # sections whose change would make a resumed run a different experiment
 FROZEN_ON_RESUME = ("name", "seed", "data", "noise", "generator", "discriminator")

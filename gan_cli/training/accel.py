@@ -18,7 +18,7 @@ from gan_cli.errors import GanError
 from gan_cli.optim import PaperSGD
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gan_cli.train import Trainer
+    from gan_cli.training.loop import Trainer
 
 GRAPH_WARMUP_STEPS = 3  # eager steps on a side stream before capture (PyTorch's CUDA graph recipe)
 

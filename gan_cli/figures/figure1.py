@@ -7,7 +7,7 @@ D* = p_data / (p_data + p_g) (grey), over the z line (noise, uniform) with arrow
       Algorithm 1's inner loop): D moves towards D*;
   (c) the same after G_STEPS generator updates against that D: G(z) flows towards where D is high;
   (d) the last checkpoint, where p_g should be close to p_data and D close to 1/2.
-p_g is the numerical change of variables of gan_cli.density1d (not a coarse KDE), and the final
+p_g is the numerical change of variables of gan_cli.evaluate.density1d (not a coarse KDE), and the final
 JSD(p_data || p_g) and max |D - 1/2| (over p_data's +-3 std) are returned and printed.
 """
 
@@ -23,7 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from gan_cli import checkpoint, data, density1d, toy  # noqa: E402
+from gan_cli import checkpoint, data, toy  # noqa: E402
+from gan_cli.evaluate import density1d
 from gan_cli.config import TOY_DATASETS, Config, from_dict  # noqa: E402
 from gan_cli.errors import GanError  # noqa: E402
 from gan_cli.sample import d_probability  # noqa: E402
@@ -34,7 +35,7 @@ ARROWS = 21
 
 
 def _trainer(cfg: Config, ckpt: dict[str, Any]) -> Any:
-    from gan_cli.train import Trainer
+    from gan_cli.training.loop import Trainer
 
     tr = Trainer(cfg, data.load(cfg), torch.device("cpu"))
     tr.load_state_dict(ckpt)

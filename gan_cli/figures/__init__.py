@@ -1,0 +1,1 @@
+"""Every picture the tool draws; the only package that imports matplotlib."""
