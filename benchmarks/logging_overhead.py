@@ -25,9 +25,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from gan_cli.config import LogConfig, read_yaml
 from gan_cli.training import command as experiment
 from gan_cli.training import loop as train
-from gan_cli.config import LogConfig, read_yaml
 from gan_cli.training.console import Reporter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -31,7 +31,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gan_cli import config as config_mod, data  # noqa: E402
+from gan_cli import config as config_mod  # noqa: E402
+from gan_cli import data
 from gan_cli.evaluate import parzen
 from gan_cli.sample import generate, load_models  # noqa: E402
 

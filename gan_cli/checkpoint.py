@@ -7,7 +7,6 @@ pickled modules or classes, so loading a file never executes code from it.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import io
 import os
 import pickle
@@ -231,20 +230,3 @@ def list_steps(run_dir: Path) -> list[tuple[int, Path]]:
     """(step, path) of the periodic checkpoints of a run, oldest first."""
     return sorted((int(m.group(1)), f) for f in checkpoint_dir(run_dir).glob("step_*.pt") if (m := STEP_FILE.match(f.name)))
 
-
-def rewind_jsonl(path: Path, last_step: int) -> None:
-    """Keep the rows of a run's .jsonl log with step <= `last_step` (and drop a line cut short):
-    on resume or rollback, so that no step appears twice."""
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= last_step:
-            kept.append(line)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-    os.replace(tmp, path)

@@ -5,8 +5,13 @@ With a = D's logit: log D = logsigmoid(a) and log(1 - D) = logsigmoid(-a), never
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
+
+LOG_4 = math.log(4.0)
+"""log 4 ~ 1.3863 nats: -log 4 is the equilibrium value of V(G, D), reached when p_g = p_data and D = 1/2."""
 
 
 def value(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 from gan_cli import checkpoint, models, toy
-from gan_cli.figures import samples as plots
 from gan_cli.config import TOY_DATASETS, Config, from_dict
 from gan_cli.errors import GanError
+from gan_cli.figures import samples as plots
 
 
 @dataclass

@@ -15,7 +15,6 @@ from typing import Any, Callable
 
 import torch
 import yaml
-
 from conftest import merge_sections, tiny_toy_config
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 import torch
+from reliability_helpers import gan, one_clean_error, toy_config, write_config
+
 from gan_cli import checkpoint
 
-from reliability_helpers import gan, one_clean_error, toy_config, write_config
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import CONFIGS, tiny_toy_config
 from PIL import Image
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
-
-from conftest import CONFIGS, tiny_toy_config
 
 runner = CliRunner()
 

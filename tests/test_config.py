@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import CONFIGS, tiny_toy_config
 
 from gan_cli import config
 from gan_cli.errors import GanError
-
-from conftest import CONFIGS, tiny_toy_config
 
 
 def test_tiny_config_builds_frozen_dataclasses() -> None:

@@ -13,12 +13,11 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from reliability_helpers import toy_config
 
 from gan_cli import config
 from gan_cli.config import Config
 from gan_cli.errors import GanError
-
-from reliability_helpers import toy_config
 
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 WORKDIR = Path(tempfile.mkdtemp(prefix="gan-config-fuzz-"))

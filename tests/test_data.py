@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_toy_config, write_idx
 
 from gan_cli import config, data, toy
 from gan_cli.errors import GanError
-
-from conftest import tiny_toy_config, write_idx
 
 
 def test_ring_has_k_distinct_modes_on_the_circle() -> None:

@@ -12,12 +12,11 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner
 
-from gan_cli import toy
-from gan_cli.figures import curves
-from gan_cli.evaluate import density1d
-from gan_cli.figures import paper_grids as figures
+from gan_cli import runlog, toy
 from gan_cli.cli import app
 from gan_cli.config import from_dict
+from gan_cli.evaluate import density1d, distances
+from gan_cli.figures import paper_grids as figures
 
 torch.set_num_threads(1)
 runner = CliRunner()
@@ -78,7 +77,7 @@ def test_plot_curves_reads_a_file_still_being_written(run_1d: Path, tmp_path: Pa
     try:
         with open(metrics, "a") as fh:
             fh.write('{"step": 28, "value": -1.3')  # training is writing this line right now
-        assert len(curves.read_jsonl(metrics)) == len(original.splitlines())
+        assert len(runlog.read_rows(metrics)) == len(original.splitlines())
         res = _invoke("plot", "curves", run_1d, "--out", tmp_path / "c.png")
         assert res.exit_code == 0, res.output
         img = _png(tmp_path / "c.png")
@@ -150,7 +149,7 @@ def test_nearest_rows_matches_brute_force() -> None:
     train = torch.rand(300, 16, generator=gen)
     q = torch.rand(7, 16, generator=gen)
     brute = torch.cdist(q.double(), train.double()).argmin(1)
-    assert torch.equal(figures.nearest_rows(train, q, chunk=64), brute)
+    assert torch.equal(distances.nearest(q, train, chunk=64)[1], brute)
 
 
 def test_sample_nearest_draws_the_nearest_training_example_outlined(run_digits: Path, tmp_path: Path) -> None:

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
+from reliability_helpers import toy_config
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint
 from gan_cli.cli import app
-
-from reliability_helpers import toy_config
 
 runner = CliRunner()
 GOOD = yaml.safe_dump(toy_config(), sort_keys=False)

@@ -11,12 +11,17 @@ import signal
 from pathlib import Path
 
 import pytest
+from reliability_helpers import (
+    Child,
+    is_step_line,
+    metrics_rows,
+    toy_config,
+    write_config,
+)
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint
 from gan_cli.cli import app
-
-from reliability_helpers import Child, is_step_line, metrics_rows, toy_config, write_config
 
 runner = CliRunner()
 LONG = 1_000_000  # steps: far more than a test ever lets run

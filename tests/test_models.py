@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 
 import torch
+from conftest import CONFIGS
 
 from gan_cli import config, models
 from gan_cli.data import output_bias_from_marginals
-
-from conftest import CONFIGS
 
 
 def test_maxout_takes_the_max_over_consecutive_pieces() -> None:

@@ -8,11 +8,16 @@ from typing import Any
 
 import pytest
 import torch
+from reliability_helpers import (
+    gan,
+    metrics_rows,
+    one_clean_error,
+    toy_config,
+    write_config,
+)
 
 from gan_cli import checkpoint
 from gan_cli.training.loop import Trainer
-
-from reliability_helpers import gan, metrics_rows, one_clean_error, toy_config, write_config
 
 
 def nan_config(tmp_path: Path, **train: Any) -> Path:

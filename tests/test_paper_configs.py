@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_cli import config as config_mod, models
+from gan_cli import config as config_mod
+from gan_cli import models
 from gan_cli.config import to_dict
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

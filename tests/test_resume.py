@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import torch
+from reliability_helpers import metrics_rows, toy_config, without_timing, write_config
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint
@@ -17,8 +18,6 @@ from gan_cli.cli import app
 from gan_cli.training.command import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Interrupted
-
-from reliability_helpers import metrics_rows, toy_config, without_timing, write_config
 
 runner = CliRunner()
 

@@ -11,9 +11,9 @@ import torch
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint
+from gan_cli.cli import app
 from gan_cli.evaluate import parzen
 from gan_cli.training import selection
-from gan_cli.cli import app
 
 torch.set_num_threads(1)
 runner = CliRunner()

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from gan_cli import config, data, objectives, optim
-from gan_cli.training import accel as speed
 from gan_cli.errors import GanError
+from gan_cli.training import accel as speed
 from gan_cli.training.loop import Trainer
 
 torch.set_num_threads(1)

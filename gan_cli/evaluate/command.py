@@ -24,7 +24,8 @@ from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
 from gan_cli.evaluate import density, images, modes
 from gan_cli.evaluate.report import metric, print_report, write_json
-from gan_cli.evaluate.value import LOG_4, ValueEstimate, logits, value_estimate
+from gan_cli.evaluate.value import ValueEstimate, logits, value_estimate
+from gan_cli.objectives import LOG_4
 from gan_cli.sample import Loaded, generate, load_models
 
 SPLITS = ("valid", "test")

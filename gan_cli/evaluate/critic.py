@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 from gan_cli import models
 from gan_cli.config import Config, LayerConfig
-from gan_cli.evaluate.value import LOG_4, logits, value_estimate
-
+from gan_cli.evaluate.value import logits, value_estimate
+from gan_cli.objectives import LOG_4
 
 # V >= -0.002 means (V + log 4)/2 >= log 2 - 0.001: the critic already separates the two samples
 SEPARATED_V = -0.002

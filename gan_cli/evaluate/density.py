@@ -30,7 +30,6 @@ from scipy.special import ndtr, ndtri
 from gan_cli.toy import GaussianMixture
 
 LOG_2 = math.log(2.0)
-LOG_4 = math.log(4.0)
 
 
 # ---------------------------------------------------------------- discrete divergences

@@ -15,6 +15,7 @@ import torch
 
 from gan_cli.toy import GaussianMixture
 
+
 def noise_quantiles(n: int, dim: int, prior: str, scale: float) -> torch.Tensor:
     """n evenly spaced quantiles of 1-D noise (uniform on (-scale, scale), or normal with std scale)."""
     if dim != 1:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gan_cli.evaluate import parzen
 from gan_cli.errors import GanError
+from gan_cli.evaluate import distances, parzen
 
 PARZEN_CAVEAT = (
     "Parzen estimates rank models poorly in high dimensions (Theis et al. 2016); real MNIST training "
@@ -38,19 +38,6 @@ def parzen_metric(centres: torch.Tensor, valid: torch.Tensor, split: str, test: 
     return out
 
 
-@torch.no_grad()
-def nearest_distances(queries: torch.Tensor, reference: torch.Tensor, device: torch.device, chunk: int = 1024) -> torch.Tensor:
-    """Euclidean distance from each query row to its nearest reference row (float64 on the CPU)."""
-    ref = reference.to(device=device, dtype=torch.float32)
-    r_sq = (ref * ref).sum(1)
-    out = []
-    for i in range(0, len(queries), chunk):
-        q = queries[i : i + chunk].to(device=device, dtype=torch.float32)
-        sq = ((q * q).sum(1, keepdim=True) + r_sq[None, :]).addmm_(q, ref.T, alpha=-2.0)
-        out.append(sq.amin(dim=1).clamp_(min=0.0).double().sqrt().cpu())
-    return torch.cat(out)
-
-
 def memorisation(samples: torch.Tensor, held_out: torch.Tensor, train: torch.Tensor, device: torch.device, seed: int, boot: int = 200) -> dict[str, object]:
     """Median nearest-training-image distance of samples over that of held-out real images.
 
@@ -59,8 +46,8 @@ def memorisation(samples: torch.Tensor, held_out: torch.Tensor, train: torch.Ten
     """
     if len(samples) < 2 or len(held_out) < 2:
         raise GanError("the memorisation check needs at least 2 samples and 2 held-out images (eval.nn_samples)")
-    ds = nearest_distances(samples, train, device).numpy()
-    dr = nearest_distances(held_out, train, device).numpy()
+    ds = distances.nearest(samples, train, device)[0].numpy()
+    dr = distances.nearest(held_out, train, device)[0].numpy()
     ratio = float(np.median(ds) / np.median(dr))
     rng = np.random.default_rng(seed)
     reps = [np.median(rng.choice(ds, len(ds))) / np.median(rng.choice(dr, len(dr))) for _ in range(boot)]

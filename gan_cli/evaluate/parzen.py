@@ -13,6 +13,8 @@ import math
 import numpy as np
 import torch
 
+from gan_cli.evaluate.distances import squared_distances
+
 PAPER_SIGMAS = tuple(float(s) for s in np.logspace(-1, 0, 10))  # 0.1 ... 1.0, numpy.logspace(-1, 0, 10)
 
 
@@ -40,7 +42,7 @@ def log_likelihoods(
     out = torch.empty(len(sig), len(x), dtype=torch.float64, device=device)
     for start in range(0, len(x), chunk):
         xb = x[start : start + chunk]
-        sq = ((xb * xb).sum(1, keepdim=True) + c_sq[None, :]).addmm_(xb, centers.T, alpha=-2.0).clamp_(min=0.0).double()
+        sq = squared_distances(xb, centers, c_sq).double()
         for i, s in enumerate(sig):
             out[i, start : start + len(xb)] = torch.logsumexp(sq * (-0.5 / (s * s)), dim=1) + const[i]
     return out

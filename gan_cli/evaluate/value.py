@@ -7,13 +7,12 @@ JSD - (V + log 4)/2 = E_{x~M}[KL(Bern(D*(x)) || Bern(D(x)))] >= 0 with M = (p_da
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-LOG_4 = math.log(4.0)
+from gan_cli.objectives import LOG_4
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,6 @@ cut short, so it works while training is still writing the file.
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +16,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from gan_cli import runlog  # noqa: E402
 from gan_cli.errors import GanError  # noqa: E402
-
-MINUS_LOG4 = -math.log(4.0)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The complete JSON-object rows of a .jsonl file that may be half-written at its end."""
-    rows = []
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise GanError(f"cannot read {path}: {exc.strerror or exc}") from None
-    for line in text.splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the line training is writing right now, or a crash's torn line
-        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
-            rows.append(row)
-    return rows
+from gan_cli.objectives import LOG_4  # noqa: E402
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
@@ -53,10 +34,10 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
         raise GanError(f"{metrics} does not exist: is {run_dir} a gan-cli run directory that has logged a step?")
     if out.suffix.lower() != ".png":
         raise GanError(f"--out {out}: use a .png file")
-    rows = read_jsonl(metrics)
+    rows = runlog.read_rows(metrics)
     if not rows:
         raise GanError(f"{metrics} has no complete row yet: wait for the first log.every steps")
-    selection = read_jsonl(run_dir / "selection.jsonl") if (run_dir / "selection.jsonl").is_file() else []
+    selection = runlog.read_rows(run_dir / "selection.jsonl")
     n_panels = 5 if selection else 4
     with plt.rc_context({"lines.marker": "." if len(rows) < 30 else ""}):  # a short run's few points stay visible
         fig = _draw(run_dir, rows, selection, n_panels)
@@ -75,7 +56,7 @@ def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, A
 
     ax = axes[0]
     ax.plot(*_series(rows, "value"), color="C0", label="V(G, D) on training batches")
-    ax.axhline(MINUS_LOG4, color="k", ls=":", lw=1, marker="", label="-log 4 (optimum)")
+    ax.axhline(-LOG_4, color="k", ls=":", lw=1, marker="", label="-log 4 (optimum)")
     ax.set_ylabel("V(G, D)")
     ax.legend(fontsize=8, loc="best")
 

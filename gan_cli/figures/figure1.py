@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from gan_cli import checkpoint, data, toy  # noqa: E402
-from gan_cli.evaluate import density1d
 from gan_cli.config import TOY_DATASETS, Config, from_dict  # noqa: E402
 from gan_cli.errors import GanError  # noqa: E402
+from gan_cli.evaluate import density1d
 from gan_cli.sample import d_probability  # noqa: E402
 
 D_STEPS = 300  # D updates with G frozen for panel (b)

@@ -15,29 +15,13 @@ import torch
 from PIL import Image
 
 from gan_cli import data, models
-from gan_cli.figures import samples as plots
 from gan_cli.config import Config
 from gan_cli.errors import GanError
+from gan_cli.evaluate import distances
+from gan_cli.figures import samples as plots
 
 YELLOW = (255, 215, 0)
 PAD = 2  # pixels between tiles, plots.image_grid's default
-
-
-@torch.no_grad()
-def nearest_rows(train: torch.Tensor, queries: torch.Tensor, chunk: int = 5_000) -> torch.Tensor:
-    """Index into `train` of the nearest row (Euclidean) of each query row."""
-    q = queries.float()
-    q_sq = (q * q).sum(1, keepdim=True)
-    best_d = torch.full((len(q),), float("inf"))
-    best_i = torch.zeros(len(q), dtype=torch.long)
-    for start in range(0, len(train), chunk):
-        t = train[start : start + chunk].float()
-        d = (q_sq + (t * t).sum(1)[None, :]).addmm_(q, t.T, alpha=-2.0)
-        dmin, imin = d.min(1)
-        better = dmin < best_d
-        best_d = torch.where(better, dmin, best_d)
-        best_i = torch.where(better, imin + start, best_i)
-    return best_i
 
 
 def interpolation_noise(rows: int, cols: int, cfg: Config, seed: int) -> torch.Tensor:
@@ -70,7 +54,7 @@ def save_nearest_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, col
     rows = max(1, math.ceil(n / cols))
     samples = generate(G, cfg, rows * (cols - 1), seed, device).view(rows, cols - 1, -1)
     train = data.load(cfg).train
-    idx = nearest_rows(train, samples[:, -1])
+    idx = distances.nearest(samples[:, -1], train)[1]
     tiles = torch.cat([samples, train[idx].float()[:, None]], dim=1).reshape(rows * cols, -1)
     vr = tuple(info.get("value_range") or (0.0, 1.0))
     arr = plots.image_grid(tiles, shape, vr, nrow=cols, pad=PAD)

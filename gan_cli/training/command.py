@@ -15,13 +15,14 @@ from typing import Any
 import torch
 import yaml
 
-from gan_cli import __version__, checkpoint, config as config_mod, data, devices, models
+from gan_cli import __version__, checkpoint, data, devices, models, runlog
+from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
-from gan_cli.training.console import Reporter
 from gan_cli.sample import draw
-from gan_cli.training.selection import make_hook as selection_hook
+from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Interrupted, Trainer, budget_steps, run, with_lr
+from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment
 FROZEN_ON_RESUME = ("name", "seed", "data", "noise", "generator", "discriminator")
@@ -164,7 +165,7 @@ def train_experiment(
         (run_dir / "samples").mkdir(exist_ok=True)
         checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
         if resume:
-            checkpoint.rewind_jsonl(run_dir / "metrics.jsonl", trainer.step)
+            runlog.rewind(run_dir / "metrics.jsonl", trainer.step)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         _write_command(run_dir, dev, note)
     except OSError as exc:

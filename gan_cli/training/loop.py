@@ -32,10 +32,15 @@ import numpy as np
 import torch
 
 from gan_cli import checkpoint, models, objectives, optim
-from gan_cli.training import accel as speed
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
-from gan_cli.training.nan_guard import NonFiniteError, check_finite, last_good, roll_back
+from gan_cli.training import accel as speed
+from gan_cli.training.nan_guard import (
+    NonFiniteError,
+    check_finite,
+    last_good,
+    roll_back,
+)
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
 DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gan_cli import checkpoint
+from gan_cli import checkpoint, runlog
 from gan_cli.errors import GanError
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError) -> None:
     trainer.load_state_dict(checkpoint.load(last))  # on the CPU, as on resume
     trainer.nan_rollbacks = rollbacks
     trainer.set_lr_scale(scale)
-    checkpoint.rewind_jsonl(run_dir / "metrics.jsonl", trainer.step)
+    runlog.rewind(run_dir / "metrics.jsonl", trainer.step)
     note = (
         f"step {bad_step}: NaN/inf; rolled back to step {trainer.step} with lr {trainer.base_lr * trainer.lr_scale:.4g} "
         f"(rollback {rollbacks} of at most {t.nan_max_rollbacks})"

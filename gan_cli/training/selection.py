@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from gan_cli import checkpoint, models
+from gan_cli import checkpoint, models, runlog
 from gan_cli.evaluate import parzen
 
 SELECTION_FILE = "selection.jsonl"
@@ -43,21 +43,12 @@ def validation_parzen(
 
 def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
     """The best `valid_parzen` logged so far in RUN_DIR/selection.jsonl (rows after `up_to_step` ignored)."""
-    path = run_dir / SELECTION_FILE
-    if not path.is_file():
-        return None
-    best = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash
-        if not isinstance(row, dict) or not isinstance(row.get("valid_parzen"), (int, float)):
-            continue
-        if up_to_step is not None and row.get("step", 0) > up_to_step:
-            continue
-        best = row["valid_parzen"] if best is None else max(best, row["valid_parzen"])
-    return best
+    scores = [
+        row["valid_parzen"]
+        for row in runlog.read_rows(run_dir / SELECTION_FILE)
+        if isinstance(row.get("valid_parzen"), (int, float)) and (up_to_step is None or row["step"] <= up_to_step)
+    ]
+    return max(scores) if scores else None
 
 
 def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any, Path], None] | None:
@@ -69,7 +60,7 @@ def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any, Path], None] | None
     valid = trainer.dataset.valid[: cfg.log.select_valid].to(trainer.device)
     gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
     noise = models.sample_noise(cfg.log.select_samples, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(trainer.device)
-    checkpoint.rewind_jsonl(run_dir / SELECTION_FILE, trainer.step)
+    runlog.rewind(run_dir / SELECTION_FILE, trainer.step)
     state = {"best": read_best(run_dir, trainer.step)}
 
     def on_epoch(tr: Any, rdir: Path) -> None:
