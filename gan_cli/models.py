@@ -6,7 +6,8 @@ output, U(+-0.05) init), D maxout 240x5 twice with input dropout 0.2 / 0.5 / 0.5
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -150,3 +151,17 @@ def sample_noise(n: int, dim: int, prior: str, scale: float, device: torch.devic
         z = torch.rand(n, dim, device=device, generator=generator)
         return z.mul_(2 * scale).sub_(scale)
     return torch.randn(n, dim, device=device, generator=generator).mul_(scale)
+
+
+@contextmanager
+def eval_mode(*nets: nn.Module) -> Iterator[None]:
+    """Run the body with `nets` in eval mode (dropout off) and without autograd; restore their modes after."""
+    modes = [net.training for net in nets]
+    for net in nets:
+        net.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        for net, mode in zip(nets, modes):
+            net.train(mode)

@@ -65,10 +65,10 @@ def generate(G: models.Generator, cfg: Config, n: int, seed: int, device: torch.
     gen = torch.Generator().manual_seed(seed)
     c = cfg.noise
     out = []
-    G.eval()
-    for start in range(0, n, batch):
-        z = models.sample_noise(min(batch, n - start), c.dim, c.prior, c.scale, torch.device("cpu"), gen).to(device)
-        out.append(G(z).float().cpu())
+    with models.eval_mode(G):
+        for start in range(0, n, batch):
+            z = models.sample_noise(min(batch, n - start), c.dim, c.prior, c.scale, torch.device("cpu"), gen).to(device)
+            out.append(G(z).float().cpu())
     return torch.cat(out) if out else torch.empty(0, cfg.noise.dim)
 
 
@@ -77,14 +77,11 @@ def d_probability(D: models.Discriminator, device: torch.device):
 
     @torch.no_grad()
     def f(x: np.ndarray) -> np.ndarray:
-        was_training = D.training
-        D.eval()
         t = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
         if t.ndim == 1:
             t = t[:, None]
-        out = torch.sigmoid(D(t)).float().cpu().numpy()
-        D.train(was_training)
-        return out
+        with models.eval_mode(D):
+            return torch.sigmoid(D(t)).float().cpu().numpy()
 
     return f
 

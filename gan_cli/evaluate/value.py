@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from gan_cli.models import eval_mode
 from gan_cli.objectives import LOG_4
 
 
@@ -58,8 +59,6 @@ def value_estimate(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> Valu
 @torch.no_grad()
 def logits(D: torch.nn.Module, x: torch.Tensor, device: torch.device, batch: int = 10_000) -> torch.Tensor:
     """D's logits for the rows of x (eval mode: no dropout), on the CPU."""
-    was_training = D.training
-    D.eval()
-    out = [D(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)]
-    D.train(was_training)
+    with eval_mode(D):
+        out = [D(x[i : i + batch].to(device)).float().cpu() for i in range(0, len(x), batch)]
     return torch.cat(out) if out else torch.empty(0)

@@ -31,12 +31,8 @@ def validation_parzen(
     G: torch.nn.Module, valid: torch.Tensor, noise: torch.Tensor, sigmas: tuple[float, ...] | list[float] = parzen.PAPER_SIGMAS
 ) -> tuple[float, float]:
     """(best mean log-likelihood over `sigmas` of `valid` under a Parzen window on G(noise), that sigma)."""
-    was_training = G.training
-    G.eval()
-    try:
+    with models.eval_mode(G):
         centers = G(noise)
-    finally:
-        G.train(was_training)
     sigma, means = parzen.select_sigma(valid.to(centers.device), centers, sigmas)
     return max(means), sigma
 
