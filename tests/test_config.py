@@ -94,3 +94,11 @@ def test_field_docs_cover_every_key() -> None:
     keys = {k for k, _, _ in docs}
     assert {"train.steps", "train.k", "data.mean", "log.every", "seed", "device"} <= keys
     assert all(doc for _, _, doc in docs), "every key has a doc"
+
+
+def test_the_hint_of_a_malformed_set_is_itself_a_valid_override() -> None:
+    with pytest.raises(GanError, match=r"expected KEY=VALUE, e\.g\. " + config.EXAMPLE_OVERRIDE.replace(".", r"\.")) as err:
+        config.apply_overrides(tiny_toy_config(), ["train.steps"])
+    example = str(err.value).rsplit("e.g. ", 1)[1].strip()
+    cfg = config.load(base=tiny_toy_config(), overrides=[example])
+    assert cfg.train.optimizer.lr == 0.05

@@ -35,7 +35,7 @@ def _field_names(cls: type) -> set[str]:
     return names
 
 
-PATHS = config._valid_paths(Config)
+PATHS = config.key_paths(Config)
 NAMES = sorted(_field_names(Config) | {"hidden", "units", "activation"})
 CHOICES = ["gaussian", "ring", "grid", "mixture", "digits", "npz", "relu", "maxout", "sgd", "adam", "cpu", "auto", "cuda:0",
            "rollback", "stop", "simultaneous", "alternating", "minimax", "exponential", "linear", "sigmoid", "marginals"]
