@@ -1,10 +1,11 @@
-"""The `gan` command: thin Typer commands, each calling one function; GanError -> one line, exit 1."""
+"""The `gan` command: thin Typer commands, each calling one function; `user_errors` turns GanError into one line, exit 1."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,10 +21,24 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 
+Command = TypeVar("Command", bound=Callable[..., Any])
 
-def _fail(exc: GanError) -> None:
-    err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
+
+def user_errors(command: Command) -> Command:
+    """Turn a GanError (a mistake the user can fix) into `error: MESSAGE` on stderr and exit 1, no traceback.
+
+    Put it under `@app.command()`; every other exception is a bug and keeps its traceback.
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except GanError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return run  # type: ignore[return-value]
 
 
 def _version(value: bool) -> None:
@@ -40,6 +55,7 @@ def _root(
 
 
 @app.command()
+@user_errors
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
     set_: Annotated[list[str], typer.Option("--set", help="Override a config key: --set train.batch_size=64 (repeatable; value parsed as YAML).")] = [],  # noqa: B006
@@ -68,8 +84,6 @@ def train(
             seed=seed,
             dry_run=dry_run,
         )
-    except GanError as exc:
-        _fail(exc)
     except Interrupted as exc:
         run_dir_path = exc.ckpt_path.parent.parent
         err.print(
@@ -86,6 +100,7 @@ def train(
 
 
 @app.command("eval")
+@user_errors
 def eval_(
     ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],
     split: Annotated[Optional[str], typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")] = None,
@@ -97,13 +112,11 @@ def eval_(
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
     from gan_cli.evaluate.command import evaluate_command
 
-    try:
-        evaluate_command(ckpt, split, num_samples, seed, json_path, device)
-    except GanError as exc:
-        _fail(exc)
+    evaluate_command(ckpt, split, num_samples, seed, json_path, device)
 
 
 @app.command()
+@user_errors
 def sample(
     ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],
     n: Annotated[int, typer.Option("-n", "--num", help="Number of samples.", min=1)] = 100,
@@ -117,31 +130,30 @@ def sample(
     """Draw samples from a trained generator."""
     from gan_cli.sample import sample_command
 
-    try:
-        if nearest and interpolate:
-            raise GanError("--nearest and --interpolate make different pictures: give one of them")
-        if nearest or interpolate:
-            from gan_cli.figures.paper_grids import figure_command
+    if nearest and interpolate:
+        raise GanError("--nearest and --interpolate make different pictures: give one of them")
+    if nearest or interpolate:
+        from gan_cli.figures.paper_grids import figure_command
 
-            path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols)
-            typer.echo(f"wrote {path}")
-            return
-        path = sample_command(ckpt, n, seed, out, device)
-    except GanError as exc:
-        _fail(exc)
-    else:
-        typer.echo(f"wrote {n} samples to {path}")
+        path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols)
+        typer.echo(f"wrote {path}")
+        return
+    path = sample_command(ckpt, n, seed, out, device)
+    typer.echo(f"wrote {n} samples to {path}")
 
 
 @app.command("config")
+@user_errors
 def config_keys(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table with its header row (as in docs/config.md).")] = False,
 ) -> None:
     """List every config key with its default and meaning."""
     import json
 
     from gan_cli.config import field_docs
 
+    if markdown:
+        typer.echo("| key | default | meaning |\n|---|---|---|")
     for key, default, doc in field_docs():
         shown = default if isinstance(default, str) else json.dumps(default)
         if markdown:
@@ -155,6 +167,7 @@ app.add_typer(plot_app, name="plot")
 
 
 @plot_app.command("curves")
+@user_errors
 def plot_curves_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run directory (may still be training).")],
     out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
@@ -162,15 +175,12 @@ def plot_curves_cmd(
     """V(G, D) with -log 4, mean D(x) and D(G(z)) with 1/2, losses, lr and momentum against steps."""
     from gan_cli.figures.curves import plot_curves
 
-    try:
-        path = plot_curves(run_dir, out)
-    except GanError as exc:
-        _fail(exc)
-    else:
-        typer.echo(f"wrote {path}")
+    path = plot_curves(run_dir, out)
+    typer.echo(f"wrote {path}")
 
 
 @plot_app.command("figure1")
+@user_errors
 def plot_figure1_cmd(
     ckpt: Annotated[Path, typer.Option("--ckpt", help="Run directory of a 1-D run (configs/gaussian1d.yaml).")],
     out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
@@ -178,12 +188,8 @@ def plot_figure1_cmd(
     """Figure 1: p_data, p_g, D and D* with the z -> x = G(z) arrows, early, mid, after a G step, end."""
     from gan_cli.figures.figure1 import figure1_command
 
-    try:
-        path, stats = figure1_command(ckpt, out)
-    except GanError as exc:
-        _fail(exc)
-    else:
-        typer.echo(f"wrote {path}; final JSD(p_data || p_g) = {stats['jsd']:.4f} nats, max |D - 1/2| = {stats['max_abs_d_minus_half']:.4f}")
+    path, stats = figure1_command(ckpt, out)
+    typer.echo(f"wrote {path}; final JSD(p_data || p_g) = {stats['jsd']:.4f} nats, max |D - 1/2| = {stats['max_abs_d_minus_half']:.4f}")
 
 
 def main() -> None:

@@ -148,6 +148,25 @@ def test_user_errors_exit_1_without_traceback_or_run_dir(tmp_path: Path) -> None
     assert result.exit_code == 1 and "checkpoint not found" in result.output
 
 
+def test_every_command_turns_gan_error_into_one_line_and_exit_1() -> None:
+    """Each command goes through cli.user_errors; a new command without it would print a traceback."""
+    from gan_cli.cli import plot_app, user_errors
+
+    commands = [*app.registered_commands, *plot_app.registered_commands]
+    assert len(commands) >= 6
+    for command in commands:
+        assert getattr(command.callback, "__wrapped__", None) is not None, command.callback.__name__
+        assert command.callback.__code__ is user_errors(lambda: None).__code__, command.callback.__name__
+
+
+def test_config_markdown_prints_the_whole_table() -> None:
+    lines = gan("config", "--markdown").output.splitlines()
+    assert lines[:2] == ["| key | default | meaning |", "|---|---|---|"]
+    assert lines.count("| key | default | meaning |") == 1
+    assert all(line.startswith("| `") and line.endswith(" |") for line in lines[2:])
+    assert any(line.startswith("| `train.optimizer.lr` |") for line in lines)
+
+
 def test_default_run_dir_uses_name_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     cfg = write_config(tmp_path, tiny_toy_config(train={"steps": 2}))

@@ -15,8 +15,7 @@ START, END = "<!-- keys:start -->", "<!-- keys:end -->"
 
 
 def key_table() -> str:
-    rows = CliRunner().invoke(app, ["config", "--markdown"]).output
-    return "| key | default | meaning |\n|---|---|---|\n" + rows
+    return CliRunner().invoke(app, ["config", "--markdown"]).output  # header row included
 
 
 def render(text: str) -> str:
