@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import torch
-from reliability_helpers import gan, one_clean_error, toy_config, write_config
+from helpers import gan, one_clean_error, toy_config, write_config
 
 from gan_cli import checkpoint
 

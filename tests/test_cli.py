@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import CONFIGS, tiny_toy_config
+from helpers import CONFIGS, tiny_toy_config
 from PIL import Image
 from typer.testing import CliRunner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, tiny_toy_config
+from helpers import CONFIGS, tiny_toy_config
 
 from gan_cli import config
 from gan_cli.errors import GanError

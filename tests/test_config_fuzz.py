@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from reliability_helpers import toy_config
+from helpers import toy_config
 
 from gan_cli import config
 from gan_cli.config import Config

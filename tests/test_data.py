@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_toy_config, write_idx
+from helpers import tiny_toy_config, write_idx
 
 from gan_cli import config, data, toy
 from gan_cli.errors import GanError

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from reliability_helpers import toy_config
+from helpers import toy_config
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint

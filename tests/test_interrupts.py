@@ -11,7 +11,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from reliability_helpers import (
+from helpers import (
     Child,
     is_step_line,
     metrics_rows,

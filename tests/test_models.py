@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
-from conftest import CONFIGS
+from helpers import CONFIGS
 
 from gan_cli import config, models
 from gan_cli.data import output_bias_from_marginals

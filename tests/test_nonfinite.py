@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from reliability_helpers import (
+from helpers import (
     gan,
     metrics_rows,
     one_clean_error,

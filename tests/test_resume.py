@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import torch
-from reliability_helpers import metrics_rows, toy_config, without_timing, write_config
+from helpers import metrics_rows, toy_config, without_timing, write_config
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_toy_config
+from helpers import tiny_toy_config
 
 from gan_cli import checkpoint, config, data, objectives
 from gan_cli.training.loop import Trainer, budget_steps, run

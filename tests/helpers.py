@@ -1,11 +1,17 @@
-"""Helpers shared by the reliability tests: tiny configs, in-process and child-process `gan train`."""
+"""Helpers shared by the tests: tiny configs, IDX files, in-process and child-process `gan`.
+
+Tests import them as `from helpers import ...` (tests/ is on sys.path under pytest); conftest.py
+holds only fixtures.
+"""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import queue
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -13,17 +19,44 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
+import numpy as np
 import yaml
-from conftest import merge_sections, tiny_toy_config
 
 REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
 
-torch.set_num_threads(1)
+
+# ---------------------------------------------------------------- configs and data files
+
+
+def tiny_toy_config(**sections: Any) -> dict[str, Any]:
+    """A 1-D Gaussian experiment small enough to train in well under a second."""
+    cfg: dict[str, Any] = {
+        "name": "tiny",
+        "seed": 0,
+        "device": "cpu",
+        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 256, "eval_samples": 128},
+        "noise": {"dim": 2, "prior": "uniform", "scale": 1.0},
+        "generator": {"hidden": [{"units": 8, "activation": "relu"}], "output_activation": "linear"},
+        "discriminator": {"hidden": [{"units": 8, "activation": "maxout", "pieces": 2, "dropout": 0.1}], "output_dropout": 0.1},
+        "train": {"batch_size": 32, "steps": 12, "optimizer": {"name": "adam", "lr": 0.001}},
+        "log": {"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 1, "num_samples": 16},
+    }
+    return merge_sections(cfg, sections)
+
+
+def merge_sections(cfg: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
+    """Override `cfg`'s sections one level deep (a dict merges into a section, anything else replaces)."""
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key] = {**cfg[key], **value}
+        else:
+            cfg[key] = value
+    return cfg
 
 
 def toy_config(**sections: Any) -> dict[str, Any]:
-    """conftest's tiny 1-D experiment, logging every 2 steps and never saving on its own schedule."""
+    """The tiny 1-D experiment, logging every 2 steps and never saving on its own schedule."""
     cfg = tiny_toy_config(
         data={"eval_samples": 64},
         # dropout makes D consume torch's global RNG, so a forgotten RNG restore shows up
@@ -36,6 +69,23 @@ def toy_config(**sections: Any) -> dict[str, Any]:
 def write_config(path: Path, cfg: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     return path
+
+
+def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> Path:
+    """Write a uint8 array in the IDX layout (big-endian header), optionally gzipped."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(">" + "I" * array.ndim, *array.shape)
+    payload = header + array.astype(np.uint8).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        with gzip.open(path, "wb") as fh:
+            fh.write(payload)
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+# ---------------------------------------------------------------- run directories
 
 
 def metrics_rows(run_dir: Path, complete_only: bool = False) -> list[dict[str, Any]]:
@@ -55,6 +105,9 @@ TIMING_KEYS = ("samples_per_s", "time")
 
 def without_timing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in rows]
+
+
+# ---------------------------------------------------------------- `gan` in-process and as a child
 
 
 def gan(*args: Any) -> Any:
