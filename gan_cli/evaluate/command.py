@@ -1,6 +1,6 @@
 """`gan eval`: the value and the divergences of a checkpoint, each with its estimator, n and interval.
 
-Sections (evaluation.md): the checkpoint's own V(G, D); the fresh-critic JSD bound (any data); the
+Sections (docs/evaluation.md): the checkpoint's own V(G, D); the fresh-critic JSD bound (any data); the
 near-exact JSD, V(G, D*) and W1 against a known p_data (toy targets); mode metrics (mixtures);
 Parzen log-likelihood and memorisation (images). Every random number comes from `seed`, so a run
 repeats; nets and heavy arithmetic run on the device the config (or --device) names.

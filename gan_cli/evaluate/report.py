@@ -1,4 +1,4 @@
-"""The result of `gan eval`: metric records, the rich table, and eval.json (schema in design.md)."""
+"""The result of `gan eval`: metric records, the rich table, and eval.json (schema in docs/evaluation.md)."""
 
 from __future__ import annotations
 

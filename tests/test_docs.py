@@ -1,0 +1,235 @@
+"""The README and docs/*.md render, their links and pictures resolve, and they say what the code does.
+
+Parsed with markdown-it-py (CommonMark, as GitHub renders it): a fence closed with text after its
+backticks does not close, and everything after it turns into code, headings and pictures included.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+import typer
+import yaml
+from helpers import CONFIGS, REPO
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from typer.testing import CliRunner
+
+from gan_cli import config
+from gan_cli.cli import app
+
+README = REPO / "README.md"
+DOCS = sorted((REPO / "docs").glob("*.md"))
+PAGES = [README, *DOCS]
+CONFIG_DOC = REPO / "docs" / "config.md"
+
+FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+INFO_STRING = re.compile(r"[A-Za-z0-9_+.-]*")  # a language name, nothing else
+
+
+def parse(path: Path) -> list[Token]:
+    return MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8"))
+
+
+def inline_children(tokens: list[Token]) -> list[Token]:
+    return [child for t in tokens if t.type == "inline" for child in (t.children or [])]
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = unicodedata.normalize("NFKC", heading).strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    tokens = parse(path)
+    found: set[str] = set()
+    for i, t in enumerate(tokens):
+        if t.type == "heading_open":
+            base = slug("".join(c.content for c in tokens[i + 1].children or [] if c.type in ("text", "code_inline")))
+            name, n = base, 1
+            while name in found:  # GitHub numbers repeated headings: x, x-1, x-2
+                name, n = f"{base}-{n}", n + 1
+            found.add(name)
+    return found
+
+
+def ids(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(REPO)) for p in paths]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+@pytest.mark.parametrize("path", PAGES, ids=ids(PAGES))
+def test_every_code_fence_closes_cleanly(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    problems = []
+    for t in parse(path):
+        if t.type != "fence":
+            continue
+        start, end = t.map
+        opening = FENCE_LINE.match(lines[start])
+        assert opening is not None
+        marker = opening.group(1)
+        if not INFO_STRING.fullmatch(t.info.strip()):
+            problems.append(f"line {start + 1}: the fence's info string {t.info.strip()!r} is not a language name (prose after an opening fence?)")
+        closing = lines[end - 1] if end - 1 > start else ""
+        if not re.fullmatch(r" {0,3}" + re.escape(marker[0]) + "{%d,}[ \t]*" % len(marker), closing):
+            problems.append(f"line {start + 1}: the fence never closes (it runs to line {end})")
+        for i in range(start + 1, end - 1):
+            inner = FENCE_LINE.match(lines[i])
+            if inner and inner.group(1)[0] == marker[0] and len(inner.group(1)) >= len(marker):
+                problems.append(f"line {i + 1}: text after a closing fence makes it no fence: {lines[i].strip()[:60]!r}")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", PAGES, ids=ids(PAGES))
+def test_headings_and_pictures_render_as_such(path: Path) -> None:
+    """Every `## heading` line and every `![alt](src)` of the source is a heading / image token,
+    not text swallowed by a code block."""
+    text = path.read_text(encoding="utf-8")
+    tokens = parse(path)
+    heading_lines = {t.map[0] for t in tokens if t.type == "heading_open"}
+    code_lines = {i for t in tokens if t.type in ("fence", "code_block") for i in range(*t.map)}
+    for i, line in enumerate(text.splitlines()):
+        if re.match(r"#{1,6} \S", line) and i not in code_lines:
+            assert i in heading_lines, f"{path.name}:{i + 1}: {line!r} is not a heading"
+        if re.match(r"#{2,6} \S", line):
+            assert i in heading_lines, f"{path.name}:{i + 1}: the heading {line!r} is inside a code block"
+    images = [c for c in inline_children(tokens) if c.type == "image"]
+    in_source = re.findall(r"!\[[^\]]*\]\([^)\s]+\)", text)
+    assert len(images) == len(in_source), f"{path.name}: {len(in_source)} pictures in the source, {len(images)} render"
+
+
+def test_the_readme_shows_its_figures_and_is_short() -> None:
+    tokens = parse(README)
+    pictures = [c.attrGet("src") for c in inline_children(tokens) if c.type == "image"]
+    assert len(pictures) >= 2 and all(str(p).startswith("docs/") for p in pictures)
+    assert len(README.read_text(encoding="utf-8").splitlines()) <= 300, "the README is for a new user; details go to docs/"
+    text = README.read_text(encoding="utf-8")
+    assert "make demo" in text and "make test" in text
+
+
+# ---------------------------------------------------------------- links
+
+
+@pytest.mark.parametrize("path", PAGES, ids=ids(PAGES))
+def test_every_image_and_relative_link_resolves(path: Path) -> None:
+    problems = []
+    for child in inline_children(parse(path)):
+        if child.type == "image":
+            target = str(child.attrGet("src"))
+        elif child.type == "link_open":
+            target = str(child.attrGet("href"))
+        else:
+            continue
+        if re.match(r"[a-z][a-z0-9+.-]*:", target):  # https:, mailto:
+            continue
+        file_part, _, fragment = target.partition("#")
+        resolved = (path.parent / unquote(file_part)).resolve() if file_part else path
+        if not resolved.exists():
+            problems.append(f"{target}: no such file")
+            continue
+        if REPO.resolve() not in resolved.parents and resolved != REPO.resolve():
+            problems.append(f"{target}: outside the repository")
+            continue
+        if fragment and resolved.suffix == ".md" and fragment not in anchors(resolved):
+            problems.append(f"{target}: no heading #{fragment} in {resolved.name}")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
+
+
+def test_docs_name_no_machine_paths() -> None:
+    for path in PAGES:
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            assert not re.search(r"(?<![\w.])/(work|tmp|home|Users|root)/", line), f"{path.name}:{i + 1}: a path of one machine: {line.strip()}"
+
+
+# ---------------------------------------------------------------- the docs say what the code does
+
+
+def _tool() -> object:
+    spec = importlib.util.spec_from_file_location("update_config_doc", REPO / "tools" / "update_config_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_key_table_in_docs_config_md_is_gan_config_markdown() -> None:
+    text = CONFIG_DOC.read_text(encoding="utf-8")
+    table = text.split("<!-- keys:start -->\n", 1)[1].split("<!-- keys:end -->", 1)[0]
+    assert table == CliRunner().invoke(app, ["config", "--markdown"]).output, "run: python tools/update_config_doc.py"
+    assert table.count("| key | default | meaning |") == 1
+
+
+def test_the_update_tool_is_idempotent() -> None:
+    tool = _tool()
+    text = CONFIG_DOC.read_text(encoding="utf-8")
+    assert tool.render(text) == text, "run: python tools/update_config_doc.py"
+    assert tool.render(tool.render(text)) == text
+
+
+def synopsis() -> dict[str, str]:
+    """The README's command synopsis (the first fence under '## Commands'): each `gan ...` line
+    with its indented continuation lines, keyed by command path ('train', 'plot curves', ...)."""
+    tokens = parse(README)
+    start = next(i for i, t in enumerate(tokens) if t.type == "heading_open" and tokens[i + 1].content == "Commands")
+    fence = next(t for t in tokens[start:] if t.type == "fence")
+    entries: dict[str, str] = {}
+    key = None
+    for line in fence.content.splitlines():
+        if line.startswith("gan "):
+            words = [w for w in line.split()[1:3] if re.fullmatch(r"[a-z][a-z0-9-]*", w)]
+            key = " ".join(words[:2] if words[:1] == ["plot"] else words[:1]) or "--"
+            entries[key] = entries.get(key, "") + " " + line
+        elif key is not None and line.startswith(" "):
+            entries[key] += " " + line
+    return entries
+
+
+def commands() -> dict[str, Any]:
+    """Every command of `gan --help` and of `gan plot --help`, by its path (click objects; typer
+    may bring its own copy of click, so they are told apart by what they have)."""
+    root = typer.main.get_command(app)
+    found: dict[str, Any] = {}
+    for name, cmd in root.commands.items():
+        if hasattr(cmd, "commands"):  # a group: `gan plot`
+            found.update({f"{name} {sub}": subcmd for sub, subcmd in cmd.commands.items()})
+        else:
+            found[name] = cmd
+    return found
+
+
+def test_every_command_and_option_of_gan_help_is_in_the_readme_synopsis() -> None:
+    entries = synopsis()
+    for path, cmd in commands().items():
+        assert path in entries, f"`gan {path}` is missing from the README's command synopsis"
+        for param in cmd.params:
+            if param.name == "help":
+                continue
+            if param.param_type_name == "option":
+                assert any(re.search(re.escape(o) + r"(?![\w-])", entries[path]) for o in param.opts), (
+                    f"`gan {path}` option {'/'.join(param.opts)} is missing from the README's synopsis"
+                )
+    help_text = CliRunner().invoke(app, ["--help"]).output
+    assert "--version" in help_text and "gan --version" in README.read_text(encoding="utf-8")
+
+
+def test_the_synopsis_names_only_real_commands() -> None:
+    known = set(commands()) | {"--"}
+    assert set(synopsis()) <= known, f"the README lists commands gan does not have: {set(synopsis()) - known}"
+
+
+def test_the_config_walked_through_is_the_shipped_one() -> None:
+    tokens = parse(README)
+    start = next(i for i, t in enumerate(tokens) if t.type == "heading_open" and tokens[i + 1].content == "A config, walked through")
+    fence = next(t for t in tokens[start:] if t.type == "fence")
+    assert fence.info.strip() == "yaml"
+    assert config.from_dict(yaml.safe_load(fence.content)) == config.load(CONFIGS / "ring8.yaml")
