@@ -17,6 +17,8 @@ from scipy.stats import norm
 from gan_cli import toy
 from gan_cli.evaluate import density as dn
 
+pytestmark = pytest.mark.slow
+
 LOG4 = math.log(4.0)
 TARGET = toy.gaussian(4.0, 0.5)
 

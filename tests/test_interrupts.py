@@ -23,6 +23,8 @@ from typer.testing import CliRunner
 from gan_cli import checkpoint
 from gan_cli.cli import app
 
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 LONG = 1_000_000  # steps: far more than a test ever lets run
 

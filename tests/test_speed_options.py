@@ -16,6 +16,8 @@ from gan_cli.errors import GanError
 from gan_cli.training import accel as speed
 from gan_cli.training.loop import Trainer
 
+pytestmark = pytest.mark.slow
+
 torch.set_num_threads(1)
 
 
