@@ -14,9 +14,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from gan_cli.cli import app
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the gan_cli of this checkout, even where another one is installed
 
-CONFIG_DOC = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+from gan_cli.cli import app  # noqa: E402
+
+CONFIG_DOC = REPO / "docs" / "config.md"
 START, END = "<!-- keys:start -->", "<!-- keys:end -->"
 
 
