@@ -170,6 +170,12 @@ def make_checkpoint(**parts: Any) -> dict[str, Any]:
 REQUIRED_KEYS = ("format_version", "step", "config", "generator", "discriminator")
 
 
+
+def nonfinite_tensors(state: dict[str, Any]) -> list[str]:
+    """Names of the floating-point tensors of a state_dict that hold NaN or inf."""
+    return [k for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and check a checkpoint with weights_only=True; every failure is one GanError."""
     p = resolve(path)
@@ -212,6 +218,13 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     wrong = [k for k in ("config", "generator", "discriminator") if not isinstance(ckpt[k], dict)]
     if wrong or not isinstance(ckpt["step"], int) or isinstance(ckpt["step"], bool) or ckpt["step"] < 0:
         raise GanError(f"{p}: damaged checkpoint: {', '.join(wrong) or 'step'} has the wrong type")
+    for net in ("generator", "discriminator"):
+        bad = nonfinite_tensors(ckpt[net])
+        if bad:
+            raise GanError(
+                f"{p}: the {net}'s weights hold NaN or inf ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); "
+                f"nothing useful can be drawn or measured from it: use an earlier checkpoint (checkpoints/step_*.pt or best.pt)"
+            )
     ckpt["path"] = str(p)
     return ckpt
 

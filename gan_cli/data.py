@@ -8,7 +8,10 @@ batches are gathered by index: no per-item transforms, no DataLoader workers in 
 from __future__ import annotations
 
 import gzip
+import math
 import struct
+import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +77,8 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             data = fh.read()
-    except (OSError, EOFError) as exc:
-        raise GanError(f"cannot read {path}: {exc}") from None
+    except (OSError, EOFError, zlib.error) as exc:  # gzip reports corruption as any of these
+        raise GanError(f"cannot read {path}: {exc or type(exc).__name__}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise GanError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
     ndim = data[3]
@@ -83,7 +86,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(data) < header:
         raise GanError(f"{path} is truncated (header)")
     shape = struct.unpack(">" + "I" * ndim, data[4:header])
-    count = int(np.prod(shape))
+    count = math.prod(shape)  # Python ints: a hostile header cannot overflow
     if len(data) - header < count:
         raise GanError(f"{path} is truncated: expected {count} bytes of data, found {len(data) - header}")
     return np.frombuffer(data, dtype=np.uint8, count=count, offset=header).reshape(shape)
@@ -119,7 +122,38 @@ def _load_idx_dataset(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     train, test = read_idx(train_p), read_idx(test_p)
     if train.ndim != 3 or test.ndim != 3 or train.shape[1:] != test.shape[1:]:
         raise GanError(f"{train_p} and {test_p} must hold images of one size (N, H, W)")
+    _check_official(cfg.name, "train", train_p, train)
+    _check_official(cfg.name, "test", test_p, test)
     return train[:, None], test[:, None]
+
+
+# (images, mean pixel / 255) of the official files: the mean tells MNIST from Fashion-MNIST, whose
+# files have the same names and sizes (torchvision's normalisation constants, 4 decimals)
+OFFICIAL_IDX = {
+    "mnist": {"train": (60_000, 0.1307), "test": (10_000, 0.1325)},
+    "fashion-mnist": {"train": (60_000, 0.2860), "test": (10_000, 0.2868)},
+}
+MEAN_TOLERANCE = 0.003
+
+
+def _check_official(name: str, split: str, path: Path, images: np.ndarray) -> None:
+    """Refuse another dataset's file under this dataset's name; note a subset of the official file."""
+    count, mean = OFFICIAL_IDX[name][split]
+    if len(images) != count or images.shape[1:] != (28, 28):
+        sys.stderr.write(
+            f"note: {path} holds {len(images):,} images of {images.shape[1]}x{images.shape[2]}, not the "
+            f"{count:,} of 28x28 of the official {name} {split} file; using them as given\n"
+        )
+        return
+    seen = float(images.mean(dtype=np.float64)) / 255.0
+    if abs(seen - mean) <= MEAN_TOLERANCE:
+        return
+    other = next((o for o, s in OFFICIAL_IDX.items() if o != name and abs(seen - s[split][1]) <= MEAN_TOLERANCE), None)
+    what = f"it looks like {other}'s {split} file" if other else "it matches no official file"
+    raise GanError(
+        f"{path}: not the official {name} {split} images (mean pixel {seen:.4f}, expected {mean:.4f}): {what}; "
+        f"put the {name} files under data.root, or set data.name to the dataset they hold"
+    )
 
 
 def _load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -147,22 +181,36 @@ def _load_digits() -> np.ndarray:
 
 
 def _load_npz(cfg: DataConfig) -> np.ndarray:
+    """The array `x` of data.path: shape (N, ...), N > 0, real numbers, every value finite."""
     path = Path(cfg.path or "").expanduser()
     if not path.is_file():
         raise GanError(f"data.path: npz file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            key = "x" if "x" in npz.files else (npz.files[0] if npz.files else None)
-            if key is None:
-                raise GanError(f"data.path: {path} holds no arrays")
-            arr = npz[key]
-    except (OSError, ValueError) as exc:
-        raise GanError(f"data.path: cannot read {path}: {exc}") from None
-    if arr.ndim < 2 or arr.shape[0] == 0:
-        raise GanError(f"data.path: array '{key}' in {path} must have shape (N, ...) with N > 0, got {arr.shape}")
+            if "x" not in npz.files:
+                held = ", ".join(npz.files[:5]) or "no arrays"
+                raise GanError(f"data.path: {path} has no array named 'x' (it holds {held}); save the data with numpy.savez(path, x=data)")
+            arr = npz["x"]
+    except GanError:
+        raise
+    except Exception as exc:  # zipfile, zlib, numpy format and OS errors all mean "not a readable npz"
+        raise GanError(f"data.path: cannot read {path} as an npz file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if arr.dtype.kind not in "uif":
+        raise GanError(f"data.path: array 'x' in {path} must hold real numbers, not {arr.dtype}")
+    if arr.ndim < 2 or arr.shape[0] == 0 or 0 in arr.shape:
+        raise GanError(f"data.path: array 'x' in {path} must have shape (N, ...) with N > 0, got {arr.shape}")
     if arr.dtype == np.uint8:
-        arr = arr.astype(np.float32) / 255.0
-    return np.asarray(arr, dtype=np.float32)
+        return arr.astype(np.float32) / 255.0
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf, reported below
+        out = np.asarray(arr, dtype=np.float32)
+    bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise GanError(
+            f"data.path: array 'x' in {path} has NaN, inf or values beyond float32 in {len(rows)} rows "
+            f"(the first is row {rows[0]}); remove or replace them"
+        )
+    return out
 
 
 def _load_folder(cfg: DataConfig) -> np.ndarray:
@@ -179,8 +227,9 @@ def _load_folder(cfg: DataConfig) -> np.ndarray:
         try:
             with Image.open(f) as im:
                 arrays.append(np.asarray(im.convert("L" if im.mode in ("1", "L", "P") else "RGB")))
-        except (OSError, UnidentifiedImageError) as exc:
-            raise GanError(f"data.path: cannot read image {f}: {exc}") from None
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            # PIL reports a broken file as any of these, depending on the format and where it breaks
+            raise GanError(f"data.path: cannot read image {f}: {str(exc) or type(exc).__name__}") from None
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
         raise GanError(f"data.path: images in {path} differ in size ({sorted(shapes)[:3]}...); resize them to one size")

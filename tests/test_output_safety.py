@@ -1,0 +1,90 @@
+"""No command writes over a run's own files, every output is a new file moved into place, and a
+checkpoint with non-finite weights is refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_cli import checkpoint, outputs
+from gan_cli.errors import GanError
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "samples").mkdir()
+    for name in ("config.yaml", "metrics.jsonl", "command.txt", "selection.jsonl"):
+        (run / name).write_text("x\n")
+    (run / "checkpoints" / "last.pt").write_bytes(b"weights")
+    os.link(run / "checkpoints" / "last.pt", run / "checkpoints" / "step_0000010.pt")
+    return run
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["checkpoints/last.pt", "checkpoints/step_0000010.pt", "checkpoints/best.pt", "checkpoints/new.png", "config.yaml", "metrics.jsonl", "command.txt", "selection.jsonl"],
+)
+def test_a_run_s_own_files_are_refused(run_dir: Path, target: str) -> None:
+    with pytest.raises(GanError, match="--out .*refusing to write there"):
+        outputs.check_output(run_dir / target, "--out")
+
+
+def test_a_symlink_to_a_checkpoint_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    link = tmp_path / "innocent.png"
+    link.symlink_to(run_dir / "checkpoints" / "last.pt")
+    with pytest.raises(GanError, match="checkpoints folder"):
+        outputs.check_output(link, "--out")
+
+
+@pytest.mark.parametrize("target", ["samples/more.png", "eval.json", "elsewhere/config.yaml"])
+def test_ordinary_outputs_are_allowed(run_dir: Path, target: str) -> None:
+    assert outputs.check_output(run_dir / target, "--json") == run_dir / target
+
+
+def test_write_atomic_replaces_a_hard_link_instead_of_writing_through_it(tmp_path: Path) -> None:
+    original = tmp_path / "original.bin"
+    original.write_bytes(b"keep me")
+    linked = tmp_path / "linked.png"
+    os.link(original, linked)
+    outputs.write_atomic(linked, lambda tmp: tmp.write_bytes(b"new"), "--out")
+    assert original.read_bytes() == b"keep me"
+    assert linked.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["linked.png", "original.bin"]
+
+
+def test_write_atomic_keeps_the_old_file_and_no_temp_when_the_writer_fails(tmp_path: Path) -> None:
+    target = tmp_path / "out.npy"
+    target.write_bytes(b"old")
+
+    def failing(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(GanError, match="--out .*No space left on device"):
+        outputs.write_atomic(target, failing, "--out")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.npy"]
+
+
+def test_write_atomic_temp_keeps_the_suffix_so_format_by_suffix_writers_work(tmp_path: Path) -> None:
+    seen = []
+    outputs.write_atomic(tmp_path / "grid.png", lambda tmp: (seen.append(tmp.suffix), tmp.write_bytes(b"")), "--out")
+    assert seen == [".png"]
+
+
+@pytest.mark.parametrize("net", ["generator", "discriminator"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path, net: str, bad: float) -> None:
+    weights = {"w": torch.zeros(3, 3), "b": torch.zeros(3), "steps": torch.tensor(4)}
+    broken = {**weights, "b": torch.tensor([0.0, bad, 0.0])}
+    ckpt = checkpoint.make_checkpoint(step=4, config={}, generator=weights, discriminator=weights)
+    ckpt[net] = broken
+    path = tmp_path / "last.pt"
+    torch.save(ckpt, path)
+    with pytest.raises(GanError, match=f"the {net}'s weights hold NaN or inf \\(b\\)"):
+        checkpoint.load(path)
