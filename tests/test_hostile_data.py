@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_toy_config, write_idx
+from helpers import tiny_toy_config, write_idx
 
 from gan_cli import config, data
 from gan_cli.errors import GanError
