@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "gan_cli.devices": 2,
     "gan_cli.checkpoint": 2,
     "gan_cli.runlog": 2,
+    "gan_cli.outputs": 2,
     "gan_cli.data": 2,
     # 3: a trained generator's samples
     "gan_cli.sample": 3,
