@@ -34,7 +34,7 @@ import torch
 from gan_cli import checkpoint, models, objectives, optim
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
-from gan_cli.training import accel as speed
+from gan_cli.training import accel
 from gan_cli.training.nan_guard import (
     NonFiniteError,
     check_finite,
@@ -120,22 +120,19 @@ class Trainer:
         self.lr_scale = 1.0
         self.nan_rollbacks = 0
         self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
-        self._d_params = list(self.D.parameters())
-        self._g_params = list(self.G.parameters())
         gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
-        self.fast = speed.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
+        # compile / bf16 / CUDA graphs, checked here
+        self.fast = accel.FastUpdates(cfg, device, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise)
 
-    # ------------------------------------------------------------ the updates
+    # ------------------------------------------------------------ the step
 
     def noise(self, n: int) -> torch.Tensor:
+        """n noise vectors z ~ p_z (noise.prior, noise.scale), drawn from the global torch RNG."""
         c = self.cfg.noise
         return models.sample_noise(n, c.dim, c.prior, c.scale, self.device)
-
-    def real_batch(self) -> torch.Tensor:
-        return self.train_data[self.sampler.next()]
 
     @property
     def completed_epochs(self) -> int:
@@ -150,82 +147,39 @@ class Trainer:
         return s.epoch + (2 if s.position == s.batches_per_epoch else 1)
 
     def _schedule(self) -> None:
+        """Set both optimizers' lr (by their update counts) and momentum (by epoch) for the next update."""
         cfg = self.cfg.train.optimizer
         epoch = self.epoch
         self.lr, self.momentum = optim.apply_schedule(self.opt_d, cfg, self.d_updates, epoch)
         optim.apply_schedule(self.opt_g, cfg, self.step, epoch)
-        if self.fast.graphs is not None:  # captured updates read lr and momentum from the device
-            for opt in (self.opt_d, self.opt_g):
-                assert isinstance(opt, optim.PaperSGD)
-                opt.sync_hyperparameters()
 
-    # The *_update helpers are pure tensor work (no counters, no host sync): the eager step calls
-    # them, and CUDA graph capture records them.
+    def train_step(self) -> None:
+        """One generator update (and the discriminator updates that precede or accompany it)."""
+        self.G.train()
+        self.D.train()
+        with self.fast.step() as updates:
+            self._iteration(updates)
+        self.step += 1
 
-    def _discriminator_update(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        n = len(x)
-        with self.fast.autocast():
-            with torch.no_grad():  # D's update needs no graph through G
-                fake = self.fast.G(self.noise(n))
-            # one D pass over real and fake rows (larger matmuls); dropout masks are drawn per row,
-            # so this is the same update as two passes
-            logits = self.fast.D(torch.cat([x, fake.to(x.dtype)])).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
-        self.opt_d.zero_grad(set_to_none=True)  # backward then hands its gradient buffers over
-        d_loss.backward()
-        self.opt_d.step()
-        return real_logits.detach(), fake_logits.detach(), d_loss.detach()
-
-    def _generator_update(self) -> torch.Tensor:
-        # D's weights are constants of G's loss: with requires_grad off, autograd neither keeps
-        # their inputs nor computes their gradients (a compiled D then has no weight gradients)
-        for p in self._d_params:
-            p.requires_grad_(False)
-        try:
-            with self.fast.autocast():
-                fake_logits = self.fast.D(self.fast.G(self.noise(self.cfg.train.batch_size))).float()
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
-        g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return g_loss.detach()
-
-    def _simultaneous_update(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        n = len(x)
-        with self.fast.autocast():
-            fake = self.fast.G(self.noise(n))
-            # one pass over real and fake: dropout masks are drawn per example, so they stay separate
-            logits = self.fast.D(torch.cat([x, fake.to(x.dtype)])).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
-        g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.opt_g.zero_grad(set_to_none=True)
-        # both gradients are taken before either net moves: G's sees D's pre-update parameters
-        d_loss.backward(inputs=self._d_params, retain_graph=True)
-        g_loss.backward(inputs=self._g_params)
-        self.opt_d.step()
-        self.opt_g.step()
-        return real_logits.detach(), fake_logits.detach(), d_loss.detach(), g_loss.detach()
-
-    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One ascent step on V for D with a fresh data batch and fresh noise; returns logits and loss."""
-        out = self._discriminator_update(self.real_batch())
-        self.d_updates += 1
-        return out
-
-    def generator_step(self) -> torch.Tensor:
-        """One descent step for G on fresh noise, through D as it is now."""
-        return self._generator_update()
-
-    def simultaneous_step(self) -> None:
-        """The released code: one fake batch, both losses from the same D passes, both nets step."""
-        real_logits, fake_logits, d_loss, g_loss = self._simultaneous_update(self.real_batch())
-        self.d_updates += 1
+    def _iteration(self, updates: accel.Updates) -> None:
+        """One iteration of Algorithm 1 (train.update alternating) or of the released code (simultaneous)."""
+        t = self.cfg.train
+        if t.update == "simultaneous":
+            self._schedule()
+            # update D and G from one fake batch S = G(z) and the same D passes: D ascends
+            # log D(x) + log(1 - D(S)), G descends its loss on D(S); both gradients are taken
+            # before either net moves
+            real_logits, fake_logits, d_loss, g_loss = updates.simultaneous(self.sampler.next())
+            self.d_updates += 1
+        else:
+            for _ in range(t.k):
+                self._schedule()
+                # update D: ascend log D(x) + log(1 - D(G(z))) on m fresh examples and m fresh z
+                real_logits, fake_logits, d_loss = updates.discriminator(self.sampler.next())
+                self.d_updates += 1
+            self._schedule()
+            # update G: descend log(1 - D(G(z))) (minimax), or ascend log D(G(z)) (non_saturating)
+            g_loss = updates.generator()
         self._record(real_logits, fake_logits, d_loss, g_loss)
 
     def _record(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
@@ -233,48 +187,15 @@ class Trainer:
         v = objectives.value(real_logits, fake_logits)
         self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
 
-    def _eager_step(self) -> None:
-        self._schedule()
-        if self.cfg.train.update == "simultaneous":
-            self.simultaneous_step()
-            return
-        for _ in range(self.cfg.train.k):
-            real_logits, fake_logits, d_loss = self.discriminator_step()
-            self._schedule()
-        g_loss = self.generator_step()
-        self._record(real_logits, fake_logits, d_loss, g_loss)
+    def discriminator_step(self) -> accel.DUpdate:
+        """One D update outside the loop (no schedule, eager) on a fresh data batch and fresh noise."""
+        out = self.fast.eager.discriminator(self.sampler.next())
+        self.d_updates += 1
+        return out
 
-    def _replayed_step(self, graphs: speed.CapturedSteps) -> None:
-        self._schedule()
-        if self.cfg.train.update == "simultaneous":
-            real_logits, fake_logits, d_loss, g_loss = graphs.replay("sim", self.sampler.next())
-            self.d_updates += 1
-        else:
-            for _ in range(self.cfg.train.k):
-                real_logits, fake_logits, d_loss = graphs.replay("d", self.sampler.next())
-                self.d_updates += 1
-                self._schedule()
-            g_loss = graphs.replay("g")
-        self._record(real_logits, fake_logits, d_loss, g_loss)
-
-    def train_step(self) -> None:
-        """One generator update (and the discriminator updates that precede or accompany it)."""
-        self.G.train()
-        self.D.train()
-        fast = self.fast
-        if fast.want_graphs and fast.graphs is None:
-            if fast.warmup_steps < speed.GRAPH_WARMUP_STEPS:
-                with speed.side_stream(self.device):
-                    self._eager_step()
-                fast.warmup_steps += 1
-                self.step += 1
-                return
-            fast.graphs = speed.CapturedSteps(self)
-        if fast.graphs is not None:
-            self._replayed_step(fast.graphs)
-        else:
-            self._eager_step()
-        self.step += 1
+    def generator_step(self) -> torch.Tensor:
+        """One G update outside the loop (no schedule, eager) on fresh noise, through D as it is now."""
+        return self.fast.eager.generator()
 
     # ------------------------------------------------------------ state
 
