@@ -21,7 +21,7 @@ from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.sample import draw
 from gan_cli.training.console import Reporter
-from gan_cli.training.loop import Interrupted, Trainer, budget_steps, run, with_lr
+from gan_cli.training.loop import Interrupted, RunHooks, Trainer, budget_steps, run, with_lr
 from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment
@@ -171,8 +171,8 @@ def train_experiment(
     except OSError as exc:
         raise GanError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}") from None
 
-    def on_samples(tr: Trainer, rdir: Path) -> None:
-        path = rdir / "samples" / f"step_{tr.step:07d}.png"
+    def on_samples(tr: Trainer) -> None:
+        path = run_dir / "samples" / f"step_{tr.step:07d}.png"
         draw(
             tr.fixed_samples().cpu(),
             tr.data_info,
@@ -202,10 +202,13 @@ def train_experiment(
     reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
     try:
         with reporter.progress(total, trainer.step) as advance:
-            run(
-                trainer, run_dir, total, on_log=on_log, on_samples=on_samples, on_progress=advance,
-                on_epoch=selection_hook(trainer, run_dir),
+            hooks = RunHooks(
+                on_log=on_log,
+                on_samples=on_samples,
+                on_select=selection_hook(trainer, run_dir),
+                on_progress=advance,
             )
+            run(trainer, run_dir, total, hooks)
     except Interrupted:
         raise
     except OSError as exc:

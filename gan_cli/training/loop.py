@@ -26,7 +26,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TextIO
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ from gan_cli.training.nan_guard import (
 )
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
+METRICS_FILE = "metrics.jsonl"
 DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
 SAMPLE_NOISE_SEED_OFFSET = 2_000_003
 TOY_PICTURE_SAMPLES = 5_000
@@ -297,7 +298,10 @@ class Interrupted(Exception):
 
 
 def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
-    """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write)."""
+    """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write).
+
+    Raises NonFiniteError, writing nothing, when a weight, optimizer state or pending loss is NaN/inf.
+    """
     check_finite(trainer, run_dir)
     state = trainer.state_dict()
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
@@ -317,94 +321,110 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
     return last
 
 
-def run(
-    trainer: Trainer,
-    run_dir: Path,
-    total_steps: int,
-    on_log: Callable[[dict[str, Any]], None] | None = None,
-    on_samples: Callable[[Trainer, Path], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    on_epoch: Callable[[Trainer, Path], None] | None = None,
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class RunHooks:
+    """What `run` calls back as training goes; each is optional. The loop decides when, from the
+    config's log.* cadences; a hook only does its work."""
+
+    on_log: Callable[[dict[str, Any]], None] | None = None
+    """With each metrics row, once it is in metrics.jsonl (every log.every steps and at the end)."""
+    on_samples: Callable[[Trainer], None] | None = None
+    """Every log.samples_every steps and at the end (for the picture of G's fixed-noise samples)."""
+    on_select: Callable[[Trainer], None] | None = None
+    """After a step that completes an epoch divisible by log.select_every_epochs (off at 0), before
+    that step's checkpoint (model selection)."""
+    on_progress: Callable[[int], None] | None = None
+    """After every step, with the step, once any checkpoint due at it is written."""
+
+
+def run(trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None) -> dict[str, Any] | None:
     """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
 
-    `on_epoch(trainer, run_dir)` runs after each step that completes an epoch (before checkpointing).
     Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
     A NaN/inf found at a log row or before a checkpoint raises NonFiniteError (train.nan_policy stop)
     or rolls back to last.pt with a smaller lr (rollback). No checkpoint holding NaN is ever written.
     """
+    hooks = hooks or RunHooks()
     with Interrupt() as interrupt:
         while True:
             try:
-                return _run_session(trainer, run_dir, total_steps, interrupt, on_log, on_samples, on_progress, on_epoch)
+                return _Session(trainer, run_dir, hooks, interrupt).train(total_steps)
             except NonFiniteError as exc:
                 if interrupt.requested:
                     raise
                 roll_back(trainer, run_dir, exc)
 
 
-def _run_session(
-    trainer: Trainer,
-    run_dir: Path,
-    total_steps: int,
-    interrupt: Interrupt,
-    on_log: Callable[[dict[str, Any]], None] | None = None,
-    on_samples: Callable[[Trainer, Path], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    on_epoch: Callable[[Trainer, Path], None] | None = None,
-) -> dict[str, Any] | None:
+class _Session:
     """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
-    cfg = trainer.cfg
-    log = cfg.log
-    metrics_path = run_dir / "metrics.jsonl"
-    last_row: dict[str, Any] | None = None
-    with open(metrics_path, "a", encoding="utf-8") as metrics:
-        window_start = time.perf_counter()
-        window_steps = 0
-        session_start = time.perf_counter() - trainer.elapsed
-        epochs_done = trainer.completed_epochs
-        while trainer.step < total_steps:
-            trainer.train_step()
-            window_steps += 1
-            step = trainer.step
-            done = step >= total_steps
-            if step % log.every == 0 or done:
-                row = trainer.acc.read()
-                if not all(np.isfinite(v) for v in row.values()):
-                    raise NonFiniteError(
-                        f"step {step}: a loss became NaN or infinite ({', '.join(f'{k}={v:.4g}' for k, v in row.items())}); "
-                        f"{last_good(trainer, run_dir)}"
-                    )
-                now = time.perf_counter()
-                trainer.elapsed = now - session_start
-                per_step = cfg.train.k if cfg.train.update == "alternating" else 1
-                row = {
-                    "step": step,
-                    "epoch": round(trainer.sampler.fractional_epoch, 6),
-                    **row,
-                    "lr": trainer.lr,
-                    "momentum": trainer.momentum,
-                    "samples_per_s": window_steps * per_step * cfg.train.batch_size / max(now - window_start, 1e-9),
-                    "time": round(trainer.elapsed, 3),
-                }
-                metrics.write(json.dumps(row) + "\n")
-                metrics.flush()
-                last_row = row
-                window_start, window_steps = now, 0
-                if on_log:
-                    on_log(row)
-            if on_epoch and trainer.completed_epochs > epochs_done:
-                epochs_done = trainer.completed_epochs
-                on_epoch(trainer, run_dir)
-            if on_samples and (step % log.samples_every == 0 or done):
-                on_samples(trainer, run_dir)
-            if step % log.checkpoint_every == 0 or done:
-                trainer.elapsed = time.perf_counter() - session_start
-                save_checkpoint(trainer, run_dir, log.keep)
-            if on_progress:
-                on_progress(step)
-            if interrupt.requested and not done:
-                trainer.elapsed = time.perf_counter() - session_start
-                path = save_checkpoint(trainer, run_dir, log.keep)
-                raise Interrupted(interrupt.requested, path)
-    return last_row
+
+    def __init__(self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt) -> None:
+        self.trainer, self.run_dir, self.hooks, self.interrupt = trainer, run_dir, hooks, interrupt
+        self.log = trainer.cfg.log
+        now = time.perf_counter()
+        self.start = now - trainer.elapsed  # trainer.elapsed counts every session of the run
+        self.window_start, self.window_first_step = now, trainer.step  # the log row being summed
+        self.epochs_done = trainer.completed_epochs
+
+    def train(self, total_steps: int) -> dict[str, Any] | None:
+        tr, log, hooks = self.trainer, self.log, self.hooks
+        last_row: dict[str, Any] | None = None
+        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as metrics:
+            while tr.step < total_steps:
+                tr.train_step()
+                step = tr.step
+                done = step >= total_steps
+                if step % log.every == 0 or done:
+                    last_row = self._log_row(metrics)
+                    if hooks.on_log:
+                        hooks.on_log(last_row)
+                if self._selection_due() and hooks.on_select:
+                    hooks.on_select(tr)
+                if hooks.on_samples and (step % log.samples_every == 0 or done):
+                    hooks.on_samples(tr)
+                if step % log.checkpoint_every == 0 or done:
+                    self._checkpoint()
+                if hooks.on_progress:
+                    hooks.on_progress(step)
+                if self.interrupt.requested and not done:
+                    raise Interrupted(self.interrupt.requested, self._checkpoint())
+        return last_row
+
+    def _log_row(self, metrics: TextIO) -> dict[str, Any]:
+        """Read the window's means from the device (one sync), check them, write and return the row."""
+        tr, t = self.trainer, self.trainer.cfg.train
+        means = tr.acc.read()
+        if not all(np.isfinite(v) for v in means.values()):
+            raise NonFiniteError(
+                f"step {tr.step}: a loss became NaN or infinite ({', '.join(f'{k}={v:.4g}' for k, v in means.items())}); "
+                f"{last_good(tr, self.run_dir)}"
+            )
+        now = time.perf_counter()
+        tr.elapsed = now - self.start
+        examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * t.batch_size
+        row = {
+            "step": tr.step,
+            "epoch": round(tr.sampler.fractional_epoch, 6),
+            **means,
+            "lr": tr.lr,
+            "momentum": tr.momentum,
+            "samples_per_s": examples / max(now - self.window_start, 1e-9),
+            "time": round(tr.elapsed, 3),
+        }
+        metrics.write(json.dumps(row) + "\n")
+        metrics.flush()
+        self.window_start, self.window_first_step = now, tr.step
+        return row
+
+    def _selection_due(self) -> bool:
+        """Whether this step completed an epoch that model selection (log.select_every_epochs) checks."""
+        epochs = self.trainer.completed_epochs
+        if epochs == self.epochs_done:
+            return False
+        self.epochs_done = epochs
+        every = self.log.select_every_epochs
+        return every > 0 and epochs % every == 0
+
+    def _checkpoint(self) -> Path:
+        self.trainer.elapsed = time.perf_counter() - self.start
+        return save_checkpoint(self.trainer, self.run_dir, self.log.keep)
