@@ -80,6 +80,13 @@ def _write_command(run_dir: Path, device: torch.device, note: str = "") -> None:
         fh.write("\n".join(lines) + "\n\n")
 
 
+def _note_rollback(run_dir: Path, note: str) -> None:
+    """A NaN rollback: warn on stderr (even when quiet) and keep the note in command.txt."""
+    print(f"warning: {note}", file=sys.stderr, flush=True)
+    with open(run_dir / "command.txt", "a", encoding="utf-8") as fh:
+        fh.write(note + "\n")
+
+
 def _tensorboard_writer(cfg: Config) -> Any:
     """The SummaryWriter class when log.tensorboard is on; checked before the run directory exists."""
     if not cfg.log.tensorboard:
@@ -207,6 +214,7 @@ def train_experiment(
                 on_samples=on_samples,
                 on_select=selection_hook(trainer, run_dir),
                 on_progress=advance,
+                on_rollback=lambda note: _note_rollback(run_dir, note),
             )
             run(trainer, run_dir, total, hooks)
     except Interrupted:

@@ -31,16 +31,11 @@ from typing import Any, Callable, TextIO
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, models, objectives, optim
+from gan_cli import checkpoint, models, objectives, optim, runlog
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
-from gan_cli.training import accel
-from gan_cli.training.nan_guard import (
-    NonFiniteError,
-    check_finite,
-    last_good,
-    roll_back,
-)
+from gan_cli.training import accel, nan_guard
+from gan_cli.training.nan_guard import NonFiniteError
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
 METRICS_FILE = "metrics.jsonl"
@@ -250,6 +245,12 @@ class Trainer:
         self.lr_scale = scale
         self.cfg = with_lr(self.cfg, self.base_lr * scale)
 
+    def roll_back(self, plan: nan_guard.Rollback) -> None:
+        """Reload the checkpoint a NaN rollback chose (on the CPU, as on resume); train on at its lr scale."""
+        self.load_state_dict(checkpoint.load(plan.checkpoint))
+        self.nan_rollbacks = plan.count
+        self.set_lr_scale(plan.lr_scale)
+
     @torch.no_grad()
     def fixed_samples(self) -> torch.Tensor:
         self.G.eval()
@@ -302,7 +303,8 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
 
     Raises NonFiniteError, writing nothing, when a weight, optimizer state or pending loss is NaN/inf.
     """
-    check_finite(trainer, run_dir)
+    watched = nan_guard.watched_tensors(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.acc.sums)
+    nan_guard.check_finite(watched, trainer.device, trainer.step, nan_guard.last_good(trainer.last_saved_step, run_dir))
     state = trainer.state_dict()
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
     checkpoint.atomic_save(state, last)
@@ -335,6 +337,8 @@ class RunHooks:
     that step's checkpoint (model selection)."""
     on_progress: Callable[[int], None] | None = None
     """After every step, with the step, once any checkpoint due at it is written."""
+    on_rollback: Callable[[str], None] | None = None
+    """After a train.nan_policy rollback, with a one-line note of what happened."""
 
 
 def run(trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None) -> dict[str, Any] | None:
@@ -352,7 +356,17 @@ def run(trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | Non
             except NonFiniteError as exc:
                 if interrupt.requested:
                     raise
-                roll_back(trainer, run_dir, exc)
+                _roll_back(trainer, run_dir, exc, hooks)
+
+
+def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks) -> None:
+    """nan_guard decides (stop re-raises `error`); the trainer reloads last.pt; later rows leave metrics.jsonl."""
+    plan = nan_guard.decide_rollback(error, trainer.cfg.train, trainer.nan_rollbacks, trainer.lr_scale, trainer.last_saved_step, run_dir)
+    bad_step = trainer.step
+    trainer.roll_back(plan)
+    runlog.rewind(run_dir / METRICS_FILE, trainer.step)
+    if hooks.on_rollback:
+        hooks.on_rollback(plan.note(bad_step, trainer.step, trainer.base_lr * trainer.lr_scale))
 
 
 class _Session:
@@ -394,11 +408,7 @@ class _Session:
         """Read the window's means from the device (one sync), check them, write and return the row."""
         tr, t = self.trainer, self.trainer.cfg.train
         means = tr.acc.read()
-        if not all(np.isfinite(v) for v in means.values()):
-            raise NonFiniteError(
-                f"step {tr.step}: a loss became NaN or infinite ({', '.join(f'{k}={v:.4g}' for k, v in means.items())}); "
-                f"{last_good(tr, self.run_dir)}"
-            )
+        nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, self.run_dir))
         now = time.perf_counter()
         tr.elapsed = now - self.start
         examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * t.batch_size
