@@ -21,7 +21,7 @@ from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.sample import draw
 from gan_cli.training.console import Reporter
-from gan_cli.training.loop import Interrupted, RunHooks, Trainer, budget_steps, run, with_lr
+from gan_cli.training.loop import RunHooks, Trainer, budget_steps, run, with_lr
 from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment
@@ -217,8 +217,6 @@ def train_experiment(
                 on_rollback=lambda note: _note_rollback(run_dir, note),
             )
             run(trainer, run_dir, total, hooks)
-    except Interrupted:
-        raise
     except OSError as exc:
         raise GanError(
             f"writing to {run_dir} failed: {exc.strerror or exc}; the last good checkpoint is "

@@ -251,12 +251,10 @@ class Trainer:
         self.nan_rollbacks = plan.count
         self.set_lr_scale(plan.lr_scale)
 
-    @torch.no_grad()
     def fixed_samples(self) -> torch.Tensor:
-        self.G.eval()
-        out = self.G(self.fixed_noise)
-        self.G.train()
-        return out
+        """G (eval mode) on the fixed picture noise."""
+        with models.eval_mode(self.G):
+            return self.G(self.fixed_noise)
 
 
 # ---------------------------------------------------------------- the run
