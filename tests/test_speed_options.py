@@ -60,7 +60,7 @@ def test_one_d_pass_over_real_and_fake_is_algorithm_1s_d_update() -> None:
     G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
     state = torch.get_rng_state()
     x = tr.train_data[:32]
-    tr._discriminator_update(x)
+    tr.fast.eager.discriminator(torch.arange(32))
     # by hand: D(x) and D(G(z)) as two passes, the loss of Algorithm 1, pylearn2's momentum SGD
     torch.set_rng_state(state)
     with torch.no_grad():
@@ -78,7 +78,7 @@ def test_g_update_through_a_frozen_d_matches_plain_autograd_and_restores_d() -> 
     tr = trainer(raw_config())
     G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
     state = torch.get_rng_state()
-    tr._generator_update()
+    tr.fast.eager.generator()
     assert all(p.requires_grad for p in tr.D.parameters()), "D's parameters must train again"
     assert all(p.grad is None for p in tr.D.parameters()), "G's update must not leave gradients on D"
     torch.set_rng_state(state)
@@ -96,7 +96,7 @@ def test_simultaneous_gradients_are_taken_before_either_net_moves() -> None:
     G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
     state = torch.get_rng_state()
     x = tr.train_data[:32]
-    tr._simultaneous_update(x)
+    tr.fast.eager.simultaneous(torch.arange(32))
     torch.set_rng_state(state)
     fake = G(tr.noise(32))
     real_logits, fake_logits = D(x), D(fake)
@@ -188,7 +188,7 @@ def test_replaying_the_captured_updates_trains_like_the_eager_step(update: str) 
     for _ in range(6):  # crosses epoch boundaries (8 batches per epoch): momentum changes
         eager.train_step()
     torch.manual_seed(11)
-    replayed.fast.graphs = speed.CapturedSteps(replayed, capture=lambda body: body)
+    replayed.fast.captured = speed.CapturedUpdates(replayed.fast.eager, update, capture=lambda body: body)
     for _ in range(6):
         replayed.train_step()
     assert (replayed.step, replayed.d_updates) == (eager.step, eager.d_updates)
@@ -225,7 +225,7 @@ def test_compiled_step_gives_the_eager_losses(update: str) -> None:
     if why:
         pytest.skip(why)
     ref, fast = trainer(raw_config(update=update)), trainer(raw_config(update=update, compile=True))
-    assert fast.fast.G is not fast.G, "train.compile should wrap the nets"
+    assert fast.fast.options.G is not fast.G, "train.compile should wrap the nets"
     for tr in (ref, fast):
         torch.manual_seed(7)
         for _ in range(3):

@@ -21,7 +21,7 @@ from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.sample import draw
 from gan_cli.training.console import Reporter
-from gan_cli.training.loop import Interrupted, Trainer, budget_steps, run, with_lr
+from gan_cli.training.loop import RunHooks, Trainer, budget_steps, run, with_lr
 from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment
@@ -78,6 +78,13 @@ def _write_command(run_dir: Path, device: torch.device, note: str = "") -> None:
         lines.append(note)
     with open(run_dir / "command.txt", "a", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n\n")
+
+
+def _note_rollback(run_dir: Path, note: str) -> None:
+    """A NaN rollback: warn on stderr (even when quiet) and keep the note in command.txt."""
+    print(f"warning: {note}", file=sys.stderr, flush=True)
+    with open(run_dir / "command.txt", "a", encoding="utf-8") as fh:
+        fh.write(note + "\n")
 
 
 def _tensorboard_writer(cfg: Config) -> Any:
@@ -171,8 +178,8 @@ def train_experiment(
     except OSError as exc:
         raise GanError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}") from None
 
-    def on_samples(tr: Trainer, rdir: Path) -> None:
-        path = rdir / "samples" / f"step_{tr.step:07d}.png"
+    def on_samples(tr: Trainer) -> None:
+        path = run_dir / "samples" / f"step_{tr.step:07d}.png"
         draw(
             tr.fixed_samples().cpu(),
             tr.data_info,
@@ -202,12 +209,14 @@ def train_experiment(
     reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
     try:
         with reporter.progress(total, trainer.step) as advance:
-            run(
-                trainer, run_dir, total, on_log=on_log, on_samples=on_samples, on_progress=advance,
-                on_epoch=selection_hook(trainer, run_dir),
+            hooks = RunHooks(
+                on_log=on_log,
+                on_samples=on_samples,
+                on_select=selection_hook(trainer, run_dir),
+                on_progress=advance,
+                on_rollback=lambda note: _note_rollback(run_dir, note),
             )
-    except Interrupted:
-        raise
+            run(trainer, run_dir, total, hooks)
     except OSError as exc:
         raise GanError(
             f"writing to {run_dir} failed: {exc.strerror or exc}; the last good checkpoint is "

@@ -26,23 +26,19 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TextIO
 
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, models, objectives, optim
+from gan_cli import checkpoint, models, objectives, optim, runlog
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
-from gan_cli.training import accel as speed
-from gan_cli.training.nan_guard import (
-    NonFiniteError,
-    check_finite,
-    last_good,
-    roll_back,
-)
+from gan_cli.training import accel, nan_guard
+from gan_cli.training.nan_guard import NonFiniteError
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
+METRICS_FILE = "metrics.jsonl"
 DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
 SAMPLE_NOISE_SEED_OFFSET = 2_000_003
 TOY_PICTURE_SAMPLES = 5_000
@@ -120,22 +116,19 @@ class Trainer:
         self.lr_scale = 1.0
         self.nan_rollbacks = 0
         self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
-        self._d_params = list(self.D.parameters())
-        self._g_params = list(self.G.parameters())
         gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
-        self.fast = speed.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
+        # compile / bf16 / CUDA graphs, checked here
+        self.fast = accel.FastUpdates(cfg, device, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise)
 
-    # ------------------------------------------------------------ the updates
+    # ------------------------------------------------------------ the step
 
     def noise(self, n: int) -> torch.Tensor:
+        """n noise vectors z ~ p_z (noise.prior, noise.scale), drawn from the global torch RNG."""
         c = self.cfg.noise
         return models.sample_noise(n, c.dim, c.prior, c.scale, self.device)
-
-    def real_batch(self) -> torch.Tensor:
-        return self.train_data[self.sampler.next()]
 
     @property
     def completed_epochs(self) -> int:
@@ -150,82 +143,39 @@ class Trainer:
         return s.epoch + (2 if s.position == s.batches_per_epoch else 1)
 
     def _schedule(self) -> None:
+        """Set both optimizers' lr (by their update counts) and momentum (by epoch) for the next update."""
         cfg = self.cfg.train.optimizer
         epoch = self.epoch
         self.lr, self.momentum = optim.apply_schedule(self.opt_d, cfg, self.d_updates, epoch)
         optim.apply_schedule(self.opt_g, cfg, self.step, epoch)
-        if self.fast.graphs is not None:  # captured updates read lr and momentum from the device
-            for opt in (self.opt_d, self.opt_g):
-                assert isinstance(opt, optim.PaperSGD)
-                opt.sync_hyperparameters()
 
-    # The *_update helpers are pure tensor work (no counters, no host sync): the eager step calls
-    # them, and CUDA graph capture records them.
+    def train_step(self) -> None:
+        """One generator update (and the discriminator updates that precede or accompany it)."""
+        self.G.train()
+        self.D.train()
+        with self.fast.step() as updates:
+            self._iteration(updates)
+        self.step += 1
 
-    def _discriminator_update(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        n = len(x)
-        with self.fast.autocast():
-            with torch.no_grad():  # D's update needs no graph through G
-                fake = self.fast.G(self.noise(n))
-            # one D pass over real and fake rows (larger matmuls); dropout masks are drawn per row,
-            # so this is the same update as two passes
-            logits = self.fast.D(torch.cat([x, fake.to(x.dtype)])).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
-        self.opt_d.zero_grad(set_to_none=True)  # backward then hands its gradient buffers over
-        d_loss.backward()
-        self.opt_d.step()
-        return real_logits.detach(), fake_logits.detach(), d_loss.detach()
-
-    def _generator_update(self) -> torch.Tensor:
-        # D's weights are constants of G's loss: with requires_grad off, autograd neither keeps
-        # their inputs nor computes their gradients (a compiled D then has no weight gradients)
-        for p in self._d_params:
-            p.requires_grad_(False)
-        try:
-            with self.fast.autocast():
-                fake_logits = self.fast.D(self.fast.G(self.noise(self.cfg.train.batch_size))).float()
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
-        g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return g_loss.detach()
-
-    def _simultaneous_update(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        n = len(x)
-        with self.fast.autocast():
-            fake = self.fast.G(self.noise(n))
-            # one pass over real and fake: dropout masks are drawn per example, so they stay separate
-            logits = self.fast.D(torch.cat([x, fake.to(x.dtype)])).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.cfg.train.d_loss_scale)
-        g_loss = objectives.generator_loss(fake_logits, self.cfg.train.generator_loss)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.opt_g.zero_grad(set_to_none=True)
-        # both gradients are taken before either net moves: G's sees D's pre-update parameters
-        d_loss.backward(inputs=self._d_params, retain_graph=True)
-        g_loss.backward(inputs=self._g_params)
-        self.opt_d.step()
-        self.opt_g.step()
-        return real_logits.detach(), fake_logits.detach(), d_loss.detach(), g_loss.detach()
-
-    def discriminator_step(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One ascent step on V for D with a fresh data batch and fresh noise; returns logits and loss."""
-        out = self._discriminator_update(self.real_batch())
-        self.d_updates += 1
-        return out
-
-    def generator_step(self) -> torch.Tensor:
-        """One descent step for G on fresh noise, through D as it is now."""
-        return self._generator_update()
-
-    def simultaneous_step(self) -> None:
-        """The released code: one fake batch, both losses from the same D passes, both nets step."""
-        real_logits, fake_logits, d_loss, g_loss = self._simultaneous_update(self.real_batch())
-        self.d_updates += 1
+    def _iteration(self, updates: accel.Updates) -> None:
+        """One iteration of Algorithm 1 (train.update alternating) or of the released code (simultaneous)."""
+        t = self.cfg.train
+        if t.update == "simultaneous":
+            self._schedule()
+            # update D and G from one fake batch S = G(z) and the same D passes: D ascends
+            # log D(x) + log(1 - D(S)), G descends its loss on D(S); both gradients are taken
+            # before either net moves
+            real_logits, fake_logits, d_loss, g_loss = updates.simultaneous(self.sampler.next())
+            self.d_updates += 1
+        else:
+            for _ in range(t.k):
+                self._schedule()
+                # update D: ascend log D(x) + log(1 - D(G(z))) on m fresh examples and m fresh z
+                real_logits, fake_logits, d_loss = updates.discriminator(self.sampler.next())
+                self.d_updates += 1
+            self._schedule()
+            # update G: descend log(1 - D(G(z))) (minimax), or ascend log D(G(z)) (non_saturating)
+            g_loss = updates.generator()
         self._record(real_logits, fake_logits, d_loss, g_loss)
 
     def _record(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
@@ -233,48 +183,15 @@ class Trainer:
         v = objectives.value(real_logits, fake_logits)
         self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
 
-    def _eager_step(self) -> None:
-        self._schedule()
-        if self.cfg.train.update == "simultaneous":
-            self.simultaneous_step()
-            return
-        for _ in range(self.cfg.train.k):
-            real_logits, fake_logits, d_loss = self.discriminator_step()
-            self._schedule()
-        g_loss = self.generator_step()
-        self._record(real_logits, fake_logits, d_loss, g_loss)
+    def discriminator_step(self) -> accel.DUpdate:
+        """One D update outside the loop (no schedule, eager) on a fresh data batch and fresh noise."""
+        out = self.fast.eager.discriminator(self.sampler.next())
+        self.d_updates += 1
+        return out
 
-    def _replayed_step(self, graphs: speed.CapturedSteps) -> None:
-        self._schedule()
-        if self.cfg.train.update == "simultaneous":
-            real_logits, fake_logits, d_loss, g_loss = graphs.replay("sim", self.sampler.next())
-            self.d_updates += 1
-        else:
-            for _ in range(self.cfg.train.k):
-                real_logits, fake_logits, d_loss = graphs.replay("d", self.sampler.next())
-                self.d_updates += 1
-                self._schedule()
-            g_loss = graphs.replay("g")
-        self._record(real_logits, fake_logits, d_loss, g_loss)
-
-    def train_step(self) -> None:
-        """One generator update (and the discriminator updates that precede or accompany it)."""
-        self.G.train()
-        self.D.train()
-        fast = self.fast
-        if fast.want_graphs and fast.graphs is None:
-            if fast.warmup_steps < speed.GRAPH_WARMUP_STEPS:
-                with speed.side_stream(self.device):
-                    self._eager_step()
-                fast.warmup_steps += 1
-                self.step += 1
-                return
-            fast.graphs = speed.CapturedSteps(self)
-        if fast.graphs is not None:
-            self._replayed_step(fast.graphs)
-        else:
-            self._eager_step()
-        self.step += 1
+    def generator_step(self) -> torch.Tensor:
+        """One G update outside the loop (no schedule, eager) on fresh noise, through D as it is now."""
+        return self.fast.eager.generator()
 
     # ------------------------------------------------------------ state
 
@@ -328,12 +245,16 @@ class Trainer:
         self.lr_scale = scale
         self.cfg = with_lr(self.cfg, self.base_lr * scale)
 
-    @torch.no_grad()
+    def roll_back(self, plan: nan_guard.Rollback) -> None:
+        """Reload the checkpoint a NaN rollback chose (on the CPU, as on resume); train on at its lr scale."""
+        self.load_state_dict(checkpoint.load(plan.checkpoint))
+        self.nan_rollbacks = plan.count
+        self.set_lr_scale(plan.lr_scale)
+
     def fixed_samples(self) -> torch.Tensor:
-        self.G.eval()
-        out = self.G(self.fixed_noise)
-        self.G.train()
-        return out
+        """G (eval mode) on the fixed picture noise."""
+        with models.eval_mode(self.G):
+            return self.G(self.fixed_noise)
 
 
 # ---------------------------------------------------------------- the run
@@ -376,8 +297,12 @@ class Interrupted(Exception):
 
 
 def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
-    """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write)."""
-    check_finite(trainer, run_dir)
+    """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write).
+
+    Raises NonFiniteError, writing nothing, when a weight, optimizer state or pending loss is NaN/inf.
+    """
+    watched = nan_guard.watched_tensors(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.acc.sums)
+    nan_guard.check_finite(watched, trainer.device, trainer.step, nan_guard.last_good(trainer.last_saved_step, run_dir))
     state = trainer.state_dict()
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
     checkpoint.atomic_save(state, last)
@@ -396,94 +321,118 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
     return last
 
 
-def run(
-    trainer: Trainer,
-    run_dir: Path,
-    total_steps: int,
-    on_log: Callable[[dict[str, Any]], None] | None = None,
-    on_samples: Callable[[Trainer, Path], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    on_epoch: Callable[[Trainer, Path], None] | None = None,
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class RunHooks:
+    """What `run` calls back as training goes; each is optional. The loop decides when, from the
+    config's log.* cadences; a hook only does its work."""
+
+    on_log: Callable[[dict[str, Any]], None] | None = None
+    """With each metrics row, once it is in metrics.jsonl (every log.every steps and at the end)."""
+    on_samples: Callable[[Trainer], None] | None = None
+    """Every log.samples_every steps and at the end (for the picture of G's fixed-noise samples)."""
+    on_select: Callable[[Trainer], None] | None = None
+    """After a step that completes an epoch divisible by log.select_every_epochs (off at 0), before
+    that step's checkpoint (model selection)."""
+    on_progress: Callable[[int], None] | None = None
+    """After every step, with the step, once any checkpoint due at it is written."""
+    on_rollback: Callable[[str], None] | None = None
+    """After a train.nan_policy rollback, with a one-line note of what happened."""
+
+
+def run(trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None) -> dict[str, Any] | None:
     """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
 
-    `on_epoch(trainer, run_dir)` runs after each step that completes an epoch (before checkpointing).
     Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
     A NaN/inf found at a log row or before a checkpoint raises NonFiniteError (train.nan_policy stop)
     or rolls back to last.pt with a smaller lr (rollback). No checkpoint holding NaN is ever written.
     """
+    hooks = hooks or RunHooks()
     with Interrupt() as interrupt:
         while True:
             try:
-                return _run_session(trainer, run_dir, total_steps, interrupt, on_log, on_samples, on_progress, on_epoch)
+                return _Session(trainer, run_dir, hooks, interrupt).train(total_steps)
             except NonFiniteError as exc:
                 if interrupt.requested:
                     raise
-                roll_back(trainer, run_dir, exc)
+                _roll_back(trainer, run_dir, exc, hooks)
 
 
-def _run_session(
-    trainer: Trainer,
-    run_dir: Path,
-    total_steps: int,
-    interrupt: Interrupt,
-    on_log: Callable[[dict[str, Any]], None] | None = None,
-    on_samples: Callable[[Trainer, Path], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    on_epoch: Callable[[Trainer, Path], None] | None = None,
-) -> dict[str, Any] | None:
+def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks) -> None:
+    """nan_guard decides (stop re-raises `error`); the trainer reloads last.pt; later rows leave metrics.jsonl."""
+    plan = nan_guard.decide_rollback(error, trainer.cfg.train, trainer.nan_rollbacks, trainer.lr_scale, trainer.last_saved_step, run_dir)
+    bad_step = trainer.step
+    trainer.roll_back(plan)
+    runlog.rewind(run_dir / METRICS_FILE, trainer.step)
+    if hooks.on_rollback:
+        hooks.on_rollback(plan.note(bad_step, trainer.step, trainer.base_lr * trainer.lr_scale))
+
+
+class _Session:
     """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
-    cfg = trainer.cfg
-    log = cfg.log
-    metrics_path = run_dir / "metrics.jsonl"
-    last_row: dict[str, Any] | None = None
-    with open(metrics_path, "a", encoding="utf-8") as metrics:
-        window_start = time.perf_counter()
-        window_steps = 0
-        session_start = time.perf_counter() - trainer.elapsed
-        epochs_done = trainer.completed_epochs
-        while trainer.step < total_steps:
-            trainer.train_step()
-            window_steps += 1
-            step = trainer.step
-            done = step >= total_steps
-            if step % log.every == 0 or done:
-                row = trainer.acc.read()
-                if not all(np.isfinite(v) for v in row.values()):
-                    raise NonFiniteError(
-                        f"step {step}: a loss became NaN or infinite ({', '.join(f'{k}={v:.4g}' for k, v in row.items())}); "
-                        f"{last_good(trainer, run_dir)}"
-                    )
-                now = time.perf_counter()
-                trainer.elapsed = now - session_start
-                per_step = cfg.train.k if cfg.train.update == "alternating" else 1
-                row = {
-                    "step": step,
-                    "epoch": round(trainer.sampler.fractional_epoch, 6),
-                    **row,
-                    "lr": trainer.lr,
-                    "momentum": trainer.momentum,
-                    "samples_per_s": window_steps * per_step * cfg.train.batch_size / max(now - window_start, 1e-9),
-                    "time": round(trainer.elapsed, 3),
-                }
-                metrics.write(json.dumps(row) + "\n")
-                metrics.flush()
-                last_row = row
-                window_start, window_steps = now, 0
-                if on_log:
-                    on_log(row)
-            if on_epoch and trainer.completed_epochs > epochs_done:
-                epochs_done = trainer.completed_epochs
-                on_epoch(trainer, run_dir)
-            if on_samples and (step % log.samples_every == 0 or done):
-                on_samples(trainer, run_dir)
-            if step % log.checkpoint_every == 0 or done:
-                trainer.elapsed = time.perf_counter() - session_start
-                save_checkpoint(trainer, run_dir, log.keep)
-            if on_progress:
-                on_progress(step)
-            if interrupt.requested and not done:
-                trainer.elapsed = time.perf_counter() - session_start
-                path = save_checkpoint(trainer, run_dir, log.keep)
-                raise Interrupted(interrupt.requested, path)
-    return last_row
+
+    def __init__(self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt) -> None:
+        self.trainer, self.run_dir, self.hooks, self.interrupt = trainer, run_dir, hooks, interrupt
+        self.log = trainer.cfg.log
+        now = time.perf_counter()
+        self.start = now - trainer.elapsed  # trainer.elapsed counts every session of the run
+        self.window_start, self.window_first_step = now, trainer.step  # the log row being summed
+        self.epochs_done = trainer.completed_epochs
+
+    def train(self, total_steps: int) -> dict[str, Any] | None:
+        tr, log, hooks = self.trainer, self.log, self.hooks
+        last_row: dict[str, Any] | None = None
+        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as metrics:
+            while tr.step < total_steps:
+                tr.train_step()
+                step = tr.step
+                done = step >= total_steps
+                if step % log.every == 0 or done:
+                    last_row = self._log_row(metrics)
+                    if hooks.on_log:
+                        hooks.on_log(last_row)
+                if self._selection_due() and hooks.on_select:
+                    hooks.on_select(tr)
+                if hooks.on_samples and (step % log.samples_every == 0 or done):
+                    hooks.on_samples(tr)
+                if step % log.checkpoint_every == 0 or done:
+                    self._checkpoint()
+                if hooks.on_progress:
+                    hooks.on_progress(step)
+                if self.interrupt.requested and not done:
+                    raise Interrupted(self.interrupt.requested, self._checkpoint())
+        return last_row
+
+    def _log_row(self, metrics: TextIO) -> dict[str, Any]:
+        """Read the window's means from the device (one sync), check them, write and return the row."""
+        tr, t = self.trainer, self.trainer.cfg.train
+        means = tr.acc.read()
+        nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, self.run_dir))
+        now = time.perf_counter()
+        tr.elapsed = now - self.start
+        examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * t.batch_size
+        row = {
+            "step": tr.step,
+            "epoch": round(tr.sampler.fractional_epoch, 6),
+            **means,
+            "lr": tr.lr,
+            "momentum": tr.momentum,
+            "samples_per_s": examples / max(now - self.window_start, 1e-9),
+            "time": round(tr.elapsed, 3),
+        }
+        metrics.write(json.dumps(row) + "\n")
+        metrics.flush()
+        self.window_start, self.window_first_step = now, tr.step
+        return row
+
+    def _selection_due(self) -> bool:
+        """Whether this step completed an epoch that model selection (log.select_every_epochs) checks."""
+        epochs = self.trainer.completed_epochs
+        if epochs == self.epochs_done:
+            return False
+        self.epochs_done = epochs
+        every = self.log.select_every_epochs
+        return every > 0 and epochs % every == 0
+
+    def _checkpoint(self) -> Path:
+        self.trainer.elapsed = time.perf_counter() - self.start
+        return save_checkpoint(self.trainer, self.run_dir, self.log.keep)

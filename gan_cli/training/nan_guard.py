@@ -1,78 +1,90 @@
-"""NaN/inf guard of the training loop: where it looks, what it says, and train.nan_policy rollback.
+"""NaN/inf guard of the training loop: where it looks, what it says, and what train.nan_policy does.
 
 Losses are checked at each log row (the metrics are read from the device there anyway) and every
 weight, optimizer state and pending loss before each checkpoint, in one host-device sync: the
 training step itself never waits for the device. A checkpoint holding NaN is never written.
+On a NaN, `decide_rollback` says what to do (stop, or reload which checkpoint at which lr scale);
+the caller reloads its own state and records the note.
 """
 
 from __future__ import annotations
 
-import sys
+import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
-from gan_cli import checkpoint, runlog
+from gan_cli import checkpoint
+from gan_cli.config import TrainConfig
 from gan_cli.errors import GanError
-
-if TYPE_CHECKING:
-    from gan_cli.training.loop import Trainer
 
 
 class NonFiniteError(GanError):
     """A loss or a weight became NaN or infinite."""
 
 
-def last_good(trainer: Trainer, run_dir: Path) -> str:
+def last_good(last_saved_step: int | None, run_dir: Path) -> str:
     """Where the newest checkpoint of this run is, for messages."""
-    if trainer.last_saved_step is None:
+    if last_saved_step is None:
         return "no checkpoint has been written yet"
-    return f"the last good checkpoint is {checkpoint.checkpoint_dir(run_dir) / 'last.pt'} (step {trainer.last_saved_step})"
+    return f"the last good checkpoint is {checkpoint.checkpoint_dir(run_dir) / 'last.pt'} (step {last_saved_step})"
 
 
-def _watched_tensors(trainer: Trainer) -> list[tuple[str, torch.Tensor]]:
-    named = [(f"generator parameter {n}", p) for n, p in trainer.G.named_parameters()]
-    named += [(f"discriminator parameter {n}", p) for n, p in trainer.D.named_parameters()]
-    for label, opt in (("generator optimizer", trainer.opt_g), ("discriminator optimizer", trainer.opt_d)):
+def check_losses(row: dict[str, float], step: int, where: str) -> None:
+    """Raise NonFiniteError unless every mean in the metrics `row` is finite; `where` is last_good()."""
+    if all(math.isfinite(v) for v in row.values()):
+        return
+    losses = ", ".join(f"{k}={v:.4g}" for k, v in row.items())
+    raise NonFiniteError(f"step {step}: a loss became NaN or infinite ({losses}); {where}")
+
+
+def watched_tensors(
+    G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, pending: torch.Tensor
+) -> list[tuple[str, torch.Tensor]]:
+    """(label, tensor) for every weight, floating optimizer state and the `pending` metric sums."""
+    named = [(f"generator parameter {n}", p) for n, p in G.named_parameters()]
+    named += [(f"discriminator parameter {n}", p) for n, p in D.named_parameters()]
+    for label, opt in (("generator optimizer", opt_g), ("discriminator optimizer", opt_d)):
         for state in opt.state.values():
             named += [(f"{label} state {k}", v) for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point()]
-    named.append(("a loss since the last log row", trainer.acc.sums))
+    named.append(("a loss since the last log row", pending))
     return named
 
 
-def check_finite(trainer: Trainer, run_dir: Path) -> None:
-    """Raise NonFiniteError unless every weight, optimizer state and pending loss is finite (one sync)."""
-    named = _watched_tensors(trainer)
+def check_finite(named: list[tuple[str, torch.Tensor]], device: torch.device, step: int, where: str) -> None:
+    """Raise NonFiniteError unless every tensor of `named` is finite (one sync); `where` is last_good()."""
     # Adam keeps its step count on the CPU even for CUDA nets: gather the flags on one device
-    flags = [torch.isfinite(t).all().to(trainer.device, non_blocking=True) for _, t in named]
+    flags = [torch.isfinite(t).all().to(device, non_blocking=True) for _, t in named]
     if bool(torch.stack(flags).all()):
         return
     bad = next(label for label, t in named if not bool(torch.isfinite(t).all()))
-    raise NonFiniteError(
-        f"step {trainer.step}: {bad} is NaN or infinite, so no checkpoint was written; {last_good(trainer, run_dir)}"
-    )
+    raise NonFiniteError(f"step {step}: {bad} is NaN or infinite, so no checkpoint was written; {where}")
 
 
-def roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError) -> None:
-    """train.nan_policy rollback: reload last.pt and continue at a smaller lr, or re-raise `error`."""
-    t = trainer.cfg.train
-    if t.nan_policy != "rollback":
+@dataclass(frozen=True)
+class Rollback:
+    """What a train.nan_policy rollback does: reload `checkpoint`, then train at the config's lr
+    times `lr_scale`; this is rollback number `count` of at most `limit` in the run."""
+
+    checkpoint: Path
+    lr_scale: float
+    count: int
+    limit: int
+
+    def note(self, bad_step: int, to_step: int, lr: float) -> str:
+        """The line for the console and command.txt once the trainer is back at `to_step` with `lr`."""
+        return f"step {bad_step}: NaN/inf; rolled back to step {to_step} with lr {lr:.4g} (rollback {self.count} of at most {self.limit})"
+
+
+def decide_rollback(error: NonFiniteError, train: TrainConfig, rollbacks: int, lr_scale: float, last_saved_step: int | None, run_dir: Path) -> Rollback:
+    """The rollback to make after `error`, given the run's `rollbacks` so far, its current `lr_scale`
+    and its newest checkpoint; raises `error` (nan_policy stop) or a NonFiniteError saying why not."""
+    if train.nan_policy != "rollback":
         raise error
-    if trainer.nan_rollbacks >= t.nan_max_rollbacks:
-        raise NonFiniteError(f"{error}; gave up after {trainer.nan_rollbacks} rollback(s) (train.nan_max_rollbacks)") from None
+    if rollbacks >= train.nan_max_rollbacks:
+        raise NonFiniteError(f"{error}; gave up after {rollbacks} rollback(s) (train.nan_max_rollbacks)") from None
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
-    if trainer.last_saved_step is None or not last.is_file():
+    if last_saved_step is None or not last.is_file():
         raise NonFiniteError(f"{error}; nothing to roll back to (lower log.checkpoint_every)") from None
-    rollbacks, scale, bad_step = trainer.nan_rollbacks + 1, trainer.lr_scale * t.nan_lr_scale, trainer.step
-    trainer.load_state_dict(checkpoint.load(last))  # on the CPU, as on resume
-    trainer.nan_rollbacks = rollbacks
-    trainer.set_lr_scale(scale)
-    runlog.rewind(run_dir / "metrics.jsonl", trainer.step)
-    note = (
-        f"step {bad_step}: NaN/inf; rolled back to step {trainer.step} with lr {trainer.base_lr * trainer.lr_scale:.4g} "
-        f"(rollback {rollbacks} of at most {t.nan_max_rollbacks})"
-    )
-    print(f"warning: {note}", file=sys.stderr, flush=True)
-    with open(run_dir / "command.txt", "a", encoding="utf-8") as fh:
-        fh.write(note + "\n")
+    return Rollback(last, lr_scale * train.nan_lr_scale, rollbacks + 1, train.nan_max_rollbacks)

@@ -1,12 +1,13 @@
 """Model selection on a cheap validation Parzen signal, as the authors most likely chose their model.
 
-Every `log.select_every_epochs` epochs: `log.select_samples` samples from G (fixed noise, G in eval
-mode) are the kernel centres, the first `log.select_valid` validation examples are scored for every
-sigma of the paper's grid (numpy.logspace(-1, 0, 10)), and the best mean log-likelihood over the grid
-is the signal `valid_parzen` (nats). One row per check goes to RUN_DIR/selection.jsonl; a new best
-writes checkpoints/best.pt atomically. Choosing sigma per check (rather than the fixed 0.2 of the
-released code's monitor) keeps the signal comparable as samples sharpen: the best sigma for
-1,000 kernels is not the best for 10,000, and the grid costs nothing extra (distances are shared).
+Every `log.select_every_epochs` epochs (the training loop keeps that cadence), `log.select_samples`
+samples from G (fixed noise, G in eval mode) are the kernel centres, the first `log.select_valid`
+validation examples are scored for every sigma of the paper's grid (numpy.logspace(-1, 0, 10)), and
+the best mean log-likelihood over the grid is the signal `valid_parzen` (nats). One row per check
+goes to RUN_DIR/selection.jsonl; a new best writes checkpoints/best.pt atomically. Choosing sigma
+per check (rather than the fixed 0.2 of the released code's monitor) keeps the signal comparable as
+samples sharpen: the best sigma for 1,000 kernels is not the best for 10,000, and the grid costs
+nothing extra (distances are shared).
 The test split is never touched.
 """
 
@@ -47,29 +48,39 @@ def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
     return max(scores) if scores else None
 
 
-def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any, Path], None] | None:
-    """An `on_epoch(trainer, run_dir)` hook for gan_cli.training.loop.run, or None when selection is off."""
-    cfg = trainer.cfg
-    every = cfg.log.select_every_epochs
-    if every <= 0:
-        return None
-    valid = trainer.dataset.valid[: cfg.log.select_valid].to(trainer.device)
-    gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
-    noise = models.sample_noise(cfg.log.select_samples, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(trainer.device)
-    runlog.rewind(run_dir / SELECTION_FILE, trainer.step)
-    state = {"best": read_best(run_dir, trainer.step)}
+class Selection:
+    """The selection state of one run: validation rows, fixed kernel-centre noise, the best score so far.
 
-    def on_epoch(tr: Any, rdir: Path) -> None:
-        epoch = tr.completed_epochs
-        if epoch % every != 0:
-            return
-        value, sigma = validation_parzen(tr.G, valid, noise)
-        is_best = state["best"] is None or value > state["best"]
+    `trainer` is a gan_cli.training.loop.Trainer (cfg, dataset, device, step are read here; G,
+    step, completed_epochs and state_dict() at each check). Building it forgets the rows of
+    selection.jsonl after the trainer's step, as a resume does for metrics.jsonl.
+    """
+
+    def __init__(self, trainer: Any, run_dir: Path) -> None:
+        cfg = trainer.cfg
+        self.run_dir = run_dir
+        self.valid = trainer.dataset.valid[: cfg.log.select_valid].to(trainer.device)
+        gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
+        noise = models.sample_noise(cfg.log.select_samples, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen)
+        self.noise = noise.to(trainer.device)
+        runlog.rewind(run_dir / SELECTION_FILE, trainer.step)
+        self.best = read_best(run_dir, trainer.step)
+
+    def check(self, trainer: Any) -> None:
+        """Score the trainer's G now; append the row to selection.jsonl; write best.pt if it is the best yet."""
+        value, sigma = validation_parzen(trainer.G, self.valid, self.noise)
+        is_best = self.best is None or value > self.best
         if is_best:
-            state["best"] = value
-            checkpoint.atomic_save(tr.state_dict(), checkpoint.checkpoint_dir(rdir) / BEST_FILE)
-        row = {"step": tr.step, "epoch": epoch, "valid_parzen": value, "sigma": sigma, "best": is_best}
-        with open(rdir / SELECTION_FILE, "a", encoding="utf-8") as fh:
+            self.best = value
+            checkpoint.atomic_save(trainer.state_dict(), checkpoint.checkpoint_dir(self.run_dir) / BEST_FILE)
+        row = {"step": trainer.step, "epoch": trainer.completed_epochs, "valid_parzen": value, "sigma": sigma, "best": is_best}
+        with open(self.run_dir / SELECTION_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
 
-    return on_epoch
+
+def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any], None] | None:
+    """The `on_select(trainer)` hook for gan_cli.training.loop.run, or None when selection is off
+    (log.select_every_epochs 0). The loop decides on which epochs it runs."""
+    if trainer.cfg.log.select_every_epochs <= 0:
+        return None
+    return Selection(trainer, run_dir).check
