@@ -1,4 +1,7 @@
-"""Generation from a checkpoint, and the pictures of samples for every kind of data."""
+"""Generation from a checkpoint: rebuild G and D, draw samples of G, D(x) as a function, raw sample files.
+
+Pictures of samples are drawn above this module, in gan_cli.figures (figures.samples.draw).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ import torch
 from gan_cli import checkpoint, models, toy
 from gan_cli.config import TOY_DATASETS, Config, from_dict
 from gan_cli.errors import GanError
-from gan_cli.figures import samples as plots
 
 
 @dataclass
@@ -86,60 +88,33 @@ def d_probability(D: models.Discriminator, device: torch.device):
     return f
 
 
-def draw(
-    samples: torch.Tensor,
-    info: dict[str, Any],
-    path: Path,
-    target: toy.GaussianMixture | None = None,
-    D: models.Discriminator | None = None,
-    device: torch.device | None = None,
-    real: torch.Tensor | None = None,
-    title: str = "",
-) -> None:
-    """The picture for these samples: image grid, 1-D density plot, or 2-D scatter over D."""
-    device = device or torch.device("cpu")
-    if info.get("image_shape"):
-        plots.save_image_grid(samples, tuple(info["image_shape"]), tuple(info["value_range"] or (0.0, 1.0)), path)
-        return
-    dim = int(samples.shape[1])
-    d_fn = d_probability(D, device) if D is not None else (lambda x: np.full(len(x), np.nan))
-    if dim == 1:
-        if target is None:
-            raise GanError("a 1-D plot needs the target density (toy data)")
-        plots.plot_1d(target, samples.numpy(), d_fn, path, title)
-        return
-    if dim == 2:
-        ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples[:0])
-        plots.plot_2d(target, ref.numpy(), samples.numpy(), d_fn if D is not None else None, path, title)
-        return
-    raise GanError(f"cannot draw {dim}-dimensional samples: save them as .npy or .pt instead")
-
-
-def save_samples(samples: torch.Tensor, path: Path, **draw_args: Any) -> None:
-    """Write samples by the extension of `path`: .png (picture), .npy or .pt (raw rows)."""
+def save_raw(samples: torch.Tensor, path: Path) -> None:
+    """Write samples as raw rows by the extension of `path`: .npy or .pt."""
     suffix = path.suffix.lower()
+    if suffix not in (".npy", ".pt"):
+        raise GanError(f"--out {path}: use a .npy or .pt file for raw samples")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
         np.save(path, samples.numpy())
-    elif suffix == ".pt":
-        torch.save(samples, path)
-    elif suffix == ".png":
-        draw(samples, path=path, **draw_args)
     else:
-        raise GanError(f"--out {path}: use a .png, .npy or .pt file")
+        torch.save(samples, path)
 
 
-def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str = "cpu") -> Path:
-    """`gan sample`: n samples from the checkpoint's G written to `out` (default: a PNG in the run dir)."""
-    from gan_cli import devices
+# ---------------------------------------------------------------- moved to gan_cli.figures.samples
+# Forwarders for the callers not yet updated (cli.py's `gan sample`, training/command.py's
+# periodic pictures): they import the figures layer only when called. Import
+# gan_cli.figures.samples.draw / sample_command directly and delete these.
 
-    device = devices.select(device_name)
-    loaded = load_models(ckpt_path, device)
-    step = int(loaded.ckpt["step"])
-    if out is None:
-        out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"sample_step{step:07d}_seed{seed}.png"
-    if out.suffix.lower() not in (".png", ".npy", ".pt"):
-        raise GanError(f"--out {out}: use a .png, .npy or .pt file")
-    samples = generate(loaded.G, loaded.cfg, n, seed, device)
-    save_samples(samples, out, info=loaded.data_info, target=loaded.target, D=loaded.D, device=device, title=f"step {step}, {n} samples, seed {seed}")
-    return out
+
+def draw(*args: Any, **kwargs: Any) -> None:
+    """gan_cli.figures.samples.draw (same arguments)."""
+    from gan_cli.figures.samples import draw as figures_draw
+
+    figures_draw(*args, **kwargs)
+
+
+def sample_command(*args: Any, **kwargs: Any) -> Path:
+    """gan_cli.figures.samples.sample_command (same arguments)."""
+    from gan_cli.figures.samples import sample_command as figures_sample_command
+
+    return figures_sample_command(*args, **kwargs)

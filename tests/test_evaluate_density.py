@@ -1,7 +1,7 @@
 """Known-density divergences: exact 1-D p_g by change of variables, the smoothed 2-D JSD, W1.
 
 Oracles: an affine G of Gaussian noise makes p_g Gaussian, so JSD(p_data || p_g) is a 1-D integral
-done by scipy quadrature (evaluation.md); Theorem 1 says V(G, D*) = -log 4 + 2 JSD.
+done by scipy quadrature (docs/evaluation.md); Theorem 1 says V(G, D*) = -log 4 + 2 JSD.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def test_smoothed_jsd_matches_the_smoothed_gaussians_in_1d() -> None:
 @pytest.mark.parametrize("s,oracle", [(8, 0.0), (4, 0.2158), (1, 0.4969)])
 def test_smoothed_jsd_works_at_component_std_002(s: int, oracle: float) -> None:
     # ring-8, std 0.02: a generator exactly equal to s of the 8 components; a Scott-bandwidth KDE
-    # reported -1.44 for the perfect one (evaluation.md)
+    # reported -1.44 for the perfect one (docs/evaluation.md)
     ring = toy.ring(8, 2.0, 0.02)
     gen = torch.Generator().manual_seed(s)
     half = toy.GaussianMixture(ring.means[:s], ring.stds[:s], torch.full((s,), 1.0 / s, dtype=torch.float64))

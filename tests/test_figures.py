@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from gan_cli import runlog, toy
 from gan_cli.cli import app
 from gan_cli.config import from_dict
-from gan_cli.evaluate import density1d, distances
+from gan_cli.evaluate import density, distances
 from gan_cli.figures import paper_grids as figures
 
 torch.set_num_threads(1)
@@ -126,7 +126,7 @@ def test_diagnostics_of_the_exact_inverse_cdf_generator() -> None:
         def forward(self, z: torch.Tensor) -> torch.Tensor:
             return 4.0 + 0.5 * torch.special.ndtri(((z + 1) / 2).double().clamp(1e-9, 1 - 1e-9)).float()
 
-    half = density1d.diagnostics(InverseCdf(), lambda x: np.full(len(x), 0.5), target, "uniform", 1.0)
+    half = density.diagnostics(InverseCdf(), lambda x: np.full(len(x), 0.5), target, "uniform", 1.0)
     assert half["jsd"] < 2e-4 and half["max_abs_d_minus_half"] == 0.0
 
 
@@ -136,7 +136,7 @@ def test_diagnostics_see_a_wrong_generator() -> None:
     with torch.no_grad():
         G.weight.fill_(0.5)
         G.bias.fill_(4.0)  # U(3.5, 4.5): too narrow
-    out = density1d.diagnostics(G, lambda x: 1 / (1 + np.exp(-(np.asarray(x) - 4.0))), target, "uniform", 1.0)
+    out = density.diagnostics(G, lambda x: 1 / (1 + np.exp(-(np.asarray(x) - 4.0))), target, "uniform", 1.0)
     assert 0.05 < out["jsd"] < math.log(2)
     assert out["max_abs_d_minus_half"] == pytest.approx(1 / (1 + math.exp(-1.5)) - 0.5, abs=1e-2)
 

@@ -123,13 +123,13 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
         out["w1"] = metric(r.w1, None, ev.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
         out["d_max_dev"] = _d_deviation(d_fn, target, r)
         if figure_path is not None:
-            from gan_cli.figures.exact1d import plot_exact_1d
+            from gan_cli.figures.density1d import save_density_1d
 
             samples = generate(loaded.G, cfg, n, _stream(seed, "density", 3), dev).numpy().reshape(-1)
             d_prob = lambda x: 1 / (1 + np.exp(-d_fn(x)))  # noqa: E731
             title = f"step {loaded.ckpt['step']:,}: JSD {r.jsd:.4f}, V(G, D*) {r.value_optimal:.4f}, V(G, D) {v_d:.4f}"
             try:
-                plot_exact_1d(r, d_prob, samples, figure_path, title)
+                save_density_1d(figure_path, target, samples, d_prob, title, exact=r.pushforward)
             except OSError as exc:
                 raise GanError(f"cannot write the density picture {figure_path}: {exc.strerror or exc}") from None
             out["jsd_exact"]["figure"] = str(figure_path)

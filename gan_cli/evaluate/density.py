@@ -1,4 +1,12 @@
-"""Divergences against a known p_data (the toy targets): JSD, V(G, D*) and Wasserstein-1.
+"""The 1-D density estimators of p_g, and divergences against a known p_data (the toy targets).
+
+p_g in 1-D has one estimator of each kind, used by `gan eval` and by every 1-D picture:
+  - G maps 1-D noise to 1-D data: exact, by change of variables (`pushforward_1d`, `exact_1d`);
+  - otherwise (1-D data from higher-dimensional noise): the Gaussian KDE `kde_1d` of samples of G.
+The noise quantile grid (`noise_quantile_grid`, from the prior's quantile function `noise_ppf`)
+is the one grid of noise quantiles.
+
+Divergences: JSD, V(G, D*) and Wasserstein-1.
 
 1-D with 1-D noise (`exact_1d`): p_g is exact by change of variables. On each monotone piece of G
 the mass of p_g below x is F_z(z*(x)) - F_z(z_start), z* the preimage of x, so the CDF of p_g is
@@ -12,7 +20,7 @@ width h tied to the target's component std, p' = p_data * K exactly (a mixture w
 sqrt(s^2 + h^2)) and q' = p_g * K estimated by a kernel sum over generated points. The JSD of the
 smoothed pair is a lower bound on the true JSD (data processing: smoothing is a Markov kernel)
 and is 0 for a perfect generator (the estimate: +0.001 at 10,000 samples, see smoothed_jsd). A KDE with Scott's bandwidth is not used: at
-component std 0.02 it reported JSD -1.44 for a perfect generator (evaluation.md).
+component std 0.02 it reported JSD -1.44 for a perfect generator (docs/evaluation.md).
 """
 
 from __future__ import annotations
@@ -70,18 +78,26 @@ def optimal_discriminator(p_density: np.ndarray, q_density: np.ndarray) -> np.nd
 # ---------------------------------------------------------------- 1-D, exact p_g
 
 
+def noise_ppf(prior: str, scale: float, u: np.ndarray) -> np.ndarray:
+    """F_z^-1(u), the quantile function of the 1-D noise prior (uniform on (-scale, scale) or N(0, scale^2)), float64."""
+    u = np.asarray(u, dtype=np.float64)
+    if prior == "uniform":
+        return -scale + 2 * scale * u
+    return scale * ndtri(u)
+
+
 def noise_quantile_grid(prior: str, scale: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     """n+1 nodes z_j of the 1-D noise and their exact CDF values u_j = F_z(z_j), float64.
 
-    uniform: z equally spaced on [-scale, scale]. normal: z = scale * Phi^-1(u) on u equally spaced
-    between Phi(-8.5) and Phi(8.5) (the mass left out, 2e-17, is below float64 resolution).
+    u equally spaced on [0, 1] and z = F_z^-1(u): for uniform noise z is equally spaced on
+    [-scale, scale]; for normal noise the two end nodes are +-8.5 scale (the mass beyond them,
+    2e-17, is below float64 resolution of u).
     """
-    if prior == "uniform":
-        u = np.linspace(0.0, 1.0, n + 1)
-        return -scale + 2 * scale * u, u
     u = np.linspace(0.0, 1.0, n + 1)
+    if prior == "uniform":
+        return noise_ppf(prior, scale, u), u
     z = np.empty_like(u)
-    z[1:-1] = scale * ndtri(u[1:-1])
+    z[1:-1] = noise_ppf(prior, scale, u[1:-1])
     z[0], z[-1] = -8.5 * scale, 8.5 * scale  # Phi(-8.5) = 1e-17: below float64 resolution of u
     return z, u
 
@@ -142,6 +158,24 @@ class PushforwardCDF:
     def support(self) -> tuple[float, float]:
         return float(self.x.min()), float(self.x.max())
 
+    def quantiles(self, q: np.ndarray | list[float]) -> np.ndarray:
+        """Quantiles of p_g, to the node spacing (the nodes carry near-equal noise mass)."""
+        return np.quantile(self.x, q)
+
+    def density(self, x: np.ndarray) -> np.ndarray:
+        """p_g at the points of an increasing grid `x`: the exact mass of the cell around each point
+        (from midway to its neighbours) over the cell's width; point masses (atoms()) left out."""
+        x = np.asarray(x, dtype=np.float64)
+        mid = 0.5 * (x[1:] + x[:-1])
+        edges = np.concatenate([[x[0] - (mid[0] - x[0])], mid, [x[-1] + (x[-1] - mid[-1])]])
+        return np.clip(np.diff(self(edges, atoms=False)), 0, None) / np.diff(edges)
+
+
+def pushforward_1d(G: Callable[[np.ndarray], np.ndarray], prior: str, scale: float, z_nodes: int) -> PushforwardCDF:
+    """The exact CDF of p_g for a 1-D G of 1-D noise (float64 in, out), from G on `z_nodes` + 1 noise quantiles."""
+    z, u = noise_quantile_grid(prior, scale, z_nodes)
+    return PushforwardCDF.from_nodes(G(z), z, u, noise_cdf(prior, scale))
+
 
 def mixture_cdf_1d(target: GaussianMixture, e: np.ndarray) -> np.ndarray:
     """P_data(X <= e) for a 1-D Gaussian mixture."""
@@ -169,19 +203,19 @@ class Exact1D:
     q: np.ndarray  # p_g mass per bin, then the masses of its point masses
     bins: int
     z_nodes: int
+    pushforward: PushforwardCDF | None = None  # p_g's exact CDF, for pictures (.density on any grid)
 
 
 def exact_1d(
     G: Callable[[np.ndarray], np.ndarray], prior: str, scale: float, target: GaussianMixture, z_nodes: int = 1_000_000, x_bins: int = 20_000
 ) -> Exact1D:
     """JSD(p_data || p_g), V(G, D*) and W1 for a 1-D generator G of 1-D noise (float64 in, out)."""
-    z, u = noise_quantile_grid(prior, scale, z_nodes)
-    cdf_g = PushforwardCDF.from_nodes(G(z), z, u, noise_cdf(prior, scale))
+    cdf_g = pushforward_1d(G, prior, scale, z_nodes)
     lo, hi = data_window_1d(target)
     g_lo, g_hi = cdf_g.support
     # the window: the data's +-10 std and the bulk of p_g; p_g mass beyond it lands in the end
     # bins, where p_data has no mass, so it counts fully towards the JSD whatever its position
-    q_lo, q_hi = np.quantile(cdf_g.x, [1e-6, 1 - 1e-6])  # the nodes are near-equal-mass
+    q_lo, q_hi = cdf_g.quantiles([1e-6, 1 - 1e-6])
     a, b = min(lo, q_lo), max(hi, q_hi)
     pad = 0.01 * (b - a)
     edges = np.linspace(a - pad, b + pad, x_bins + 1)
@@ -202,7 +236,7 @@ def exact_1d(
     w1 = float(np.trapezoid(gap, w_edges)) if hasattr(np, "trapezoid") else float(np.trapz(gap, w_edges))
     atom_x = [x for x, _ in cdf_g.atoms()]
     centres = np.concatenate([[edges[0] - pad], 0.5 * (edges[1:] + edges[:-1]), [edges[-1] + pad], atom_x])
-    return Exact1D(jsd, value_optimal_masses(p, q), w1, centres, p, q, x_bins, z_nodes)
+    return Exact1D(jsd, value_optimal_masses(p, q), w1, centres, p, q, x_bins, z_nodes, cdf_g)
 
 
 def numpy_generator(G: torch.nn.Module, chunk: int = 200_000):
@@ -237,6 +271,21 @@ def d_deviation(
     return largest, mean_under_m
 
 
+def summary_1d(res: Exact1D, d_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture) -> dict[str, float]:
+    """The numbers of a Figure 1 panel: JSD(p_data || p_g) (nats, exact p_g), max |D - 1/2| over
+    p_data's +-3 std and mean |D - 1/2| under M (gan eval's jsd_exact and d_max_dev)."""
+    largest, mean_under_m = d_deviation(d_prob, target, res.centres, res.p, res.q)
+    return {"jsd": res.jsd, "max_abs_d_minus_half": largest, "mean_abs_d_minus_half": mean_under_m}
+
+
+def diagnostics(
+    G: torch.nn.Module, d_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, prior: str, scale: float,
+    z_nodes: int = 1_000_000, x_bins: int = 20_000,
+) -> dict[str, float]:
+    """summary_1d of a 1-D torch G of 1-D noise (defaults: those of eval.z_grid and eval.x_bins)."""
+    return summary_1d(exact_1d(numpy_generator(G), prior, scale, target, z_nodes, x_bins), d_prob, target)
+
+
 def expected_value_1d(
     D_logit: Callable[[np.ndarray], np.ndarray], G: Callable[[np.ndarray], np.ndarray], prior: str, scale: float, target: GaussianMixture, res: Exact1D
 ) -> float:
@@ -250,6 +299,33 @@ def expected_value_1d(
 
 def _logsigmoid(a: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -np.asarray(a, dtype=np.float64))
+
+
+# ---------------------------------------------------------------- 1-D, KDE of samples
+
+
+def kde_1d(samples: np.ndarray, grid: np.ndarray, bandwidth: float | None = None) -> np.ndarray:
+    """Gaussian KDE of 1-D `samples` on the evenly spaced `grid` (binned on the grid, then smoothed).
+
+    The bandwidth defaults to Silverman's rule, 1.06 std n^(-1/5); a bandwidth under the grid
+    spacing gives the histogram on the grid. Mass beyond the grid is left out. Zero when the
+    samples have no spread (a point mass has no density).
+    """
+    x = np.asarray(samples, dtype=np.float64).reshape(-1)
+    grid = np.asarray(grid, dtype=np.float64)
+    if len(x) < 2 or x.std() == 0:
+        return np.zeros_like(grid)
+    if bandwidth is None:
+        bandwidth = 1.06 * x.std() * len(x) ** (-1 / 5)
+    dx = grid[1] - grid[0]
+    edges = np.concatenate([grid - dx / 2, [grid[-1] + dx / 2]])
+    counts, _ = np.histogram(x, bins=edges)
+    dens = counts / (len(x) * dx)
+    half = int(math.ceil(4 * bandwidth / dx))
+    if half < 1:
+        return dens
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) * dx / bandwidth) ** 2)
+    return np.convolve(dens, k / k.sum(), mode="same")
 
 
 # ---------------------------------------------------------------- any low dimension, smoothed

@@ -11,14 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from gan_cli import runlog  # noqa: E402
-from gan_cli.errors import GanError  # noqa: E402
-from gan_cli.objectives import LOG_4  # noqa: E402
+from gan_cli import runlog
+from gan_cli.errors import GanError
+from gan_cli.objectives import LOG_4
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:

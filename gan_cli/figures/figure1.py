@@ -1,14 +1,15 @@
 """`gan plot figure1`: the paper's Figure 1 drawn from the checkpoints of a 1-D run.
 
-Four panels, as in the paper: p_data (black dotted), p_g (green solid), D (blue dashed) and
-D* = p_data / (p_data + p_g) (grey), over the z line (noise, uniform) with arrows z -> x = G(z).
+Four panels, as in the paper, each the 1-D panel of figures.density1d (p_data black dotted, p_g
+green solid, D blue dashed, D* = p_data / (p_data + p_g) red), over the z line (noise) with
+arrows z -> x = G(z):
   (a) an early checkpoint;
   (b) the middle checkpoint with G frozen and D trained further (D_STEPS discriminator updates of
       Algorithm 1's inner loop): D moves towards D*;
   (c) the same after G_STEPS generator updates against that D: G(z) flows towards where D is high;
   (d) the last checkpoint, where p_g should be close to p_data and D close to 1/2.
-p_g is the numerical change of variables of gan_cli.evaluate.density1d (not a coarse KDE), and the final
-JSD(p_data || p_g) and max |D - 1/2| (over p_data's +-3 std) are returned and printed.
+p_g is exact, by change of variables through G (evaluate.density.exact_1d, as `gan eval`), and the
+final JSD(p_data || p_g) and max |D - 1/2| (over p_data's +-3 std) are returned and printed.
 """
 
 from __future__ import annotations
@@ -16,66 +17,58 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from gan_cli import checkpoint, data, toy  # noqa: E402
-from gan_cli.config import TOY_DATASETS, Config, from_dict  # noqa: E402
-from gan_cli.errors import GanError  # noqa: E402
-from gan_cli.evaluate import density1d
-from gan_cli.sample import d_probability  # noqa: E402
+from gan_cli import checkpoint, data, models, toy
+from gan_cli.config import TOY_DATASETS, Config, from_dict
+from gan_cli.errors import GanError
+from gan_cli.evaluate import density
+from gan_cli.figures.density1d import p_data_on, plot_density_1d, x_grid
+from gan_cli.sample import d_probability
 
 D_STEPS = 300  # D updates with G frozen for panel (b)
 G_STEPS = 5  # G updates against that D for panel (c)
 ARROWS = 21
+CPU = torch.device("cpu")
 
 
 def _trainer(cfg: Config, ckpt: dict[str, Any]) -> Any:
     from gan_cli.training.loop import Trainer
 
-    tr = Trainer(cfg, data.load(cfg), torch.device("cpu"))
+    tr = Trainer(cfg, data.load(cfg), CPU)
     tr.load_state_dict(ckpt)
-    tr.G.eval()
-    tr.D.eval()
     return tr
 
 
-@torch.no_grad()
 def _state(tr: Any, target: toy.GaussianMixture, label: str) -> dict[str, Any]:
-    """What one panel draws, computed from a trainer's current G and D."""
+    """What one panel draws, computed from a trainer's current G and D (both in eval mode)."""
     c = tr.cfg.noise
-    tr.G.eval()
-    z_fine = density1d.noise_quantiles(100_000, 1, c.prior, c.scale)
-    x_fine = tr.G(z_fine).double().numpy().reshape(-1)
-    z_arrows = density1d.noise_quantiles(ARROWS, 1, c.prior, c.scale)
-    stats = density1d.diagnostics(tr.G, d_probability(tr.D, torch.device("cpu")), target, c.prior, c.scale)
+    d = d_probability(tr.D, CPU)
+    exact = density.exact_1d(density.numpy_generator(tr.G), c.prior, c.scale, target)
+    z_arrows = density.noise_ppf(c.prior, c.scale, (np.arange(ARROWS) + 0.5) / ARROWS)
+    with models.eval_mode(tr.G):
+        x_arrows = tr.G(torch.from_numpy(z_arrows).float()[:, None]).double().numpy().reshape(-1)
     return {
         "label": label,
         "step": tr.step,
-        "x_fine": x_fine,
-        "z_arrows": z_arrows.numpy().reshape(-1),
-        "x_arrows": tr.G(z_arrows).double().numpy().reshape(-1),
-        "d": d_probability(tr.D, torch.device("cpu")),
-        "stats": stats,
+        "exact": exact,
+        "z_arrows": z_arrows,
+        "x_arrows": x_arrows,
+        "d": d,
+        "stats": density.summary_1d(exact, d, target),
     }
 
 
-def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, xs: np.ndarray, z_scale: float) -> None:
-    s = float(target.stds.max())
-    p_data = target.log_prob(torch.from_numpy(xs)[:, None]).exp().numpy()
-    p_g = density1d.density_on_grid(st["x_fine"], xs, bandwidth=s / 20)
-    d = st["d"](xs)
-    d_star = p_data / np.maximum(p_data + p_g, 1e-300)
-    ax.plot(xs, p_data, "k:", lw=2, label=r"$p_{data}$")
-    ax.plot(xs, p_g, "g-", lw=2, label=r"$p_g$")
-    ax.plot(xs, d, "b--", lw=2, label="D(x)")
-    ax.plot(xs, d_star, color="0.55", lw=1, label=r"$D^* = p_{data}/(p_{data}+p_g)$")
-    ax.set_ylim(0, max(1.05, float(p_data.max()) * 1.1, min(float(p_g.max()), 3.0) * 1.05))
-    ax.set_xlim(xs[0], xs[-1])
+def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, xs: np.ndarray, z_scale: float, i: int) -> tuple[list[Any], list[str]]:
+    twin, handles, labels = plot_density_1d(ax, xs, p_data_on(target, xs), st["exact"].pushforward.density(xs), st["d"](xs), r"$p_g$, exact")
+    ax.set_xlabel("")
+    if i > 0:  # density scales differ per panel; D's axis is [0, 1] in all, labelled on the last
+        ax.set_ylabel("")
+    if i < 3:
+        twin.set_ylabel("")
+        twin.tick_params(labelright=False)
     ax.set_title(f"{st['label']} (step {st['step']})\nJSD {st['stats']['jsd']:.3f} nats, max|D-1/2| {st['stats']['max_abs_d_minus_half']:.2f}", fontsize=9)
     ax.tick_params(labelbottom=False)
     # the z line below, mapped onto the middle of the x axis; arrows z -> x = G(z)
@@ -93,6 +86,7 @@ def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, x
     axz.tick_params(left=False)
     for side in ("top", "right", "left"):
         axz.spines[side].set_visible(False)
+    return handles, labels
 
 
 def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float]]:
@@ -118,7 +112,7 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
     tr = _trainer(cfg, checkpoint.load(steps[0][1]))
     states.append(_state(tr, target, "(a) early"))
     tr = _trainer(cfg, checkpoint.load(steps[len(steps) // 2][1]))
-    for _ in range(D_STEPS):
+    for _ in range(D_STEPS):  # in the nets' training mode, as in training
         tr.discriminator_step()
     states.append(_state(tr, target, f"(b) mid, G frozen, {D_STEPS} D steps"))
     for _ in range(G_STEPS):
@@ -127,22 +121,15 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
     tr = _trainer(cfg, final)
     states.append(_state(tr, target, "(d) end"))
 
-    mu, s = float(target.means[:, 0].mean()), float(target.stds.max())
-    lo, hi = mu - 4 * s, mu + 4 * s
-    for st in states:
-        lo = min(lo, float(np.percentile(st["x_fine"], 0.5)))
-        hi = max(hi, float(np.percentile(st["x_fine"], 99.5)))
-    pad = 0.05 * (hi - lo)
-    xs = np.linspace(lo - pad, hi + pad, 1200)
+    xs = x_grid(target, [tuple(st["exact"].pushforward.quantiles([0.005, 0.995])) for st in states], 1200)
 
     fig = plt.figure(figsize=(15, 4.6))
-    gs = fig.add_gridspec(2, 4, height_ratios=[3, 1], hspace=0.05, wspace=0.15)
+    gs = fig.add_gridspec(2, 4, height_ratios=[3, 1], hspace=0.05, wspace=0.18)
     for i, st in enumerate(states):
         ax = fig.add_subplot(gs[0, i])
         axz = fig.add_subplot(gs[1, i], sharex=ax)
-        _panel(ax, axz, st, target, xs, cfg.noise.scale)
+        handles, labels = _panel(ax, axz, st, target, xs, cfg.noise.scale, i)
         if i == 0:
-            handles, labels = ax.get_legend_handles_labels()
             fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,14 +14,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_cli import data, models
+from gan_cli import checkpoint, data, devices, models
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import distances
-from gan_cli.figures import samples as plots
+from gan_cli.figures.samples import image_grid
+from gan_cli.sample import generate, load_models
 
 YELLOW = (255, 215, 0)
-PAD = 2  # pixels between tiles, plots.image_grid's default
+PAD = 2  # pixels between tiles, image_grid's default
 
 
 def interpolation_noise(rows: int, cols: int, cfg: Config, seed: int) -> torch.Tensor:
@@ -49,15 +50,13 @@ def save_nearest_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, col
     shape = _check_images(info, "nearest")
     if cols < 2:
         raise GanError("--cols: --nearest needs at least 2 columns (samples, then the nearest training example)")
-    from gan_cli.sample import generate
-
     rows = max(1, math.ceil(n / cols))
     samples = generate(G, cfg, rows * (cols - 1), seed, device).view(rows, cols - 1, -1)
     train = data.load(cfg).train
     idx = distances.nearest(samples[:, -1], train)[1]
     tiles = torch.cat([samples, train[idx].float()[:, None]], dim=1).reshape(rows * cols, -1)
     vr = tuple(info.get("value_range") or (0.0, 1.0))
-    arr = plots.image_grid(tiles, shape, vr, nrow=cols, pad=PAD)
+    arr = image_grid(tiles, shape, vr, nrow=cols, pad=PAD)
     rgb = np.stack([arr] * 3, axis=-1) if arr.ndim == 2 else arr.copy()
     h, w = shape[1], shape[2]
     x0 = PAD + (cols - 1) * (w + PAD)
@@ -72,7 +71,6 @@ def save_nearest_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, col
     return out
 
 
-@torch.no_grad()
 def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, cols: int, seed: int, device: torch.device, out: Path) -> Path:
     """Figure 3: ceil(n / cols) rows, each G along a straight line between two random z."""
     shape = _check_images(info, "interpolate")
@@ -80,10 +78,10 @@ def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: in
         raise GanError("--cols: --interpolate needs at least 2 columns (the two endpoints)")
     rows = max(1, math.ceil(n / cols))
     z = interpolation_noise(rows, cols, cfg, seed).to(device)
-    G.eval()
-    x = G(z).float().cpu()
+    with models.eval_mode(G):
+        x = G(z).float().cpu()
     vr = tuple(info.get("value_range") or (0.0, 1.0))
-    arr = plots.image_grid(x, shape, vr, nrow=cols, pad=PAD)
+    arr = image_grid(x, shape, vr, nrow=cols, pad=PAD)
     out.parent.mkdir(parents=True, exist_ok=True)
     _upscale(Image.fromarray(arr), shape).save(out)
     return out
@@ -91,9 +89,6 @@ def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: in
 
 def figure_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str, mode: str, cols: int | None) -> Path:
     """`gan sample --nearest | --interpolate`: write Figure 2 or 3 for a checkpoint; returns the PNG path."""
-    from gan_cli import checkpoint, devices
-    from gan_cli.sample import load_models
-
     device = devices.select(device_name)
     loaded = load_models(ckpt_path, device)
     step = int(loaded.ckpt["step"])

@@ -1,19 +1,28 @@
-"""Pictures: image grids, the 1-D density plot of Figure 1, and the 2-D scatter with D's heat map."""
+"""`gan sample` and training's periodic pictures: image grids, the 1-D density picture, 2-D toy scatters.
+
+`draw` picks the picture for a batch of samples: an image grid (image data), the 1-D panel of
+figures.density1d (p_data, p_g, D, D*), or real data and G's samples over D's heat map (2-D).
+"""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from PIL import Image
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+from gan_cli import checkpoint, devices, models, toy
+from gan_cli.config import NoiseConfig
+from gan_cli.errors import GanError
+from gan_cli.evaluate import density
+from gan_cli.figures.density1d import save_density_1d
+from gan_cli.sample import d_probability, generate, load_models, save_raw
 
-from gan_cli.toy import GaussianMixture  # noqa: E402
+PICTURE_Z_NODES = 100_000  # noise quantiles through G for a picture's exact p_g (gan eval uses eval.z_grid)
 
 
 def image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: tuple[float, float], nrow: int | None = None, pad: int = 2) -> np.ndarray:
@@ -45,65 +54,9 @@ def save_image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: t
     im.save(path)
 
 
-def _kde_1d(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Gaussian KDE with Silverman's bandwidth, for drawing p_g in 1-D."""
-    s = samples.reshape(-1).astype(np.float64)
-    if len(s) < 2 or s.std() == 0:
-        return np.zeros_like(grid)
-    bw = 1.06 * s.std() * len(s) ** (-1 / 5)
-    if len(s) > 20_000:
-        s = s[:: len(s) // 20_000 + 1]
-    z = (grid[:, None] - s[None, :]) / bw
-    return np.exp(-0.5 * z**2).sum(1) / (len(s) * bw * math.sqrt(2 * math.pi))
-
-
-def plot_1d(
-    target: GaussianMixture,
-    fake: np.ndarray,
-    d_of_x: callable,
-    path: Path,
-    title: str = "",
-    ax: plt.Axes | None = None,
-) -> None:
-    """Figure 1's style: p_data (black dotted), p_g (green solid), D (blue dashed), D* (grey)."""
-    fake = fake.reshape(-1)
-    mu = float(target.means[:, 0].mean())
-    spread = float(max(target.stds.max().item() * 4, 1e-3))
-    lo = min(mu - spread, np.percentile(fake, 0.5) if len(fake) else mu - spread)
-    hi = max(mu + spread, np.percentile(fake, 99.5) if len(fake) else mu + spread)
-    pad = 0.1 * (hi - lo)
-    xs = np.linspace(lo - pad, hi + pad, 400)
-    p_data = target.log_prob(torch.from_numpy(xs)[:, None]).exp().numpy()
-    p_g = _kde_1d(fake, xs)
-    d = d_of_x(xs)
-    d_star = p_data / np.maximum(p_data + p_g, 1e-300)
-    own = ax is None
-    if own:
-        fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(xs, p_data, "k:", lw=2, label="p_data")
-    ax.plot(xs, p_g, "g-", lw=2, label="p_g (KDE of G(z))")
-    ax.hist(fake, bins=80, range=(xs[0], xs[-1]), density=True, color="g", alpha=0.15)
-    ax2 = ax.twinx()
-    ax2.plot(xs, d, "b--", lw=2, label="D(x)")
-    ax2.plot(xs, d_star, color="0.5", lw=1, label="D*(x) = p_data/(p_data+p_g)")
-    ax2.axhline(0.5, color="0.8", lw=0.8)
-    ax2.set_ylim(0, 1)
-    ax2.set_ylabel("D(x)")
-    ax.set_xlabel("x")
-    ax.set_ylabel("density")
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="upper left", fontsize=8)
-    ax.set_title(title)
-    if own:
-        fig.tight_layout()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-
-
-def plot_2d(target: GaussianMixture | None, real: np.ndarray, fake: np.ndarray, d_of_xy: callable | None, path: Path, title: str = "") -> None:
-    """Real data (grey) and G's samples (green) over D(x) as a heat map."""
+def plot_2d(target: toy.GaussianMixture | None, real: np.ndarray, fake: np.ndarray, d_of_xy: callable | None, path: Path, title: str = "") -> None:
+    """Real data (black, on top: the modes stay visible) and G's samples (green) over D(x) as a heat
+    map; black and green as p_data and p_g in the 1-D panel (figures.density1d)."""
     both = np.concatenate([real[:, :2], fake[:, :2]]) if len(fake) else real[:, :2]
     lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
     if target is not None:
@@ -117,8 +70,8 @@ def plot_2d(target: GaussianMixture | None, real: np.ndarray, fake: np.ndarray, 
         d = d_of_xy(np.stack([gx.ravel(), gy.ravel()], 1)).reshape(gx.shape)
         mesh = ax.pcolormesh(gx, gy, d, cmap="coolwarm", vmin=0, vmax=1, shading="auto", alpha=0.6)
         fig.colorbar(mesh, ax=ax, fraction=0.046, label="D(x)")
-    ax.scatter(real[:, 0], real[:, 1], s=3, c="0.3", alpha=0.4, label="data")
-    ax.scatter(fake[:, 0], fake[:, 1], s=3, c="g", alpha=0.6, label="G(z)")
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="k", alpha=0.5, label="data", zorder=3)
+    ax.scatter(fake[:, 0], fake[:, 1], s=3, c="g", alpha=0.6, label="G(z)", zorder=2)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")
@@ -128,3 +81,61 @@ def plot_2d(target: GaussianMixture | None, real: np.ndarray, fake: np.ndarray, 
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def draw(
+    samples: torch.Tensor,
+    info: dict[str, Any],
+    path: Path,
+    target: toy.GaussianMixture | None = None,
+    D: models.Discriminator | None = None,
+    device: torch.device | None = None,
+    real: torch.Tensor | None = None,
+    title: str = "",
+    G: models.Generator | None = None,
+    noise: NoiseConfig | None = None,
+) -> None:
+    """The picture for these samples: image grid, 1-D density panel, or 2-D scatter over D.
+
+    1-D: p_g is exact when G and its 1-D `noise` config are given, else the KDE of `samples`.
+    """
+    device = device or torch.device("cpu")
+    if info.get("image_shape"):
+        save_image_grid(samples, tuple(info["image_shape"]), tuple(info["value_range"] or (0.0, 1.0)), path)
+        return
+    dim = int(samples.shape[1])
+    d_fn = d_probability(D, device) if D is not None else None
+    if dim == 1:
+        if target is None:
+            raise GanError("a 1-D plot needs the target density (toy data)")
+        exact = None
+        if G is not None and noise is not None and noise.dim == 1:
+            exact = density.pushforward_1d(density.numpy_generator(G), noise.prior, noise.scale, PICTURE_Z_NODES)
+        save_density_1d(path, target, samples.numpy(), d_fn, title, exact)
+        return
+    if dim == 2:
+        ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples[:0])
+        plot_2d(target, ref.numpy(), samples.numpy(), d_fn, path, title)
+        return
+    raise GanError(f"cannot draw {dim}-dimensional samples: save them as .npy or .pt instead")
+
+
+def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str = "cpu") -> Path:
+    """`gan sample`: n samples from the checkpoint's G written to `out` (default: a PNG in the run dir):
+    .png the picture of `draw`, .npy or .pt the raw rows."""
+    device = devices.select(device_name)
+    loaded = load_models(ckpt_path, device)
+    step = int(loaded.ckpt["step"])
+    if out is None:
+        out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"sample_step{step:07d}_seed{seed}.png"
+    if out.suffix.lower() not in (".png", ".npy", ".pt"):
+        raise GanError(f"--out {out}: use a .png, .npy or .pt file")
+    samples = generate(loaded.G, loaded.cfg, n, seed, device)
+    if out.suffix.lower() == ".png":
+        draw(
+            samples, loaded.data_info, out, target=loaded.target, D=loaded.D, device=device,
+            title=f"step {step}, {n} samples, seed {seed}", G=loaded.G, noise=loaded.cfg.noise,
+        )
+    else:
+        save_raw(samples, out)
+    return out
