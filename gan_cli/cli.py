@@ -129,7 +129,7 @@ def sample(
     cols: Annotated[Optional[int], typer.Option("--cols", help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.", min=2)] = None,
 ) -> None:
     """Draw samples from a trained generator."""
-    from gan_cli.sample import sample_command
+    from gan_cli.figures.samples import sample_command
 
     if nearest and interpolate:
         raise GanError("--nearest and --interpolate make different pictures: give one of them")

@@ -99,22 +99,3 @@ def save_raw(samples: torch.Tensor, path: Path) -> None:
     else:
         torch.save(samples, path)
 
-
-# ---------------------------------------------------------------- moved to gan_cli.figures.samples
-# Forwarders for the callers not yet updated (cli.py's `gan sample`, training/command.py's
-# periodic pictures): they import the figures layer only when called. Import
-# gan_cli.figures.samples.draw / sample_command directly and delete these.
-
-
-def draw(*args: Any, **kwargs: Any) -> None:
-    """gan_cli.figures.samples.draw (same arguments)."""
-    from gan_cli.figures.samples import draw as figures_draw
-
-    figures_draw(*args, **kwargs)
-
-
-def sample_command(*args: Any, **kwargs: Any) -> Path:
-    """gan_cli.figures.samples.sample_command (same arguments)."""
-    from gan_cli.figures.samples import sample_command as figures_sample_command
-
-    return figures_sample_command(*args, **kwargs)

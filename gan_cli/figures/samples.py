@@ -83,6 +83,33 @@ def plot_2d(target: toy.GaussianMixture | None, real: np.ndarray, fake: np.ndarr
     plt.close(fig)
 
 
+def principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, the first two principal directions as a (d, 2) matrix, their shares of the variance) of the rows of x."""
+    mean = x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    var = s**2
+    share = var[:2] / max(var.sum(), 1e-300)
+    return mean, vt[:2].T, share
+
+
+def plot_projected(real: np.ndarray, fake: np.ndarray, path: Path, title: str = "") -> None:
+    """Data of 3 or more dimensions: data (black) and G's samples (green) on the data's first two
+    principal axes, the 2-D view that keeps the most of the data's spread."""
+    mean, axes, share = principal_axes(real.astype(np.float64))
+    r, f = (real - mean) @ axes, (fake - mean) @ axes
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.scatter(r[:, 0], r[:, 1], s=2, c="k", alpha=0.5, label="data", zorder=3)
+    ax.scatter(f[:, 0], f[:, 1], s=3, c="g", alpha=0.6, label="G(z)", zorder=2)
+    ax.set_xlabel(f"principal axis 1 ({share[0]:.0%} of the data's variance)")
+    ax.set_ylabel(f"principal axis 2 ({share[1]:.0%})")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(f"{title}  ({real.shape[1]}-D, projected)".strip())
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def draw(
     samples: torch.Tensor,
     info: dict[str, Any],
@@ -95,7 +122,8 @@ def draw(
     G: models.Generator | None = None,
     noise: NoiseConfig | None = None,
 ) -> None:
-    """The picture for these samples: image grid, 1-D density panel, or 2-D scatter over D.
+    """The picture for these samples: image grid, 1-D density panel, 2-D scatter over D, or for
+    3 or more dimensions a scatter on the data's first two principal axes.
 
     1-D: p_g is exact when G and its 1-D `noise` config are given, else the KDE of `samples`.
     """
@@ -117,7 +145,8 @@ def draw(
         ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples[:0])
         plot_2d(target, ref.numpy(), samples.numpy(), d_fn, path, title)
         return
-    raise GanError(f"cannot draw {dim}-dimensional samples: save them as .npy or .pt instead")
+    ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples)
+    plot_projected(ref.numpy(), samples.numpy(), path, title)
 
 
 def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str = "cpu") -> Path:

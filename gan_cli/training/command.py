@@ -19,7 +19,7 @@ from gan_cli import __version__, checkpoint, data, devices, models, runlog
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
-from gan_cli.sample import draw
+from gan_cli.figures.samples import draw
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import RunHooks, Trainer, budget_steps, run, with_lr
 from gan_cli.training.selection import make_hook as selection_hook
@@ -178,18 +178,29 @@ def train_experiment(
     except OSError as exc:
         raise GanError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}") from None
 
+    picture_failed = False
+
     def on_samples(tr: Trainer) -> None:
+        nonlocal picture_failed
         path = run_dir / "samples" / f"step_{tr.step:07d}.png"
-        draw(
-            tr.fixed_samples().cpu(),
-            tr.data_info,
-            path,
-            target=dataset.target,
-            D=tr.D,
-            device=tr.device,
-            real=dataset.train[:2_000] if not dataset.is_image else None,
-            title=f"step {tr.step}",
-        )
+        try:
+            draw(
+                tr.fixed_samples().cpu(),
+                tr.data_info,
+                path,
+                target=dataset.target,
+                D=tr.D,
+                device=tr.device,
+                real=dataset.train[:2_000] if not dataset.is_image else None,
+                title=f"step {tr.step}",
+                G=tr.G,
+                noise=cfg.noise,
+            )
+        except Exception as exc:  # noqa: BLE001 - a picture must never stop training, whatever broke it
+            if not picture_failed:
+                picture_failed = True
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                reporter.warn(f"could not draw the samples picture at step {tr.step} ({first}); training goes on, without pictures if it keeps failing")
 
     on_log = reporter.log_row
     writer = summary_writer_cls(str(run_dir / "tb")) if summary_writer_cls else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -30,6 +31,10 @@ class Reporter:
     def print(self, text: str) -> None:
         """Always printed (dry-run output, for one); the banner and log lines obey `quiet`."""
         self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def warn(self, text: str) -> None:
+        """One line on stderr, printed even when quiet: something the user should know went wrong."""
+        print(f"warning: {text}", file=sys.stderr, flush=True)
 
     def banner(self, run_dir: Path, device: torch.device, g_params: int, d_params: int, start_step: int, total: int) -> None:
         if self.quiet:
@@ -60,7 +65,7 @@ class Reporter:
         if self.quiet:
             return
         self.print(
-            f"step {row['step']:>8,}  epoch {row['epoch']:7.2f}  V {row['value']:+.4f} (min -log4 = {-LOG_4:.4f})  "
+            f"step {row['step']:>8,}  epoch {row['epoch']:7.2f}  V {row['value']:+.4f} (equilibrium -log 4 = {-LOG_4:.4f})  "
             f"D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  lr {row['lr']:.3g}  {row['samples_per_s']:,.0f} ex/s"
         )
 

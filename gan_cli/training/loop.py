@@ -392,10 +392,11 @@ class _Session:
                         hooks.on_log(last_row)
                 if self._selection_due() and hooks.on_select:
                     hooks.on_select(tr)
-                if hooks.on_samples and (step % log.samples_every == 0 or done):
-                    hooks.on_samples(tr)
+                # the checkpoint comes before the picture: a picture must never cost a checkpoint
                 if step % log.checkpoint_every == 0 or done:
                     self._checkpoint()
+                if hooks.on_samples and (step % log.samples_every == 0 or done):
+                    hooks.on_samples(tr)
                 if hooks.on_progress:
                     hooks.on_progress(step)
                 if self.interrupt.requested and not done:
