@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from helpers import toy_config
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from helpers import toy_config
 
 from gan_cli import config
 from gan_cli.config import Config

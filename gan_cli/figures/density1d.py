@@ -23,7 +23,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gan_cli.evaluate.density import PushforwardCDF, data_window_1d, kde_1d, optimal_discriminator
+from gan_cli.evaluate.density import (
+    PushforwardCDF,
+    data_window_1d,
+    kde_1d,
+    optimal_discriminator,
+)
 from gan_cli.toy import GaussianMixture
 
 P_DATA = {"color": "k", "ls": ":", "lw": 2}
