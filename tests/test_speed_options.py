@@ -6,6 +6,7 @@ No timing here: speed is measured by benchmarks/throughput.py.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,6 +196,22 @@ def test_replaying_the_captured_updates_trains_like_the_eager_step(update: str) 
     for p, q in zip(params(eager), params(replayed)):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(torch.tensor(list(eager.acc.read().values())), torch.tensor(list(replayed.acc.read().values())))
+
+
+def test_a_nan_rollback_drops_the_recorded_updates_so_they_are_recorded_again(tmp_path: Path) -> None:
+    """After a rollback the optimizers hold new momentum tensors: replaying graphs recorded before
+    would step the old ones, so the captured updates must be recorded anew."""
+    from gan_cli.training import loop, nan_guard
+
+    tr = trainer(raw_config(update="alternating", k=1))
+    tr.fast.captured = speed.CapturedUpdates(tr.fast.eager, "alternating", capture=lambda body: body)
+    tr.train_step()
+    ckpt = loop.save_checkpoint(tr, tmp_path, keep=0)
+    tr.train_step()
+    tr.roll_back(nan_guard.Rollback(ckpt, lr_scale=0.5, count=1, limit=3))
+    assert tr.fast.captured is None and tr.step == 1
+    tr.train_step()  # and training goes on
+    assert tr.step == 2
 
 
 # ---------------------------------------------------------------- bf16 and compile

@@ -256,19 +256,9 @@ class FastUpdates:
     device, and hands each step its updates: eager, or with train.cuda_graphs, eager on a side
     stream for GRAPH_WARMUP_STEPS steps of this session and CUDA-graph replays after."""
 
-    def __init__(
-        self,
-        cfg: Any,
-        device: torch.device,
-        G: torch.nn.Module,
-        D: torch.nn.Module,
-        opt_g: torch.optim.Optimizer,
-        opt_d: torch.optim.Optimizer,
-        data: torch.Tensor,
-        noise: Callable[[int], torch.Tensor],
-    ) -> None:
-        self.options = StepOptions(cfg, device, G, D)
-        self.eager = EagerUpdates(self.options, G, D, opt_g, opt_d, data, noise, cfg.train)
+    def __init__(self, cfg: Any, eager: EagerUpdates) -> None:
+        self.options = eager.options
+        self.eager = eager
         self.update = cfg.train.update
         self.want_graphs = bool(cfg.train.cuda_graphs)
         self.captured: CapturedUpdates | None = None
@@ -285,3 +275,9 @@ class FastUpdates:
                 return
             self.captured = CapturedUpdates(self.eager, self.update)
         yield self.captured if self.captured is not None else self.eager
+
+    def forget_captured(self) -> None:
+        """Re-record the graphs at the next step: after the optimizers load a state (a NaN rollback)
+        their momentum buffers are new tensors, and recorded graphs would still step the old ones."""
+        self.captured = None
+        self.warmup_steps = GRAPH_WARMUP_STEPS  # the side-stream warm-up of this session is done

@@ -121,7 +121,9 @@ class Trainer:
         n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
         # compile / bf16 / CUDA graphs, checked here
-        self.fast = accel.FastUpdates(cfg, device, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise)
+        options = accel.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
+        eager = accel.EagerUpdates(options, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise, cfg.train)
+        self.fast = accel.FastUpdates(cfg, eager)
 
     # ------------------------------------------------------------ the step
 
@@ -248,6 +250,7 @@ class Trainer:
     def roll_back(self, plan: nan_guard.Rollback) -> None:
         """Reload the checkpoint a NaN rollback chose (on the CPU, as on resume); train on at its lr scale."""
         self.load_state_dict(checkpoint.load(plan.checkpoint))
+        self.fast.forget_captured()
         self.nan_rollbacks = plan.count
         self.set_lr_scale(plan.lr_scale)
 
