@@ -56,7 +56,7 @@ def write_atomic(path: Path, write: Callable[[Path], None], option: str) -> Path
     `tmp` keeps `path`'s suffix, so writers that pick a format by suffix (PIL, matplotlib, numpy)
     still do. Nothing is left behind on failure and the previous file at `path` stays as it was.
     """
-    path = Path(path)
+    path = check_output(Path(path), option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)

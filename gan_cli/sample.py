@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, models, toy
+from gan_cli import checkpoint, models, outputs, toy
 from gan_cli.config import TOY_DATASETS, Config, from_dict
 from gan_cli.errors import GanError
 
@@ -93,9 +93,8 @@ def save_raw(samples: torch.Tensor, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".pt"):
         raise GanError(f"--out {path}: use a .npy or .pt file for raw samples")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npy":
-        np.save(path, samples.numpy())
+        outputs.write_atomic(path, lambda tmp: np.save(tmp, samples.numpy()), "--out")
     else:
-        torch.save(samples, path)
+        outputs.write_atomic(path, lambda tmp: torch.save(samples, tmp), "--out")
 

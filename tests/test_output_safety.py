@@ -88,3 +88,63 @@ def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path, net: st
     torch.save(ckpt, path)
     with pytest.raises(GanError, match=f"the {net}'s weights hold NaN or inf \\(b\\)"):
         checkpoint.load(path)
+
+
+# ---------------------------------------------------------------- through the commands
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished 12-step toy run with periodic checkpoints (hard links to last.pt)."""
+    from helpers import gan, tiny_toy_config, write_config
+
+    tmp = tmp_path_factory.mktemp("trained")
+    cfg = write_config(tmp / "cfg.yaml", tiny_toy_config(log={"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 5, "num_samples": 16}))
+    result = gan("train", cfg, "--out", tmp / "run")
+    assert result.exit_code == 0, result.output
+    return tmp / "run"
+
+
+def _snapshot(run: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run)): p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file() and "samples" not in p.parts}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sample", "--ckpt", "{run}", "--out", "{run}/checkpoints/step_0000006.pt"),
+        ("sample", "--ckpt", "{run}", "--out", "{run}/checkpoints/last.pt"),
+        ("sample", "--ckpt", "{run}", "-n", "4", "--out", "{run}/config.yaml.npy"),
+        ("sample", "--ckpt", "{run}", "--out", "{run}/checkpoints/pictures.png"),
+        ("eval", "--ckpt", "{run}", "--json", "{run}/config.yaml"),
+        ("eval", "--ckpt", "{run}", "--json", "{run}/command.txt"),
+        ("eval", "--ckpt", "{run}", "--json", "{run}/checkpoints/last.pt"),
+        ("plot", "curves", "{run}", "--out", "{run}/checkpoints/last.png"),
+    ],
+)
+def test_no_command_writes_over_a_run_s_own_files(trained: Path, args: tuple[str, ...]) -> None:
+    from helpers import gan, one_clean_error
+
+    before = _snapshot(trained)
+    result = gan(*(a.format(run=trained) for a in args))
+    if args[-1].endswith("config.yaml.npy"):  # an innocent name beside the run's files is fine
+        assert result.exit_code == 0, result.output
+        (trained / "config.yaml.npy").unlink()
+    else:
+        assert "refusing to write there" in one_clean_error(result)
+    assert _snapshot(trained) == before
+    assert checkpoint.load(trained)["step"] == 12
+
+
+def test_sample_over_a_link_to_last_pt_replaces_the_link_not_the_checkpoint(trained: Path, tmp_path: Path) -> None:
+    from helpers import gan
+
+    before = (trained / "checkpoints" / "last.pt").read_bytes()
+    out = tmp_path / "samples.npy"
+    os.link(trained / "checkpoints" / "last.pt", out)
+    result = gan("sample", "--ckpt", trained, "-n", "5", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert (trained / "checkpoints" / "last.pt").read_bytes() == before
+    import numpy as np
+
+    assert np.load(out).shape[0] == 5

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from gan_cli import checkpoint, data, devices
+from gan_cli import checkpoint, data, devices, outputs
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
@@ -286,11 +286,13 @@ def evaluate_command(
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")
     out = json_path or checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "eval.json"
-    try:  # fail before the work, not after it
+    figure = out.with_name(out.stem + "_density.png")
+    outputs.check_output(out, "--json")  # fail before the work, not after it
+    outputs.check_output(figure, "--json")
+    try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
-    figure = out.with_name(out.stem + "_density.png")
     result = evaluate(loaded, split or ev.split, num_samples if num_samples is not None else ev.num_samples, ev.seed if seed is None else seed, figure)
     write_json(result, out)
     print_report(result, console or Console(highlight=False), out)

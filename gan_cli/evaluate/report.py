@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from gan_cli.errors import GanError
+from gan_cli import outputs
 
 
 def metric(value: float, stderr: float | None, n: int | list[int], estimator: str, label: str, **extra: Any) -> dict[str, Any]:
@@ -37,14 +35,7 @@ def _plain(obj: Any) -> Any:
 def write_json(result: dict[str, Any], path: Path) -> None:
     """Write eval.json atomically (temp file in the same directory, then os.replace)."""
     text = json.dumps(_plain(result), indent=2, allow_nan=False) + "\n"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise GanError(f"--json {path}: cannot write: {exc.strerror or exc}") from None
+    outputs.write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--json")
 
 
 def _fmt(x: Any) -> str:

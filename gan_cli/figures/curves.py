@@ -13,8 +13,9 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from gan_cli import runlog
+from gan_cli import outputs, runlog
 from gan_cli.errors import GanError
+from gan_cli.figures.files import save_figure
 from gan_cli.objectives import LOG_4
 
 
@@ -31,6 +32,7 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
         raise GanError(f"{metrics} does not exist: is {run_dir} a gan-cli run directory that has logged a step?")
     if out.suffix.lower() != ".png":
         raise GanError(f"--out {out}: use a .png file")
+    outputs.check_output(out, "--out")
     rows = runlog.read_rows(metrics)
     if not rows:
         raise GanError(f"{metrics} has no complete row yet: wait for the first log.every steps")
@@ -38,13 +40,7 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
     n_panels = 5 if selection else 4
     with plt.rc_context({"lines.marker": "." if len(rows) < 30 else ""}):  # a short run's few points stay visible
         fig = _draw(run_dir, rows, selection, n_panels)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=80)
-    except OSError as exc:
-        raise GanError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, out, dpi=80)
     return out
 
 

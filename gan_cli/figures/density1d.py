@@ -29,6 +29,7 @@ from gan_cli.evaluate.density import (
     kde_1d,
     optimal_discriminator,
 )
+from gan_cli.figures.files import save_figure
 from gan_cli.toy import GaussianMixture
 
 P_DATA = {"color": "k", "ls": ":", "lw": 2}
@@ -115,8 +116,4 @@ def save_density_1d(
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.1, 1.0), fontsize=8, frameon=False)  # beside: nothing hidden
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=100)

@@ -21,11 +21,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, data, models, toy
+from gan_cli import checkpoint, data, models, outputs, toy
 from gan_cli.config import TOY_DATASETS, Config, from_dict
 from gan_cli.errors import GanError
 from gan_cli.evaluate import density
 from gan_cli.figures.density1d import p_data_on, plot_density_1d, x_grid
+from gan_cli.figures.files import save_figure
 from gan_cli.sample import d_probability
 
 D_STEPS = 300  # D updates with G frozen for panel (b)
@@ -94,6 +95,7 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
     out = Path(out)
     if out.suffix.lower() != ".png":
         raise GanError(f"--out {out}: use a .png file")
+    outputs.check_output(out, "--out")
     last = checkpoint.resolve(run_dir)
     rdir = checkpoint.run_dir_of(last)
     steps = checkpoint.list_steps(rdir)
@@ -131,13 +133,7 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
         handles, labels = _panel(ax, axz, st, target, xs, cfg.noise.scale, i)
         if i == 0:
             fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=70, bbox_inches="tight")
-    except OSError as exc:
-        raise GanError(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, out, dpi=70, bbox_inches="tight")
     return out, states[-1]["stats"]
 
 

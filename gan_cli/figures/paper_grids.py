@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_cli import checkpoint, data, devices, models
+from gan_cli import checkpoint, data, devices, models, outputs
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import distances
+from gan_cli.figures.files import save_image
 from gan_cli.figures.samples import image_grid
 from gan_cli.sample import generate, load_models
 
@@ -66,9 +67,7 @@ def save_nearest_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, col
         rgb[y0 - 1 : y0 + h + 1, x0 + w] = YELLOW
         rgb[y0 - 1, x0 - 1 : x0 + w + 1] = YELLOW
         rgb[y0 + h, x0 - 1 : x0 + w + 1] = YELLOW
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _upscale(Image.fromarray(rgb), shape).save(out)
-    return out
+    return save_image(_upscale(Image.fromarray(rgb), shape), out)
 
 
 def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, cols: int, seed: int, device: torch.device, out: Path) -> Path:
@@ -82,9 +81,7 @@ def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: in
         x = G(z).float().cpu()
     vr = tuple(info.get("value_range") or (0.0, 1.0))
     arr = image_grid(x, shape, vr, nrow=cols, pad=PAD)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _upscale(Image.fromarray(arr), shape).save(out)
-    return out
+    return save_image(_upscale(Image.fromarray(arr), shape), out)
 
 
 def figure_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str, mode: str, cols: int | None) -> Path:
@@ -96,6 +93,7 @@ def figure_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, d
         out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"{mode}_step{step:07d}_seed{seed}.png"
     if out.suffix.lower() != ".png":
         raise GanError(f"--out {out}: --{mode} writes a picture; use a .png file")
+    outputs.check_output(out, "--out")
     if mode == "nearest":
         return save_nearest_figure(loaded.G, loaded.cfg, loaded.data_info, n, cols or 6, seed, device, out)
     return save_interpolation_figure(loaded.G, loaded.cfg, loaded.data_info, n, cols or 10, seed, device, out)

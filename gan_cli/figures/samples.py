@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_cli import checkpoint, devices, models, toy
+from gan_cli import checkpoint, devices, models, outputs, toy
 from gan_cli.config import NoiseConfig
 from gan_cli.errors import GanError
 from gan_cli.evaluate import density
 from gan_cli.figures.density1d import save_density_1d
+from gan_cli.figures.files import save_figure, save_image
 from gan_cli.sample import d_probability, generate, load_models, save_raw
 
 PICTURE_Z_NODES = 100_000  # noise quantiles through G for a picture's exact p_g (gan eval uses eval.z_grid)
@@ -50,8 +51,7 @@ def save_image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: t
         scale = max(1, math.ceil(32 / max(shape[1], 1)))  # about 32 pixels per image side at least
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    im.save(path)
+    save_image(im, path)
 
 
 def plot_2d(target: toy.GaussianMixture | None, real: np.ndarray, fake: np.ndarray, d_of_xy: callable | None, path: Path, title: str = "") -> None:
@@ -78,9 +78,7 @@ def plot_2d(target: toy.GaussianMixture | None, real: np.ndarray, fake: np.ndarr
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def principal_axes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -105,9 +103,7 @@ def plot_projected(real: np.ndarray, fake: np.ndarray, path: Path, title: str = 
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title(f"{title}  ({real.shape[1]}-D, projected)".strip())
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def draw(
@@ -159,6 +155,7 @@ def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, d
         out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"sample_step{step:07d}_seed{seed}.png"
     if out.suffix.lower() not in (".png", ".npy", ".pt"):
         raise GanError(f"--out {out}: use a .png, .npy or .pt file")
+    outputs.check_output(out, "--out")
     samples = generate(loaded.G, loaded.cfg, n, seed, device)
     if out.suffix.lower() == ".png":
         draw(
