@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import shlex
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +14,7 @@ import typer
 from rich.console import Console
 
 from gan_cli import __version__
+from gan_cli.config import check_seed
 from gan_cli.errors import GanError
 
 app = typer.Typer(
@@ -40,6 +43,21 @@ def user_errors(command: Command) -> Command:
             raise typer.Exit(1) from None
 
     return run  # type: ignore[return-value]
+
+
+MAX_SAMPLES = 10_000_000
+"""Most samples one command draws (about 31 GB of MNIST rows in float32): far beyond any protocol's need."""
+MAX_COLS = 1_000
+
+
+def _check_count(n: int, option: str) -> None:
+    if not 1 <= n <= MAX_SAMPLES:
+        raise GanError(f"{option} {n}: must be between 1 and {MAX_SAMPLES:,}")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM outside the training loop (which checkpoints on it): stop like Ctrl-C, exit 130."""
+    raise KeyboardInterrupt
 
 
 def _version(value: bool) -> None:
@@ -87,16 +105,17 @@ def train(
         )
     except Interrupted as exc:
         run_dir_path = exc.ckpt_path.parent.parent
-        err.print(
+        err.print(  # soft_wrap and quoting: the resume line pastes into a shell as printed
             f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\n"
-            f"resume with: gan train --resume {run_dir_path}",
+            f"resume with: gan train --resume {shlex.quote(str(run_dir_path))}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
         # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
-        err.print("interrupted before training started; no checkpoint was written", markup=False, highlight=False)
+        err.print("interrupted before training started; no checkpoint was written", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
 
 
@@ -113,6 +132,10 @@ def eval_(
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
     from gan_cli.evaluate.command import evaluate_command
 
+    if seed is not None:
+        check_seed(seed, "--seed")
+    if num_samples is not None:
+        _check_count(num_samples, "--num-samples")
     evaluate_command(ckpt, split, num_samples, seed, json_path, device)
 
 
@@ -131,6 +154,10 @@ def sample(
     """Draw samples from a trained generator."""
     from gan_cli.figures.samples import sample_command
 
+    check_seed(seed, "--seed")
+    _check_count(n, "-n")
+    if cols is not None and cols > MAX_COLS:
+        raise GanError(f"--cols {cols}: at most {MAX_COLS} tiles per row")
     if nearest and interpolate:
         raise GanError("--nearest and --interpolate make different pictures: give one of them")
     if nearest or interpolate:
@@ -195,6 +222,7 @@ def plot_figure1_cmd(
 
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except KeyboardInterrupt:

@@ -112,7 +112,11 @@ def _load_idx_dataset(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
         try:
             cls(str(root), train=True, download=True)
         except Exception as exc:  # network errors come in many types
-            raise GanError(f"downloading {cfg.name} into {root} failed: {exc}") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise GanError(
+                f"downloading {cfg.name} into data.root={cfg.root} failed ({first}); without a network, place "
+                f"{train_stem}.gz and {test_stem}.gz (or the unpacked files) in {root / folder / 'raw'}"
+            ) from None
         train_p, test_p = _find_idx(root, folder, train_stem), _find_idx(root, folder, test_stem)
     if train_p is None or test_p is None:
         raise GanError(
@@ -267,6 +271,17 @@ def _to_float(images: np.ndarray) -> torch.Tensor:
     if x.dtype == torch.uint8:
         return x.float().div_(255.0)
     return x.float()
+
+
+IMAGE_DIMS = {"mnist": 784, "fashion-mnist": 784, "cifar10": 3 * 32 * 32, "digits": 64}
+
+
+def known_dim(cfg: Config) -> int | None:
+    """Values per example, known from the config alone (None for npz and folder data, known once loaded)."""
+    d = cfg.data
+    if d.name in TOY_DATASETS:
+        return int(toy.from_config(d).means.shape[1])
+    return IMAGE_DIMS.get(d.name)
 
 
 def load(cfg: Config) -> Dataset:

@@ -6,7 +6,9 @@ reads YAML, applies `--set` overrides and validates strictly. Import the names f
 
 from gan_cli.config.loading import (
     EXAMPLE_OVERRIDE,
+    SEED_MAX,
     apply_overrides,
+    check_seed,
     dump_yaml,
     from_dict,
     load,
@@ -36,6 +38,7 @@ from gan_cli.config.schema import (
 
 __all__ = [
     "EXAMPLE_OVERRIDE",
+    "SEED_MAX",
     "SQRT3",
     "TOY_DATASETS",
     "Activation",
@@ -53,6 +56,7 @@ __all__ = [
     "OptimizerConfig",
     "TrainConfig",
     "apply_overrides",
+    "check_seed",
     "dump_yaml",
     "field_docs",
     "from_dict",

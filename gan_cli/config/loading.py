@@ -25,6 +25,33 @@ EXAMPLE_OVERRIDE = "train.optimizer.lr=0.05"
 
 _MISSING = object()
 
+SEED_MAX = 2**32 - 1
+"""Largest seed: numpy's limit, and small enough that every offset seed derived from it fits torch's."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently,
+    so a second `train:` block would replace the first one whole)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if first is not None:
+                raise _DuplicateKey(key, first, key_node.start_mark.line + 1)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, first_line: int, line: int) -> None:
+        super().__init__(key)
+        self.key, self.first_line, self.line = key, first_line, line
+
 
 def _type_name(tp: Any) -> str:
     origin = typing.get_origin(tp)
@@ -116,6 +143,13 @@ def _convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
 def _check_range(value: Any, meta: dict[str, Any], path: str, errors: list[str]) -> None:
     if value is None:
         return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, float) and not math.isfinite(item):
+                errors.append(f"{path}[{i}]: must be a finite number, got {item!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        errors.append(f"{path}: must be a finite number, got {value!r}")
+        return
     if "len" in meta and isinstance(value, list) and len(value) != meta["len"]:
         errors.append(f"{path}: expected {meta['len']} values, got {len(value)}")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -186,6 +220,13 @@ def _semantic_checks(cfg: Config, errors: list[str]) -> None:
         errors.append("generator.output_bias: 'marginals' is the logit of the mean pixel and needs output_activation sigmoid")
     if cfg.train.steps is None and cfg.train.epochs is None:
         errors.append("train: set a budget, train.steps or train.epochs")
+    _optimizer_checks(cfg, errors)
+    name = cfg.name
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0") or name != name.strip():
+        errors.append(f"name: {name!r} must be a plain file name (no '/', '\\', leading or trailing spaces, '.' or '..'): the run directory is runs/<name>-<time>")
+    for key, seed in (("seed", cfg.seed), ("eval.seed", cfg.eval.seed)):
+        if seed > SEED_MAX:
+            errors.append(f"{key}: must be at most {SEED_MAX} (2^32 - 1), got {seed}")
     if cfg.train.cuda_graphs and cfg.train.compile:
         errors.append("train.cuda_graphs: cannot be combined with train.compile; choose one")
     if cfg.train.cuda_graphs and not (cfg.train.optimizer.name == "sgd" and cfg.train.optimizer.sgd_form == "paper"):
@@ -195,6 +236,28 @@ def _semantic_checks(cfg: Config, errors: list[str]) -> None:
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         errors.append(f"device: {dev!r} is not one of auto, cpu, cuda, cuda:N, mps")
+
+
+def _optimizer_checks(cfg: Config, errors: list[str]) -> None:
+    """What torch.optim would refuse, or a schedule that contradicts the lr, named by key before anything runs."""
+    opt, key = cfg.train.optimizer, "train.optimizer"
+    if opt.name == "adam":
+        for i, beta in enumerate(opt.betas):
+            if not 0.0 <= beta < 1.0:
+                errors.append(f"{key}.betas[{i}]: must lie in [0, 1), got {beta!r}")
+    sched = opt.lr_schedule
+    if sched.name == "exponential" and sched.min_lr > opt.lr:
+        errors.append(
+            f"{key}.lr_schedule.min_lr: the floor {sched.min_lr:g} lies above {key}.lr {opt.lr:g}, so every update "
+            f"would run at the floor; lower min_lr (paper: 1e-6 under lr 0.1)"
+        )
+
+
+def check_seed(seed: int, option: str) -> int:
+    """A command-line seed: 0 <= seed <= 2^32 - 1, or a GanError naming the option."""
+    if not 0 <= seed <= SEED_MAX:
+        raise GanError(f"{option} {seed}: must be between 0 and {SEED_MAX} (2^32 - 1)")
+    return seed
 
 
 def from_dict(raw: Any) -> Config:
@@ -227,7 +290,12 @@ def read_yaml(path: str | Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise GanError(f"cannot read config file {p}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as dup:
+        raise GanError(
+            f"{p}: line {dup.line}: key {dup.key!r} appears a second time (first at line {dup.first_line}); "
+            f"YAML would keep only the last one: merge them"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -54,6 +54,8 @@ def _check_sizes(cfg: Config, ds: data.Dataset, split: str, n: int) -> None:
             f"and {2 * MIN_CRITIC_PART} held-out examples (the {split} split has {len(held)}), to give its train, "
             f"validation and test splits {MIN_CRITIC_PART} each"
         )
+    if ds.target is None:
+        images.parzen_split(ds.valid, split, held, cfg.eval.parzen_valid)
     if ds.target is not None and not (ds.target.dim == 1 and cfg.noise.dim == 1) and n < MIN_DENSITY_SAMPLES:
         raise GanError(f"--num-samples {n} is too small for the density JSD: it needs at least {MIN_DENSITY_SAMPLES}")
 

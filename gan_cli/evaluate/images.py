@@ -21,8 +21,9 @@ PARZEN_CAVEAT = (
 )
 
 
-def parzen_metric(centres: torch.Tensor, valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int) -> dict[str, object]:
-    """The paper's protocol; with split 'valid' the scored images are those after the sigma-choosing ones."""
+def parzen_split(valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the images that choose sigma, the images scored): with split 'valid' the scored ones are
+    those after the sigma-choosing ones. Checked before any work by `gan eval`."""
     if len(valid) == 0:
         raise GanError("the Parzen sigma is chosen on the validation split, and this dataset's is empty")
     chooser = valid[:n_valid]
@@ -32,6 +33,12 @@ def parzen_metric(centres: torch.Tensor, valid: torch.Tensor, split: str, test: 
             f"--split valid: the validation split has {len(valid)} images and the first {len(chooser)} choose the "
             f"Parzen sigma, which leaves {len(scored)} to score; use --split test or lower eval.parzen_valid"
         )
+    return chooser, scored
+
+
+def parzen_metric(centres: torch.Tensor, valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int) -> dict[str, object]:
+    """The paper's protocol on the splits of `parzen_split`."""
+    chooser, scored = parzen_split(valid, split, test, n_valid)
     out = parzen.paper_protocol(centres, chooser, scored)
     out["n_valid"] = len(chooser)
     out["n_kernels"] = len(centres)

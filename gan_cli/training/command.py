@@ -6,6 +6,7 @@ checked before the run directory is created, so a mistake never leaves a half-wr
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import shlex
 import sys
@@ -98,14 +99,81 @@ def _tensorboard_writer(cfg: Config) -> Any:
     return SummaryWriter
 
 
-def dry_run_summary(cfg: Config, trainer: Trainer, total: int) -> str:
-    g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
-    return (
-        config_mod.dump_yaml(cfg)
-        + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
-        + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} "
-        + f"({trainer.sampler.batches_per_epoch:,} batches per epoch)\n"
-    )
+MAX_PARAMETERS = 2**31 - 1
+"""Most parameters either net may have: 8.6 GB of float32 weights, before gradients and optimizer state."""
+
+RUN_FILES = {"config.yaml", "command.txt", "metrics.jsonl", "selection.jsonl", "samples", "checkpoints", "tb"}
+"""What a run directory holds; a directory of only these and no checkpoint is a run that failed to start."""
+
+
+def parameter_counts(cfg: Config, dim: int) -> tuple[int, int]:
+    """(G, D) parameter counts for data of `dim` values, built on the meta device (no memory used)."""
+    with torch.device("meta"):
+        g, d = models.build(cfg, dim)
+    return models.count_parameters(g), models.count_parameters(d)
+
+
+def _check_size(cfg: Config, dim: int) -> tuple[int, int]:
+    counts = parameter_counts(cfg, dim)
+    for net, n, keys in (("generator", counts[0], "noise.dim and generator.hidden"), ("discriminator", counts[1], "discriminator.hidden")):
+        if n > MAX_PARAMETERS:
+            raise GanError(f"{net}: {n:,} parameters, more than the {MAX_PARAMETERS:,} this machine's memory could hold; make {keys} smaller")
+    return counts
+
+
+def dry_run_header(cfg: Config, device: torch.device) -> str:
+    """The resolved config with the device chosen, and the nets' sizes when the data's size is known."""
+    text = config_mod.dump_yaml(dataclasses.replace(cfg, device=str(device)))
+    dim = data.known_dim(cfg)
+    if dim is None:
+        return text + "\n# parameter counts: known once the data is loaded\n"
+    g, d = _check_size(cfg, dim)
+    return text + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
+
+
+def dry_run_data(trainer: Trainer, total: int) -> str:
+    return f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({trainer.sampler.batches_per_epoch:,} batches per epoch)\n"
+
+
+def failed_start(run_dir: Path) -> bool:
+    """True when `run_dir` holds only a run's own files and no checkpoint: a run that stopped before its first."""
+    entries = {p.name for p in run_dir.iterdir()}
+    ckpts = checkpoint.checkpoint_dir(run_dir)
+    no_checkpoint = not ckpts.exists() or not any(ckpts.glob("*.pt"))
+    return "config.yaml" in entries and entries <= RUN_FILES and no_checkpoint
+
+
+def _check_out(run_dir: Path | None, resume: bool) -> None:
+    """Refuse an --out that the run could not use, before any work (--dry-run included)."""
+    if run_dir is None:
+        if resume:
+            raise GanError("--resume needs --out RUN_DIR (the run to continue)")
+        return
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GanError(f"--out {run_dir} exists and is not a directory")
+    if resume:
+        last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+        if last.is_file():
+            return
+        if run_dir.is_dir() and failed_start(run_dir):
+            raise GanError(
+                f"--resume: {run_dir} stopped before its first checkpoint, so there is nothing to resume; "
+                f"run the same command without --resume to start it again in that directory"
+            )
+        raise GanError(f"--resume: {last} does not exist; nothing to resume (drop --resume to start a new run)")
+    if checkpoint.is_nonempty_dir(run_dir) and not failed_start(run_dir):
+        raise GanError(f"--out {run_dir} exists and is not empty: choose another directory, or add --resume to continue it")
+
+
+def _clear_failed_start(run_dir: Path) -> str:
+    """Empty a run directory whose run stopped before its first checkpoint (command.txt keeps its history)."""
+    import shutil
+
+    for name in ("metrics.jsonl", "selection.jsonl", "config.yaml"):
+        (run_dir / name).unlink(missing_ok=True)
+    for name in ("samples", "tb"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    return "restarted: the earlier start in this directory stopped before its first checkpoint"
 
 
 def train_experiment(
@@ -122,21 +190,24 @@ def train_experiment(
     reporter = reporter or Reporter()
     cfg, run_dir = _resolve_config(config_path, overrides, out, resume, seed, device)
     dev = devices.select(cfg.device)
+    _check_out(run_dir, resume)
+    if dry_run:  # the config and the nets' sizes first: a missing dataset is reported after them
+        reporter.print(dry_run_header(cfg, dev))
+    elif data.known_dim(cfg) is not None:
+        _check_size(cfg, data.known_dim(cfg))
     dataset = data.load(cfg)
+    _check_size(cfg, dataset.dim)
     trainer = Trainer(cfg, dataset, dev)
     summary_writer_cls = _tensorboard_writer(cfg)
     total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
     if dry_run:
-        reporter.print(dry_run_summary(cfg, trainer, total))
+        reporter.print(dry_run_data(trainer, total))
         return None
 
     note = ""
     if resume:
-        if run_dir is None:
-            raise GanError("--resume needs --out RUN_DIR (the run to continue)")
+        assert run_dir is not None
         last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
-        if not last.is_file():
-            raise GanError(f"--resume: {last} does not exist; nothing to resume (drop --resume to start a new run)")
         # on the CPU: RNG and generator states must be CPU tensors; load_state_dict moves the weights
         ckpt = checkpoint.load(last)
         # a run that rolled back from NaN saved its scaled lr; compare like with like
@@ -163,10 +234,8 @@ def train_experiment(
     else:
         if run_dir is None:
             run_dir = checkpoint.default_run_dir(cfg.name)
-        elif checkpoint.is_nonempty_dir(run_dir):
-            raise GanError(f"--out {run_dir} exists and is not empty: choose another directory, or add --resume to continue it")
-        elif run_dir.exists() and not run_dir.is_dir():
-            raise GanError(f"--out {run_dir} exists and is not a directory")
+        elif run_dir.is_dir() and checkpoint.is_nonempty_dir(run_dir):  # _check_out allowed it: a failed start
+            note = _clear_failed_start(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "samples").mkdir(exist_ok=True)
