@@ -19,6 +19,7 @@ from gan_cli.errors import GanError
 
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=None,  # plain help: rich help labels flags '<bool>' as if they took a value
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Train and evaluate generative adversarial nets as Goodfellow et al. (2014) introduced them.",
@@ -77,7 +78,7 @@ def _root(
 @user_errors
 def train(
     config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
-    set_: Annotated[list[str], typer.Option("--set", help="Override a config key: --set train.batch_size=64 (repeatable; value parsed as YAML).")] = [],  # noqa: B006
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key: --set train.batch_size=64 (repeatable; value parsed as YAML).")] = [],  # noqa: B006
     out: Annotated[Optional[Path], typer.Option("--out", help="Exact run directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")] = None,
     resume: Annotated[Optional[bool], typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")] = False,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (overrides the config).")] = None,
@@ -190,7 +191,7 @@ def config_keys(
             typer.echo(f"{key} = {shown}\n    {doc}")
 
 
-plot_app = typer.Typer(no_args_is_help=True, help="Pictures of a run: training curves, the paper's Figure 1.")
+plot_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Pictures of a run: training curves, the paper's Figure 1.")
 app.add_typer(plot_app, name="plot")
 
 
