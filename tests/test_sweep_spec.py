@@ -87,3 +87,11 @@ def test_resume_needs_a_sweep_directory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sweep", "--resume", str(tmp_path)])
     assert result.exit_code == 1
     assert "no sweep.yaml there" in result.output
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" / "sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_sweep_file_loads_and_its_grid_validates(path: Path) -> None:
+    spec = spec_mod.load(path)
+    spec_mod.validate(spec)
+    assert path.read_text().startswith("#"), "a header comment: what it measures, the command"
+    assert len(spec.trials()) == len(spec.points()) * len(spec.seeds)

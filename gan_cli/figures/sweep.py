@@ -27,10 +27,10 @@ class SweepPoint:
     half_width: float | None
 
 
-def plot_sweep(points: list[SweepPoint], metric: str, title: str, out: str | Path) -> Path:
+def plot_sweep(points: list[SweepPoint], metric: str, title: str, out: str | Path, xlabel: str = "") -> Path:
     """Draw `metric` against the grid points into `out` (PNG, written atomically); returns the path."""
     out = Path(out)
-    width = max(4.0, 1.2 * len(points) + 2.0)
+    width = max(5.5, 1.2 * len(points) + 2.0)
     fig, ax = plt.subplots(figsize=(width, 3.6), dpi=120)
     try:
         xs = range(len(points))
@@ -46,6 +46,8 @@ def plot_sweep(points: list[SweepPoint], metric: str, title: str, out: str | Pat
         ax.set_xticks(list(xs), [p.label for p in points], rotation=20 if len(points) > 4 else 0, ha="right" if len(points) > 4 else "center")
         ax.set_xlim(-0.5, len(points) - 0.3)
         ax.set_ylabel(metric)
+        if xlabel:
+            ax.set_xlabel(xlabel)
         ax.set_title(title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         if any(p.values for p in points):

@@ -94,8 +94,9 @@ def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dic
         plot_sweep(
             [SweepPoint(p.label, p.values.get(spec.metric, []), p.intervals[spec.metric].mean, p.intervals[spec.metric].half_width) for p in points],
             spec.metric,
-            f"{spec.name}: {spec.metric}, mean ± 95 % t-interval over seeds",
+            f"sweep {spec.name}: {spec.metric} over {len(spec.seeds)} seeds",
             figure,
+            "grid point (" + ", ".join(spec.grid) + ")" if spec.grid else "",
         )
     elif any(p.ok for p in points):
         console.print(f"note: no trial reported the metric {spec.metric!r} (they report: {', '.join(names)}); no figure drawn", markup=False, highlight=False)
