@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
-from gan_cli.sweep.intervals import Interval, mean_interval, t_central_probability, t_quantile
+from gan_cli.sweep.intervals import (
+    Interval,
+    mean_interval,
+    t_central_probability,
+    t_quantile,
+)
 from gan_cli.sweep.summary import format_interval
 
 DFS = [*range(1, 31), 40, 59, 100, 250, 1001]

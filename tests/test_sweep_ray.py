@@ -13,21 +13,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 import yaml
 from sweep_helpers import tiny_base, write_sweep
 
-ray = pytest.importorskip("ray")
+from gan_cli import checkpoint
+from gan_cli.errors import GanError
+from gan_cli.sweep import engine, results
+from gan_cli.sweep.command import sweep_command
+from gan_cli.sweep.intervals import mean_interval
+from gan_cli.sweep.summary import format_interval
 
-from gan_cli import checkpoint  # noqa: E402
-from gan_cli.errors import GanError  # noqa: E402
-from gan_cli.sweep import engine, results  # noqa: E402
-from gan_cli.sweep.command import sweep_command  # noqa: E402
-from gan_cli.sweep.intervals import mean_interval  # noqa: E402
-from gan_cli.sweep.summary import format_interval  # noqa: E402
+ray = pytest.importorskip("ray")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -63,6 +63,7 @@ def test_an_unknown_grid_key_names_the_closest_key(tmp_path: Path) -> None:
         ({"seeds": 0}, "seeds: a count must be >= 1, got 0"),
         ({"grid": {"train.k": []}}, "grid.train.k: expected a non-empty list of values"),
         ({"grid": {"seed": [1, 2]}}, "grid.seed: use seeds:"),
+        ({"set": {"device": "cuda"}}, "set.device: resources.gpus chooses the device"),
         ({"resources": {"cpus": 0}}, "resources.cpus: CPUs per trial must be a number > 0"),
         ({"base": "missing.yaml"}, "base: config file not found"),
         ({"metirc": "w1"}, "metirc: unknown key"),
@@ -81,6 +82,26 @@ def test_missing_ray_names_the_extra_to_install(tmp_path: Path, monkeypatch: pyt
     assert result.exit_code == 1
     assert result.output.strip() == "error: gan sweep runs its trials on Ray, which is not installed: pip install 'gan-cli[sweep]'"
     assert not out.exists()
+
+
+def test_an_address_where_nothing_listens_fails_at_once(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["sweep", str(write_sweep(tmp_path)), "--out", str(out), "--address", "127.0.0.1:1"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: --address 127.0.0.1:1: nothing answers at 127.0.0.1:1")
+    assert not out.exists()
+
+
+def test_one_sweep_directory_runs_one_sweep_at_a_time(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    fcntl = pytest.importorskip("fcntl")
+    sweep_dir = write_sweep(tmp_path / "sw").parent  # base.yaml and sweep.yaml: a sweep directory's layout
+    with open(sweep_dir / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a running `gan sweep` holds it
+        result = runner.invoke(app, ["sweep", "--resume", str(sweep_dir)])
+    assert result.exit_code == 1
+    assert "another gan sweep is running on" in result.output
 
 
 def test_resume_needs_a_sweep_directory(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ SWEEP_DIR/
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from rich.console import Console
 
 from gan_cli import checkpoint
 from gan_cli.errors import GanError
-from gan_cli.sweep import engine, results, spec as spec_mod, summary
+from gan_cli.sweep import engine, results, summary
+from gan_cli.sweep import spec as spec_mod
 from gan_cli.sweep.spec import SweepSpec, Trial
 from gan_cli.sweep.trial import FAILED, INTERRUPTED, OK, payload
 
@@ -38,7 +41,7 @@ def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
     """Create SWEEP_DIR (--out exactly, or runs/<name>-<YYYYmmdd-HHMMSS>) and write its sweep files."""
     if out is None:
         sweep_dir = checkpoint.default_run_dir(spec.name)
-    elif out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):
+    elif out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):  # made since the first check
         raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
     else:
         sweep_dir = out
@@ -105,6 +108,58 @@ def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dic
     return failures, figure
 
 
+def _read_spec(sweep_file: Path | None, out: Path | None, address: str | None, resume: Path | None, cpus: int | None) -> SweepSpec:
+    """Check the arguments; load the sweep (a file, or SWEEP_DIR/sweep.yaml) and validate every grid point."""
+    if (sweep_file is None) == (resume is None):
+        raise GanError("give a SWEEP.yaml, or --resume with the sweep directory to continue")
+    if cpus is not None and (cpus < 1 or address):
+        raise GanError("--cpus: the CPUs a local Ray may use, >= 1 (a cluster given by --address has its own)")
+    if resume is not None and out is not None:
+        raise GanError("--out names a new sweep directory; with --resume the sweep directory is the argument")
+    spec = _open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
+    spec_mod.validate(spec)
+    if resume is None and out is not None and out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):
+        raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
+    return spec
+
+
+@contextlib.contextmanager
+def _locked(sweep_dir: Path) -> Iterator[None]:
+    """Hold SWEEP_DIR/.lock: two `gan sweep` processes never run one sweep directory at once."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    with open(sweep_dir / ".lock", "a", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise GanError(f"another gan sweep is running on {sweep_dir}; wait for it, or stop it first") from None
+        yield
+
+
+def _run(console: Console, spec: SweepSpec, cluster: engine.Cluster, sweep_dir: Path, todo: list[dict[str, Any]], done: int, total: int) -> bool:
+    """Run the trials still to do, appending each row to results.jsonl; True when Ctrl-C stopped them."""
+    engine.check_fits(cluster, spec.cpus, spec.gpus, cluster.local)
+    console.print(
+        f"gan sweep {spec.name}: {len(todo)} of {total} trials to run ({len(spec.points())} grid points x {len(spec.seeds)} seeds) "
+        f"on {cluster.where} ({cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs; ready in {cluster.startup_s:.1f} s), "
+        f"{spec.cpus:g} CPU(s) and {spec.gpus:g} GPU(s) per trial\n  sweep directory {sweep_dir}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    on_row = _report_row(console, [done], total)
+
+    def record(r: dict[str, Any]) -> None:
+        results.append(sweep_dir / results.RESULTS, r)
+        on_row(r)
+
+    def on_stop(running: int) -> None:
+        console.print(f"\nstopping: {running} unfinished trial(s); the running ones write their checkpoints (Ctrl-C again quits at once)", markup=False, highlight=False)
+
+    return engine.run_trials(cluster, todo, spec.cpus, spec.gpus, record, on_stop)
+
+
 def sweep_command(
     sweep_file: Path | None,
     out: Path | None = None,
@@ -115,49 +170,33 @@ def sweep_command(
 ) -> Path:
     """Run (or, with `resume` = SWEEP_DIR, continue) a sweep; returns SWEEP_DIR.
     Raises GanError (bad input; or, after writing every result, trials that failed) and
-    SweepInterrupted (Ctrl-C / SIGTERM, after the running trials checkpointed)."""
+    SweepInterrupted (Ctrl-C / SIGTERM, after the running trials checkpointed). A new sweep
+    directory is made only once Ray is up, so no failed check or connection leaves one behind."""
     console = console or Console(highlight=False)
-    if (sweep_file is None) == (resume is None):
-        raise GanError("give a SWEEP.yaml, or --resume with the sweep directory to continue")
-    if cpus is not None and (cpus < 1 or address):
-        raise GanError("--cpus: the CPUs a local Ray may use, >= 1 (a cluster given by --address has its own)")
-    if resume is not None:
-        if out is not None:
-            raise GanError("--out names a new sweep directory; with --resume the sweep directory is the argument")
-        spec = _open_sweep_dir(resume)
-    else:
-        spec = spec_mod.load(sweep_file)  # type: ignore[arg-type]
-    spec_mod.validate(spec)
-    engine.import_ray()  # the missing-extra message before any directory is made
-    sweep_dir = resume.resolve() if resume is not None else _new_sweep_dir(spec, out)
+    spec = _read_spec(sweep_file, out, address, resume, cpus)
+    engine.import_ray()
+    engine.check_address(address)
     trials = spec.trials()
-    path = sweep_dir / results.RESULTS
-    rows = results.latest(results.read(path))
-    kept = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") in FINISHED]
-    results.rewrite(path, kept)
-    todo = _todo(spec, trials, sweep_dir, rows)
-    if todo:
-        with engine.connect(address, cpus) as cluster:
-            engine.check_fits(cluster, spec.cpus, spec.gpus, local=address is None)
-            console.print(
-                f"gan sweep {spec.name}: {len(todo)} of {len(trials)} trials to run ({len(spec.points())} grid points x {len(spec.seeds)} seeds) "
-                f"on {cluster.where} ({cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs; ready in {cluster.startup_s:.1f} s), "
-                f"{spec.cpus:g} CPU(s) and {spec.gpus:g} GPU(s) per trial\n  sweep directory {sweep_dir}",
-                markup=False, highlight=False, soft_wrap=True,
-            )
-            on_row = _report_row(console, [len(kept)], len(trials))
-
-            def record(r: dict[str, Any]) -> None:
-                results.append(path, r)
-                on_row(r)
-
-            def on_stop(running: int) -> None:
-                console.print(f"\nstopping: {running} unfinished trial(s); the running ones write their checkpoints (Ctrl-C again quits at once)", markup=False, highlight=False)
-
-            stopped = engine.run_trials(cluster, todo, spec.cpus, spec.gpus, record, on_stop)
-    else:
-        stopped = False
-        console.print(f"gan sweep {spec.name}: all {len(trials)} trials have finished; summarising", markup=False, highlight=False)
+    stopped = False
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if resume is None:
+            cluster = stack.enter_context(engine.connect(address, cpus))
+            sweep_dir = _new_sweep_dir(spec, out)
+        else:
+            sweep_dir = resume.resolve()
+        stack.enter_context(_locked(sweep_dir))
+        path = sweep_dir / results.RESULTS
+        rows = results.latest(results.read(path))
+        known = {t.trial_id for t in trials}
+        kept = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") in FINISHED]
+        results.rewrite(path, kept + [r for i, r in rows.items() if i not in known and r.get("status") in FINISHED])
+        todo = _todo(spec, trials, sweep_dir, rows)
+        if todo:
+            cluster = cluster or stack.enter_context(engine.connect(address, cpus))
+            stopped = _run(console, spec, cluster, sweep_dir, todo, len(kept), len(trials))
+        else:
+            console.print(f"gan sweep {spec.name}: all {len(trials)} trials have finished; summarising", markup=False, highlight=False)
     failures, figure = finish(spec, sweep_dir, console)
     console.print(f"wrote {path}, {sweep_dir / SUMMARY_FILE}" + (f" and {figure}" if figure else ""), markup=False, highlight=False, soft_wrap=True)
     if stopped:
@@ -165,5 +204,8 @@ def sweep_command(
         remaining = sum(1 for t in trials if now.get(t.trial_id, {}).get("status") not in FINISHED)
         raise SweepInterrupted(sweep_dir, sum(1 for r in now.values() if r.get("status") == INTERRUPTED), remaining)
     if failures:
-        raise GanError(f"{len(failures)} of {len(trials)} trials failed (their error lines are in {path} and {sweep_dir / SUMMARY_FILE}):", [f"{r['trial']}: {str(r.get('error') or '').splitlines()[0] if r.get('error') else ''}" for r in failures])
+        raise GanError(
+            f"{len(failures)} of {len(trials)} trials failed (their error lines are in {path} and {sweep_dir / SUMMARY_FILE}):",
+            [f"{r['trial']}: {str(r.get('error') or '').splitlines()[0] if r.get('error') else ''}" for r in failures],
+        )
     return sweep_dir

@@ -12,10 +12,12 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from gan_cli.errors import GanError
 from gan_cli.sweep.trial import FAILED, row, run_trial
@@ -41,6 +43,7 @@ class Cluster:
     cpus: float
     gpus: float
     startup_s: float
+    local: bool
 
 
 def _package_path() -> str:
@@ -79,10 +82,23 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
     try:
         total = ray.cluster_resources()
         where = f"Ray cluster at {address}" if address else "local Ray"
-        yield Cluster(ray, where, float(total.get("CPU", 0)), float(total.get("GPU", 0)), time.perf_counter() - start)
+        yield Cluster(ray, where, float(total.get("CPU", 0)), float(total.get("GPU", 0)), time.perf_counter() - start, not address)
     finally:
         if owned:
             ray.shutdown()
+
+
+def check_address(address: str | None) -> None:
+    """Refuse at once an --address where nothing listens (Ray itself retries for minutes)."""
+    if address is None or address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise GanError(f"--address {address}: expected auto, HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:10001")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise GanError(f"--address {address}: nothing answers at {host}:{port} ({exc.strerror or exc}); is the Ray cluster up (ray start --head)?") from None
 
 
 def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:

@@ -8,8 +8,8 @@ with scipy.stats.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def t_central_probability(t: float, df: int) -> float:

@@ -208,9 +208,11 @@ def load(path: str | Path) -> SweepSpec:
     eval_settings = _parse_mapping(raw.get("eval"), "eval", problems)
     cpus, gpus = _parse_resources(raw.get("resources"), problems)
     metric, metrics = _parse_metrics(raw, problems)
+    for section, keys in (("grid", grid), ("set", fixed)):
+        for key in keys:
+            if key in ("seed", "device"):
+                problems.append(f"{section}.{key}: {'use seeds:' if key == 'seed' else 'resources.gpus chooses the device'}, not {section}:")
     for key in grid:
-        if key in ("seed", "device"):
-            problems.append(f"grid.{key}: {'use seeds:' if key == 'seed' else 'resources.gpus chooses the device'}, not the grid")
         if key in fixed:
             problems.append(f"grid.{key}: also under set:; give it in one place")
     if problems:

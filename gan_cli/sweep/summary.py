@@ -120,8 +120,10 @@ def markdown(spec: SweepSpec, names: list[str], points: list[PointSummary], fail
         + (f"; fixed {fixed}" if fixed else "")
         + f"; {spec.cpus:g} CPU(s) and {spec.gpus:g} GPU(s) per trial.",
         "",
-        "Each cell: the mean over seeds ± the half-width of its 95 % Student-t interval "
-        "(t quantile with n - 1 degrees of freedom times s / sqrt(n)), n the trials that finished.",
+        (
+            "Each cell: the mean over seeds ± the half-width of its 95 % Student-t interval "
+            "(t quantile with n - 1 degrees of freedom times s / sqrt(n)), n the trials that finished."
+        ),
         "",
         "| " + " | ".join(["metric", *(p.label for p in points)]) + " |",
         "|" + "---|" * (len(points) + 1),
