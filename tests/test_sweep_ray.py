@@ -46,7 +46,7 @@ def rows_by_trial(sweep_dir: Path) -> dict[str, dict]:
 
 
 def test_a_two_seed_two_value_sweep(tmp_path: Path, local_ray: engine.Cluster) -> None:
-    path = write_sweep(tmp_path, grid={"train.k": [1, 2]}, metric="jsd_critic")
+    path = write_sweep(tmp_path, grid={"train.k": [1, 2]}, metric="jsd_critic", metrics=["value", "w1"])
     out = sweep_command(path, out=tmp_path / "sw")
     rows = rows_by_trial(out)
     assert sorted(rows) == ["k=1,seed=0", "k=1,seed=1", "k=2,seed=0", "k=2,seed=1"]
@@ -67,7 +67,8 @@ def test_a_two_seed_two_value_sweep(tmp_path: Path, local_ray: engine.Cluster) -
         values = [rows[f"k={k},seed={s}"]["metrics"]["value"] for s in (0, 1)]
         assert format_interval(mean_interval(values)) in summary
     assert "| metric | k=1 | k=2 |" in summary and "| trials ok / failed / all | 2 / 0 / 2 | 2 / 0 / 2 |" in summary
-    assert (out / "summary_jsd_critic.png").stat().st_size > 1000
+    assert "\n| w1 | " in summary and "| jsd_exact |" not in summary, "the table shows the chosen metrics"
+    assert (out / "summary_jsd_critic.png").stat().st_size > 1000, "the figure's metric need not be in the table"
 
     # --resume of a finished sweep runs nothing and writes the same summary
     assert sweep_command(None, resume=out) == out

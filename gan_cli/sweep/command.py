@@ -92,7 +92,7 @@ def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dic
     names, points = summary.summarise(spec, trials, rows)
     failures = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") == FAILED]
     figure = None
-    if spec.metric in names and any(p.values.get(spec.metric) for p in points):
+    if any(p.values.get(spec.metric) for p in points):
         figure = sweep_dir / f"summary_{spec.metric}.png"
         plot_sweep(
             [SweepPoint(p.label, p.values.get(spec.metric, []), p.intervals[spec.metric].mean, p.intervals[spec.metric].half_width) for p in points],
@@ -102,7 +102,8 @@ def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dic
             "grid point (" + ", ".join(spec.grid) + ")" if spec.grid else "",
         )
     elif any(p.ok for p in points):
-        console.print(f"note: no trial reported the metric {spec.metric!r} (they report: {', '.join(names)}); no figure drawn", markup=False, highlight=False)
+        reported = ", ".join(summary.metric_names(list(rows.values()), None))
+        console.print(f"note: no finished trial reported the metric {spec.metric!r} (they report: {reported}); no figure drawn", markup=False, highlight=False, soft_wrap=True)
     summary.print_table(console, spec, names, points)
     summary.write_markdown(sweep_dir / SUMMARY_FILE, summary.markdown(spec, names, points, failures, figure.name if figure else None))
     return failures, figure

@@ -54,6 +54,7 @@ def metric_names(rows: list[dict[str, Any]], chosen: list[str] | None) -> list[s
 def summarise(spec: SweepSpec, trials: list[Trial], rows: dict[str, dict[str, Any]], level: float = 0.95) -> tuple[list[str], list[PointSummary]]:
     """(metric names, one PointSummary per grid point in grid order) from each trial's newest row."""
     names = metric_names([rows[t.trial_id] for t in trials if t.trial_id in rows], spec.metrics)
+    wanted = [*names, WALL] + ([spec.metric] if spec.metric not in names else [])  # the figure's metric too
     points: dict[tuple[str, ...], PointSummary] = {}
     for t in trials:
         ps = points.setdefault(t.point, PointSummary(t.grid, point_label(spec, t.grid)))
@@ -66,12 +67,12 @@ def summarise(spec: SweepSpec, trials: list[Trial], rows: dict[str, dict[str, An
         if r.get("status") != OK:
             continue
         ps.ok += 1
-        for name in [*names, WALL]:
+        for name in wanted:
             value = r.get("wall_s") if name == WALL else r.get("metrics", {}).get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 ps.values.setdefault(name, []).append(float(value))
     for ps in points.values():
-        ps.intervals = {name: mean_interval(ps.values.get(name, []), level) for name in [*names, WALL]}
+        ps.intervals = {name: mean_interval(ps.values.get(name, []), level) for name in wanted}
     return names, list(points.values())
 
 
