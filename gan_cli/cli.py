@@ -221,6 +221,33 @@ def plot_figure1_cmd(
     typer.echo(f"wrote {path}; final JSD(p_data || p_g) = {stats['jsd']:.4f} nats, max |D - 1/2| = {stats['max_abs_d_minus_half']:.4f}")
 
 
+@app.command()
+@user_errors
+def sweep(
+    sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep YAML (base config, seeds, grid, eval, resources); with --resume: the sweep directory.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Exact sweep directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Run on an existing Ray cluster: auto | HOST:6379 | ray://HOST:10001 (default: start a local Ray).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the sweep directory given as the argument: skip finished trials, resume interrupted ones.")] = False,
+    cpus: Annotated[Optional[int], typer.Option("--cpus", help="CPUs the local Ray may use (default: all).")] = None,
+) -> None:
+    """Run a config over seeds and a grid of --set values on Ray; one run directory per trial, a table across seeds."""
+    from gan_cli.sweep.command import SweepInterrupted, sweep_command
+
+    if resume and sweep_file is None:
+        raise GanError("--resume needs the sweep directory: gan sweep --resume SWEEP_DIR")
+    try:
+        sweep_command(None if resume else sweep_file, out, address, sweep_file if resume else None, cpus)
+    except SweepInterrupted as exc:
+        err.print(
+            f"interrupted: {exc.stopped} running trial(s) checkpointed, {exc.remaining} trial(s) left\n"
+            f"resume with: gan sweep --resume {shlex.quote(str(exc.sweep_dir))}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+
+
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _terminate)

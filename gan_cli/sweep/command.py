@@ -1,0 +1,212 @@
+"""`gan sweep SWEEP.yaml` and `gan sweep --resume SWEEP_DIR`: check every grid point, run the
+trials on Ray (one ordinary run directory each), then write results.jsonl, summary.md and the figure.
+
+SWEEP_DIR/
+    sweep.yaml, base.yaml   the sweep as it runs (what --resume reads) and its base experiment
+    <trial-id>/             one run directory per trial (train, then eval.json): every command reads it
+    results.jsonl           one row per trial: grid values, seed, status, error, eval metrics, wall time
+    summary.md, summary_<metric>.png   the table across seeds and the figure of the chosen metric
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+
+from gan_cli import checkpoint
+from gan_cli.errors import GanError
+from gan_cli.sweep import engine, results, summary
+from gan_cli.sweep import spec as spec_mod
+from gan_cli.sweep.spec import SweepSpec, Trial
+from gan_cli.sweep.trial import FAILED, INTERRUPTED, OK, payload
+
+SPEC_FILE, BASE_FILE, SUMMARY_FILE = "sweep.yaml", "base.yaml", "summary.md"
+FINISHED = (OK, FAILED)  # --resume runs the other trials again (interrupted, or never started)
+
+
+class SweepInterrupted(Exception):
+    """Ctrl-C / SIGTERM stopped the sweep; the running trials checkpointed."""
+
+    def __init__(self, sweep_dir: Path, stopped: int, remaining: int) -> None:
+        super().__init__(str(sweep_dir))
+        self.sweep_dir, self.stopped, self.remaining = sweep_dir, stopped, remaining
+
+
+def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
+    """Create SWEEP_DIR (--out exactly, or runs/<name>-<YYYYmmdd-HHMMSS>) and write its sweep files."""
+    if out is None:
+        sweep_dir = checkpoint.default_run_dir(spec.name)
+    elif out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):  # made since the first check
+        raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
+    else:
+        sweep_dir = out
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        (sweep_dir / BASE_FILE).write_text(yaml.safe_dump(spec.base_raw, sort_keys=False), encoding="utf-8")
+        text = "# gan sweep: the sweep as it runs; gan sweep --resume reads it\n" + yaml.safe_dump(spec.to_yaml_data(BASE_FILE), sort_keys=False)
+        (sweep_dir / SPEC_FILE).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GanError(f"cannot write the sweep directory {sweep_dir}: {exc.strerror or exc}") from None
+    return sweep_dir.resolve()
+
+
+def _open_sweep_dir(sweep_dir: Path) -> SweepSpec:
+    if not (sweep_dir / SPEC_FILE).is_file():
+        raise GanError(f"--resume {sweep_dir}: no {SPEC_FILE} there; is it a gan sweep directory?")
+    return spec_mod.load(sweep_dir / SPEC_FILE)
+
+
+def _todo(spec: SweepSpec, trials: list[Trial], sweep_dir: Path, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Payloads of the trials still to run; an interrupted one carries its wall time so far."""
+    out = []
+    for t in trials:
+        prev = rows.get(t.trial_id)
+        if prev is not None and prev.get("status") in FINISHED:
+            continue
+        prior = float(prev.get("wall_s") or 0.0) if prev is not None else 0.0
+        out.append(payload(t.trial_id, t.grid, t.seed, sweep_dir / t.trial_id, sweep_dir / BASE_FILE, spec.overrides(t.grid), spec_mod.trial_device(spec), spec.cpus, prior))
+    return out
+
+
+def _report_row(console: Console, counter: list[int], total: int) -> Any:
+    def on_row(r: dict[str, Any]) -> None:
+        counter[0] += 1
+        head = f"[{counter[0]}/{total}] {r['trial']}: {r['status']} in {r.get('wall_s', 0):.1f} s"
+        detail = f" ({str(r.get('error') or '').splitlines()[0]})" if r["status"] != OK and r.get("error") else ""
+        console.print(head + detail, markup=False, highlight=False, soft_wrap=True)
+
+    return on_row
+
+
+def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dict[str, Any]], Path | None]:
+    """Print the table; write summary.md and the figure; return (failed rows, figure path)."""
+    from gan_cli.figures.sweep import SweepPoint, plot_sweep
+
+    trials = spec.trials()
+    rows = results.latest(results.read(sweep_dir / results.RESULTS))
+    names, points = summary.summarise(spec, trials, rows)
+    failures = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") == FAILED]
+    figure = None
+    if any(p.values.get(spec.metric) for p in points):
+        figure = sweep_dir / f"summary_{spec.metric}.png"
+        plot_sweep(
+            [SweepPoint(p.label, p.values.get(spec.metric, []), p.intervals[spec.metric].mean, p.intervals[spec.metric].half_width) for p in points],
+            spec.metric,
+            f"sweep {spec.name}: {spec.metric} over {len(spec.seeds)} seeds",
+            figure,
+            "grid point (" + ", ".join(spec.grid) + ")" if spec.grid else "",
+        )
+    elif any(p.ok for p in points):
+        reported = ", ".join(summary.metric_names(list(rows.values()), None))
+        console.print(f"note: no finished trial reported the metric {spec.metric!r} (they report: {reported}); no figure drawn", markup=False, highlight=False, soft_wrap=True)
+    summary.print_table(console, spec, names, points)
+    summary.write_markdown(sweep_dir / SUMMARY_FILE, summary.markdown(spec, names, points, failures, figure.name if figure else None))
+    return failures, figure
+
+
+def _read_spec(sweep_file: Path | None, out: Path | None, address: str | None, resume: Path | None, cpus: int | None) -> SweepSpec:
+    """Check the arguments; load the sweep (a file, or SWEEP_DIR/sweep.yaml) and validate every grid point."""
+    if (sweep_file is None) == (resume is None):
+        raise GanError("give a SWEEP.yaml, or --resume with the sweep directory to continue")
+    if cpus is not None and (cpus < 1 or address):
+        raise GanError("--cpus: the CPUs a local Ray may use, >= 1 (a cluster given by --address has its own)")
+    if resume is not None and out is not None:
+        raise GanError("--out names a new sweep directory; with --resume the sweep directory is the argument")
+    spec = _open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
+    spec_mod.validate(spec)
+    if resume is None and out is not None and out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):
+        raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
+    return spec
+
+
+@contextlib.contextmanager
+def _locked(sweep_dir: Path) -> Iterator[None]:
+    """Hold SWEEP_DIR/.lock: two `gan sweep` processes never run one sweep directory at once."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    with open(sweep_dir / ".lock", "a", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise GanError(f"another gan sweep is running on {sweep_dir}; wait for it, or stop it first") from None
+        yield
+
+
+def _run(console: Console, spec: SweepSpec, cluster: engine.Cluster, sweep_dir: Path, todo: list[dict[str, Any]], done: int, total: int) -> bool:
+    """Run the trials still to do, appending each row to results.jsonl; True when Ctrl-C stopped them."""
+    engine.check_fits(cluster, spec.cpus, spec.gpus, cluster.local)
+    console.print(
+        f"gan sweep {spec.name}: {len(todo)} of {total} trials to run ({len(spec.points())} grid points x {len(spec.seeds)} seeds) "
+        f"on {cluster.where} ({cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs; ready in {cluster.startup_s:.1f} s), "
+        f"{spec.cpus:g} CPU(s) and {spec.gpus:g} GPU(s) per trial\n  sweep directory {sweep_dir}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    on_row = _report_row(console, [done], total)
+
+    def record(r: dict[str, Any]) -> None:
+        results.append(sweep_dir / results.RESULTS, r)
+        on_row(r)
+
+    def on_stop(running: int) -> None:
+        console.print(f"\nstopping: {running} unfinished trial(s); the running ones write their checkpoints (Ctrl-C again quits at once)", markup=False, highlight=False)
+
+    return engine.run_trials(cluster, todo, spec.cpus, spec.gpus, record, on_stop)
+
+
+def sweep_command(
+    sweep_file: Path | None,
+    out: Path | None = None,
+    address: str | None = None,
+    resume: Path | None = None,
+    cpus: int | None = None,
+    console: Console | None = None,
+) -> Path:
+    """Run (or, with `resume` = SWEEP_DIR, continue) a sweep; returns SWEEP_DIR.
+    Raises GanError (bad input; or, after writing every result, trials that failed) and
+    SweepInterrupted (Ctrl-C / SIGTERM, after the running trials checkpointed). A new sweep
+    directory is made only once Ray is up, so no failed check or connection leaves one behind."""
+    console = console or Console(highlight=False)
+    spec = _read_spec(sweep_file, out, address, resume, cpus)
+    engine.import_ray()
+    engine.check_address(address)
+    trials = spec.trials()
+    stopped = False
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if resume is None:
+            cluster = stack.enter_context(engine.connect(address, cpus))
+            sweep_dir = _new_sweep_dir(spec, out)
+        else:
+            sweep_dir = resume.resolve()
+        stack.enter_context(_locked(sweep_dir))
+        path = sweep_dir / results.RESULTS
+        rows = results.latest(results.read(path))
+        known = {t.trial_id for t in trials}
+        kept = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") in FINISHED]
+        results.rewrite(path, kept + [r for i, r in rows.items() if i not in known and r.get("status") in FINISHED])
+        todo = _todo(spec, trials, sweep_dir, rows)
+        if todo:
+            cluster = cluster or stack.enter_context(engine.connect(address, cpus))
+            stopped = _run(console, spec, cluster, sweep_dir, todo, len(kept), len(trials))
+        else:
+            console.print(f"gan sweep {spec.name}: all {len(trials)} trials have finished; summarising", markup=False, highlight=False)
+    failures, figure = finish(spec, sweep_dir, console)
+    console.print(f"wrote {path}, {sweep_dir / SUMMARY_FILE}" + (f" and {figure}" if figure else ""), markup=False, highlight=False, soft_wrap=True)
+    if stopped:
+        now = results.latest(results.read(path))
+        remaining = sum(1 for t in trials if now.get(t.trial_id, {}).get("status") not in FINISHED)
+        raise SweepInterrupted(sweep_dir, sum(1 for r in now.values() if r.get("status") == INTERRUPTED), remaining)
+    if failures:
+        raise GanError(
+            f"{len(failures)} of {len(trials)} trials failed (their error lines are in {path} and {sweep_dir / SUMMARY_FILE}):",
+            [f"{r['trial']}: {str(r.get('error') or '').splitlines()[0] if r.get('error') else ''}" for r in failures],
+        )
+    return sweep_dir

@@ -1,0 +1,174 @@
+"""Ray: start or join a cluster, run trials as tasks with their CPUs and GPUs, stop them on Ctrl-C.
+
+Each trial is one Ray task (`run_trial`), so Ray's scheduler keeps as many trials running as the
+resources allow. Ctrl-C (or SIGTERM) in the driver cancels the tasks: Ray delivers the cancel to
+a running trial as SIGINT, which the training loop answers by finishing its step, writing
+checkpoints/last.pt and stopping; queued trials never start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gan_cli.errors import GanError
+from gan_cli.sweep.trial import FAILED, row, run_trial
+
+INSTALL_HINT = "pip install 'gan-cli[sweep]'"
+
+
+def import_ray() -> Any:
+    """The ray module, or a GanError naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise GanError(f"gan sweep runs its trials on Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+@dataclass
+class Cluster:
+    """A Ray session: the module, where it runs, its CPUs and GPUs, and its start-up time (s)."""
+
+    ray: Any
+    where: str
+    cpus: float
+    gpus: float
+    startup_s: float
+    local: bool
+
+
+def _package_path() -> str:
+    """PYTHONPATH for local workers: the folder holding this gan_cli package, then the driver's."""
+    here = str(Path(__file__).resolve().parents[2])
+    old = os.environ.get("PYTHONPATH", "")
+    return here + (os.pathsep + old if old else "")
+
+
+@contextlib.contextmanager
+def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
+    """Start a local Ray (address None; num_cpus None = every CPU) or join the cluster at `address`
+    ('auto', 'HOST:6379' or 'ray://HOST:10001'); shut it down afterwards. A Ray that this process
+    already started (ray.init in a test or a notebook) is used as it is and left running."""
+    ray = import_ray()
+    owned = not ray.is_initialized()
+    start = time.perf_counter()
+    if owned:
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+        saved = os.environ.get("PYTHONPATH")
+        try:
+            if address:
+                ray.init(address=address, **options)
+            else:
+                # local workers inherit the environment of the Ray processes started here (cheaper than a runtime_env)
+                os.environ["PYTHONPATH"] = _package_path()
+                ray.init(num_cpus=num_cpus, **options)
+        except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+            where = f"the Ray cluster at {address}" if address else "a local Ray"
+            raise GanError(f"cannot start {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        finally:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+    try:
+        total = ray.cluster_resources()
+        where = f"Ray cluster at {address}" if address else "local Ray"
+        yield Cluster(ray, where, float(total.get("CPU", 0)), float(total.get("GPU", 0)), time.perf_counter() - start, not address)
+    finally:
+        if owned:
+            ray.shutdown()
+
+
+def check_address(address: str | None) -> None:
+    """Refuse at once an --address where nothing listens (Ray itself retries for minutes)."""
+    if address is None or address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise GanError(f"--address {address}: expected auto, HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:10001")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise GanError(f"--address {address}: nothing answers at {host}:{port} ({exc.strerror or exc}); is the Ray cluster up (ray start --head)?") from None
+
+
+def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:
+    """A trial that needs more than the whole local Ray has would wait forever: refuse it now."""
+    if not local:
+        return  # a cluster may grow (autoscaler); Ray says so itself while a task waits
+    if cpus > cluster.cpus:
+        raise GanError(f"resources.cpus: a trial asks for {cpus:g} CPUs but the local Ray has {cluster.cpus:g} (lower it, or give --cpus)")
+    if gpus > cluster.gpus:
+        raise GanError(f"resources.gpus: a trial asks for {gpus:g} GPUs but this machine has {cluster.gpus:g} (set resources.gpus: 0 to train on the CPU)")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the sweep the way Ctrl-C does (main thread only; elsewhere nothing changes)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _outcome(ray: Any, ref: Any, p: dict[str, Any]) -> dict[str, Any] | None:
+    """The trial's row; None for a trial cancelled before it began; a failed row when its worker died."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.TaskCancelledError:
+        return None
+    except ray.exceptions.RayError as exc:  # the worker process died (out of memory, killed), or Ray failed
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return row(p, FAILED, f"{type(exc).__name__}: {first}")
+
+
+def run_trials(
+    cluster: Cluster,
+    payloads: list[dict[str, Any]],
+    cpus: float,
+    gpus: float,
+    on_row: Callable[[dict[str, Any]], None],
+    on_stop: Callable[[int], None] = lambda running: None,
+) -> bool:
+    """Run every payload as a Ray task needing `cpus` CPUs and `gpus` GPUs; call `on_row` with each
+    row as it arrives. Returns True when Ctrl-C / SIGTERM stopped the sweep (after the running
+    trials have checkpointed and reported), False when every trial finished."""
+    ray = cluster.ray
+    task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(run_trial)
+    with _sigterm_as_interrupt():
+        refs = {task.remote(p): p for p in payloads}
+        try:
+            while refs:
+                done, _ = ray.wait(list(refs), num_returns=1)
+                for ref in done:
+                    outcome = _outcome(ray, ref, refs.pop(ref))
+                    if outcome is not None:
+                        on_row(outcome)
+        except KeyboardInterrupt:
+            on_stop(len(refs))
+            for ref in refs:
+                ray.cancel(ref)  # a running trial gets SIGINT: it checkpoints and returns
+            for ref, p in refs.items():
+                outcome = _outcome(ray, ref, p)
+                if outcome is not None:
+                    on_row(outcome)
+            return True
+    return False

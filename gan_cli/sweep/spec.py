@@ -1,0 +1,244 @@
+"""SWEEP.yaml: the base config, seeds, grid, eval settings and resources; its trials; their checks.
+
+A sweep file (every key but `base` optional):
+
+    base: ../ring8.yaml          # the experiment, relative to this file
+    name: ring8_k                # default run directory runs/<name>-<YYYYmmdd-HHMMSS>
+    seeds: 5                     # a count (seeds 0..4) or a list of seeds [0, 7, 9]
+    grid: {train.k: [1, 3]}      # dotted config keys (as --set) and the values to try
+    set: {train.steps: 2000}     # fixed --set overrides of every trial
+    eval: {num_samples: 2000}    # `gan eval` settings: keys of the config's eval section
+    resources: {cpus: 1, gpus: 0}  # per trial; gpus 0 runs on the CPU
+    metric: modes_captured       # the metric drawn against the grid (default: value)
+    metrics: [value, w1]         # the metrics of the table (default: all that eval reports)
+
+Each trial is one grid point with one seed; every grid point is validated as a config before
+anything runs, so a bad value never leaves a half-started sweep.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gan_cli import config as config_mod
+from gan_cli.errors import GanError
+
+KEYS = ("base", "name", "seeds", "grid", "set", "eval", "resources", "metric", "metrics")
+RESOURCE_KEYS = ("cpus", "gpus")
+DEFAULT_METRIC = "value"  # V(G, D) of the checkpoint's D: reported for every kind of data
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of the sweep: a grid point (key -> value, in grid order) and a seed."""
+
+    trial_id: str
+    grid: dict[str, Any]
+    seed: int
+
+    @property
+    def point(self) -> tuple[str, ...]:
+        """The grid point as a hashable key (each value as JSON)."""
+        return tuple(json.dumps(v, sort_keys=True) for v in self.grid.values())
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed sweep file; `base_raw` is the base experiment as plain YAML data."""
+
+    path: Path
+    name: str
+    base_raw: dict[str, Any]
+    seeds: list[int]
+    grid: dict[str, list[Any]]
+    fixed: dict[str, Any]
+    eval: dict[str, Any]
+    cpus: float
+    gpus: float
+    metric: str
+    metrics: list[str] | None
+
+    def overrides(self, grid_values: dict[str, Any]) -> list[str]:
+        """`--set` strings of one grid point: the fixed ones, the eval settings, then the grid values."""
+        pairs = list(self.fixed.items()) + [(f"eval.{k}", v) for k, v in self.eval.items()] + list(grid_values.items())
+        return [f"{key}={json.dumps(value)}" for key, value in pairs]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every grid point (the product of the grid's lists, the first key varying slowest)."""
+        keys = list(self.grid)
+        return [dict(zip(keys, combo)) for combo in itertools.product(*(self.grid[k] for k in keys))]
+
+    def trials(self) -> list[Trial]:
+        """Every trial: grid points in order, the seeds inside each."""
+        labels = short_keys(list(self.grid))
+        out, seen = [], set()
+        for values in self.points():
+            for seed in self.seeds:
+                parts = [f"{labels[k]}={_slug(v)}" for k, v in values.items()] + [f"seed={seed}"]
+                trial_id = ",".join(parts)
+                if trial_id in seen:  # two values that print alike (1 and '1'): keep the ids apart
+                    trial_id = f"{trial_id},{len(out)}"
+                seen.add(trial_id)
+                out.append(Trial(trial_id, values, seed))
+        return out
+
+    def to_yaml_data(self, base_name: str) -> dict[str, Any]:
+        """This spec as a sweep file whose base is `base_name` (beside it): what --resume reads."""
+        data: dict[str, Any] = {"base": base_name, "name": self.name, "seeds": self.seeds, "grid": self.grid}
+        if self.fixed:
+            data["set"] = self.fixed
+        if self.eval:
+            data["eval"] = self.eval
+        data["resources"] = {"cpus": self.cpus, "gpus": self.gpus}
+        data["metric"] = self.metric
+        if self.metrics is not None:
+            data["metrics"] = self.metrics
+        return data
+
+
+def short_keys(keys: list[str]) -> dict[str, str]:
+    """Each grid key by its last part (train.k -> k), or in full where two keys share a last part."""
+    leaves = [k.rsplit(".", 1)[-1] for k in keys]
+    return {k: (leaf if leaves.count(leaf) == 1 else k) for k, leaf in zip(keys, leaves)}
+
+
+def _slug(value: Any) -> str:
+    """A value as a file-name-safe word: 1 -> 1, 'minimax' -> minimax, [0.5, 0.9] -> 0.5_0.9."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return re.sub(r"[^A-Za-z0-9.+=-]+", "_", text).strip("_") or "_"
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _parse_seeds(raw: Any, problems: list[str]) -> list[int]:
+    if raw is None:
+        return [0]
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 1:
+            problems.append(f"seeds: a count must be >= 1, got {raw}")
+            return []
+        return list(range(raw))
+    if isinstance(raw, list) and raw and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in raw):
+        if len(set(raw)) != len(raw):
+            problems.append(f"seeds: the list repeats a seed: {raw}")
+        return list(raw)
+    problems.append(f"seeds: expected a count (e.g. 5) or a non-empty list of seeds >= 0, got {raw!r}")
+    return []
+
+
+def _parse_mapping(raw: Any, key: str, problems: list[str]) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
+        problems.append(f"{key}: expected a mapping of keys to values, got {raw!r}")
+        return {}
+    return dict(raw)
+
+
+def _parse_grid(raw: Any, problems: list[str]) -> dict[str, list[Any]]:
+    grid = _parse_mapping(raw, "grid", problems)
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            problems.append(f"grid.{key}: expected a non-empty list of values, got {values!r}")
+        elif len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
+            problems.append(f"grid.{key}: the list repeats a value: {values!r}")
+    return grid
+
+
+def _parse_resources(raw: Any, problems: list[str]) -> tuple[float, float]:
+    res = _parse_mapping(raw, "resources", problems)
+    for key in res:
+        if key not in RESOURCE_KEYS:
+            problems.append(f"resources.{key}: unknown key (use cpus, gpus)")
+    cpus, gpus = res.get("cpus", 1), res.get("gpus", 0)
+    if not _is_number(cpus) or not math.isfinite(cpus) or cpus <= 0:
+        problems.append(f"resources.cpus: CPUs per trial must be a number > 0, got {cpus!r}")
+        cpus = 1
+    if not _is_number(gpus) or not math.isfinite(gpus) or gpus < 0:
+        problems.append(f"resources.gpus: GPUs per trial must be a number >= 0, got {gpus!r}")
+        gpus = 0
+    return float(cpus), float(gpus)
+
+
+def _parse_metrics(raw: dict[str, Any], problems: list[str]) -> tuple[str, list[str] | None]:
+    metric = raw.get("metric", DEFAULT_METRIC)
+    if not isinstance(metric, str) or not metric:
+        problems.append(f"metric: expected a metric name such as value or modes_captured, got {metric!r}")
+        metric = DEFAULT_METRIC
+    metrics = raw.get("metrics")
+    if metrics is not None and not (isinstance(metrics, list) and metrics and all(isinstance(m, str) for m in metrics)):
+        problems.append(f"metrics: expected a non-empty list of metric names, got {metrics!r}")
+        metrics = None
+    return metric, metrics
+
+
+def load(path: str | Path) -> SweepSpec:
+    """Read and check a sweep file (not yet its grid against the config: see `validate`)."""
+    p = Path(path).expanduser()
+    raw = config_mod.read_yaml(p)
+    problems: list[str] = []
+    for key in raw:
+        if key not in KEYS:
+            problems.append(f"{key}: unknown key (a sweep file has {', '.join(KEYS)})")
+    base = raw.get("base")
+    base_raw: dict[str, Any] = {}
+    if not isinstance(base, str) or not base:
+        problems.append("base: required, the experiment YAML (a path relative to the sweep file)")
+    else:
+        base_path = (p.parent / base).resolve() if not Path(base).expanduser().is_absolute() else Path(base).expanduser()
+        try:
+            base_raw = config_mod.read_yaml(base_path)
+        except GanError as exc:
+            problems.append(f"base: {exc} (relative paths start at the sweep file's folder)")
+    name = raw.get("name", p.stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._+-]+", name or ""):
+        problems.append(f"name: expected a word of letters, digits and . _ + -, got {name!r}")
+        name = p.stem
+    seeds = _parse_seeds(raw.get("seeds"), problems)
+    grid = _parse_grid(raw.get("grid"), problems)
+    fixed = _parse_mapping(raw.get("set"), "set", problems)
+    eval_settings = _parse_mapping(raw.get("eval"), "eval", problems)
+    cpus, gpus = _parse_resources(raw.get("resources"), problems)
+    metric, metrics = _parse_metrics(raw, problems)
+    for section, keys in (("grid", grid), ("set", fixed)):
+        for key in keys:
+            if key in ("seed", "device"):
+                problems.append(f"{section}.{key}: {'use seeds:' if key == 'seed' else 'resources.gpus chooses the device'}, not {section}:")
+    for key in grid:
+        if key in fixed:
+            problems.append(f"grid.{key}: also under set:; give it in one place")
+    if problems:
+        raise GanError(f"invalid sweep file {p}:", problems)
+    return SweepSpec(p, name, base_raw, seeds, grid, fixed, eval_settings, cpus, gpus, metric, metrics)
+
+
+def validate(spec: SweepSpec) -> None:
+    """Build every grid point's config exactly as its trials will; raise one GanError listing each
+    distinct problem (with the first grid point that shows it) before anything starts."""
+    problems: dict[str, str] = {}
+    for values in spec.points():
+        try:
+            config_mod.load(None, spec.overrides(values), base=spec.base_raw)
+        except GanError as exc:
+            where = ", ".join(f"{k}={json.dumps(v)}" for k, v in values.items()) or "the base config"
+            for problem in exc.problems or [str(exc)]:
+                problems.setdefault(problem.removeprefix("--set "), where)
+    if problems:
+        raise GanError(
+            f"invalid sweep {spec.path}: these grid points fail the config checks (nothing was started):",
+            [f"{problem} (grid point {where})" for problem, where in problems.items()],
+        )
+
+
+def trial_device(spec: SweepSpec) -> str:
+    """The device of every trial: cuda when the trial is given GPUs, else cpu (never 'auto', which
+    would take a GPU that the scheduler did not give the trial)."""
+    return "cuda" if spec.gpus > 0 else "cpu"

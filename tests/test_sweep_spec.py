@@ -1,0 +1,118 @@
+"""`gan sweep` before anything runs: the sweep file, its trials, every grid point checked as a
+config, and the one-line errors (a bad grid value, a missing Ray) that leave no directory behind.
+No Ray is started here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from sweep_helpers import tiny_base, write_sweep
+from typer.testing import CliRunner
+
+from gan_cli.cli import app
+from gan_cli.errors import GanError
+from gan_cli.sweep import spec as spec_mod
+
+runner = CliRunner()
+
+
+def test_trials_are_the_grid_product_times_the_seeds(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, seeds=[3, 7], grid={"train.k": [1, 3], "train.generator_loss": ["minimax", "non_saturating"]}, set={"train.steps": 5})
+    spec = spec_mod.load(path)
+    trials = spec.trials()
+    assert [t.trial_id for t in trials[:3]] == ["k=1,generator_loss=minimax,seed=3", "k=1,generator_loss=minimax,seed=7", "k=1,generator_loss=non_saturating,seed=3"]
+    assert len(trials) == 8 and len({t.trial_id for t in trials}) == 8
+    assert trials[-1].grid == {"train.k": 3, "train.generator_loss": "non_saturating"} and trials[-1].seed == 7
+    # the overrides are --set strings: fixed ones, eval settings, then the grid values
+    overrides = spec.overrides(trials[-1].grid)
+    assert overrides[0] == "train.steps=5" and overrides[-2:] == ["train.k=3", 'train.generator_loss="non_saturating"']
+    spec_mod.validate(spec)
+    assert spec_mod.load(write_sweep(tmp_path / "count", seeds=3)).seeds == [0, 1, 2]
+
+
+def test_keys_that_share_a_last_part_keep_their_full_path_in_trial_ids(tmp_path: Path) -> None:
+    spec = spec_mod.load(write_sweep(tmp_path, seeds=1, grid={"generator.init": ["uniform"], "discriminator.init": ["normal"]}))
+    assert spec.trials()[0].trial_id == "generator.init=uniform,discriminator.init=normal,seed=0"
+
+
+def test_a_bad_grid_value_is_one_error_before_anything_starts(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, grid={"train.k": [1, 0], "train.generator_loss": ["minimax", "minmax"]})
+    out = tmp_path / "sweep_out"
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith("error: invalid sweep")
+    assert "train.k: must be > 0, got 0 (grid point train.k=0, train.generator_loss=\"minimax\")" in result.output
+    assert "train.generator_loss: 'minmax' is not one of non_saturating, minimax (did you mean 'minimax'?)" in result.output
+    assert result.output.count("train.k: must be > 0") == 1, "one line per distinct problem"
+    assert not out.exists(), "nothing was started"
+
+
+def test_an_unknown_grid_key_names_the_closest_key(tmp_path: Path) -> None:
+    path = write_sweep(tmp_path, grid={"train.lrr": [0.1]})
+    result = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "train.lrr: unknown key; did you mean 'train.optimizer.lr'?" in result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seeds": 0}, "seeds: a count must be >= 1, got 0"),
+        ({"grid": {"train.k": []}}, "grid.train.k: expected a non-empty list of values"),
+        ({"grid": {"seed": [1, 2]}}, "grid.seed: use seeds:"),
+        ({"set": {"device": "cuda"}}, "set.device: resources.gpus chooses the device"),
+        ({"resources": {"cpus": 0}}, "resources.cpus: CPUs per trial must be a number > 0"),
+        ({"base": "missing.yaml"}, "base: config file not found"),
+        ({"metirc": "w1"}, "metirc: unknown key"),
+    ],
+)
+def test_a_bad_sweep_file_names_the_key(tmp_path: Path, change: dict, message: str) -> None:
+    with pytest.raises(GanError, match="invalid sweep file") as info:
+        spec_mod.load(write_sweep(tmp_path, **change))
+    assert message in str(info.value)
+
+
+def test_missing_ray_names_the_extra_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["sweep", str(write_sweep(tmp_path, config=tiny_base())), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: gan sweep runs its trials on Ray, which is not installed: pip install 'gan-cli[sweep]'"
+    assert not out.exists()
+
+
+def test_an_address_where_nothing_listens_fails_at_once(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["sweep", str(write_sweep(tmp_path)), "--out", str(out), "--address", "127.0.0.1:1"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: --address 127.0.0.1:1: nothing answers at 127.0.0.1:1")
+    assert not out.exists()
+
+
+def test_one_sweep_directory_runs_one_sweep_at_a_time(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    fcntl = pytest.importorskip("fcntl")
+    sweep_dir = write_sweep(tmp_path / "sw").parent  # base.yaml and sweep.yaml: a sweep directory's layout
+    with open(sweep_dir / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a running `gan sweep` holds it
+        result = runner.invoke(app, ["sweep", "--resume", str(sweep_dir)])
+    assert result.exit_code == 1
+    assert "another gan sweep is running on" in result.output
+
+
+def test_resume_needs_a_sweep_directory(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sweep", "--resume", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no sweep.yaml there" in result.output
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" / "sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_sweep_file_loads_and_its_grid_validates(path: Path) -> None:
+    spec = spec_mod.load(path)
+    spec_mod.validate(spec)
+    assert path.read_text().startswith("#"), "a header comment: what it measures, the command"
+    assert len(spec.trials()) == len(spec.points()) * len(spec.seeds)
