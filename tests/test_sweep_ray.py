@@ -27,6 +27,8 @@ from gan_cli.sweep.command import sweep_command
 from gan_cli.sweep.intervals import mean_interval
 from gan_cli.sweep.summary import format_interval
 
+pytestmark = pytest.mark.slow  # starts a local Ray and child processes
+
 ray = pytest.importorskip("ray")
 
 REPO = Path(__file__).resolve().parents[1]
