@@ -346,21 +346,22 @@ def as_worker(body: Callable[[Ranks], T]) -> T:
     ranks = Ranks.join()
     watch_parent()
     try:
-        result = body(ranks)
+        try:
+            result = body(ranks)
+        except GanError as exc:
+            if not ranks.agreed:
+                ranks.agree(str(exc))  # raises for this rank and every other
+            if ranks.rank == 0:
+                raise
+            if isinstance(exc, NonFiniteError):
+                raise SystemExit(1) from None
+            raise GanError(f"rank {ranks.rank}: {exc}") from None
+        except (Interrupted, KeyboardInterrupt):
+            if ranks.rank == 0:
+                raise
+            raise SystemExit(130) from None
         ranks.close()
         return result
-    except GanError as exc:
-        if not ranks.agreed:
-            ranks.agree(str(exc))  # raises for this rank and every other
-        if ranks.rank == 0:
-            raise
-        if isinstance(exc, NonFiniteError):
-            raise SystemExit(1) from None
-        raise GanError(f"rank {ranks.rank}: {exc}") from None
-    except (Interrupted, KeyboardInterrupt):
-        if ranks.rank == 0:
-            raise
-        raise SystemExit(130) from None
     except RuntimeError as exc:
         if not lost_contact(exc):
             raise
@@ -375,3 +376,15 @@ def as_worker(body: Callable[[Ranks], T]) -> T:
             )
         sys.stdout.flush()
         os._exit(1)  # the process group is broken: leaving it cleanly could hang
+    except BaseException:
+        _leave(ranks)  # an orderly stop (error, interrupt): no gloo thread left to abort the exit
+        raise
+
+
+def _leave(ranks: Ranks) -> None:
+    try:
+        ranks.finish()
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    except Exception:  # noqa: BLE001 - leaving after an error: the error is what matters
+        pass
