@@ -172,6 +172,8 @@ class Solo(OneProcess):
 class Ranks(OneProcess):
     """This process as rank `rank` of `world` (torchrun), and the collectives the run needs."""
 
+    repeat_signal_s = 2.0  # a scheduler's signal to every process, then torchrun's copy of it: one request
+
     def __init__(self, rank: int, world: int, local_rank: int, control: Any) -> None:
         self.rank, self.world, self.local_rank = rank, world, local_rank
         self.control = control  # a gloo group for the small CPU collectives (setup, run dir, signals)

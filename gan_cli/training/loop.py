@@ -264,18 +264,25 @@ class Trainer:
 
 
 class Interrupt:
-    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once."""
+    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once.
 
-    def __init__(self) -> None:
+    A repeat within `repeat_s` seconds of the first counts as the first (several processes: a
+    scheduler may signal every process, and torchrun passes its own signal on again)."""
+
+    def __init__(self, repeat_s: float = 0.0) -> None:
         self.requested: str | None = None
         self._previous: dict[int, Any] = {}
+        self.repeat_s, self._first_at = repeat_s, 0.0
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None and time.monotonic() - self._first_at < self.repeat_s:
+            return
         if self.requested is not None:
             # second signal: leave now; atomic writes mean no file is left half-written
             os.write(2, b"\ninterrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint\n")
             os._exit(130)
         self.requested = signal.Signals(signum).name
+        self._first_at = time.monotonic()
 
     def __enter__(self) -> "Interrupt":
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -336,6 +343,7 @@ class OneProcess:
     """
 
     writes = True  # this process writes metrics.jsonl and the checkpoints
+    repeat_signal_s = 0.0  # a signal repeated within this many seconds counts once (see Interrupt)
 
     def stop(self, requested: str | None) -> str | None:
         """Called after every step with this process's pending signal name; the name to stop on now."""
@@ -372,7 +380,7 @@ def run(
     """
     hooks = hooks or RunHooks()
     processes = processes or OneProcess()
-    with Interrupt() as interrupt:
+    with Interrupt(processes.repeat_signal_s) as interrupt:
         while True:
             try:
                 return _Session(trainer, run_dir, hooks, interrupt, processes).train(total_steps)
