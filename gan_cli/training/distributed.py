@@ -146,7 +146,10 @@ class DistributedTrainer(Trainer):
 
 
 def config_digest(cfg: Config) -> str:
-    return hashlib.sha256(repr(to_dict(cfg)).encode()).hexdigest()[:16]
+    """A short hash of the experiment a rank resolved (where each node keeps its data may differ)."""
+    resolved = to_dict(cfg)
+    resolved["data"] = {k: v for k, v in resolved["data"].items() if k not in ("root", "download")}
+    return hashlib.sha256(repr(resolved).encode()).hexdigest()[:16]
 
 
 class Solo(OneProcess):
@@ -179,6 +182,7 @@ class Ranks(OneProcess):
         self.control = control  # a gloo group for the small CPU collectives (setup, run dir, signals)
         self.agreed = False
         self._digest: str | None = None
+        self._device = torch.device("cpu")
         self._stop_flag = torch.zeros(1, dtype=torch.int32)
         self._stop_work: Any = None
 
@@ -215,7 +219,7 @@ class Ranks(OneProcess):
         return torch.device("cuda", self.local_rank)
 
     def trainer(self, cfg: Config, dataset: Dataset, device: torch.device) -> Trainer:
-        self._digest = config_digest(cfg)
+        self._digest, self._device = config_digest(cfg), device
         return DistributedTrainer(cfg, dataset, device, self.rank, self.world)
 
     def agree(self, error: str | None = None) -> None:
@@ -263,7 +267,7 @@ class Ranks(OneProcess):
     def note(self, cfg: Config) -> str:
         m = cfg.train.batch_size
         return (
-            f"{self.world} processes (torchrun, {dist.get_backend()}): global batch {self.world * m} = {self.world} x train.batch_size {m}; "
+            f"{self.world} processes (torchrun, {'nccl' if self._device.type == 'cuda' else 'gloo'}): global batch {self.world * m} = {self.world} x train.batch_size {m}; "
             f"each rank draws a disjoint shard of each batch and its own noise; D's and G's gradients averaged over ranks"
         )
 

@@ -14,6 +14,8 @@
 `train.generator_loss: non_saturating`). `simultaneous` is what the released MNIST code ran: one
 fake batch S = G(z), D's and G's losses from the same D passes, both gradients taken before
 either net moves, both nets stepped together. One training *step* is one generator update.
+With several processes (training/distributed.py) the updates are these, on each rank's shard of
+the batch, and each optimizer step first averages its own net's gradient over the ranks.
 """
 
 from __future__ import annotations
