@@ -18,6 +18,7 @@ from gan_cli import config as config_mod
 from gan_cli import data
 from gan_cli.training import distributed
 from gan_cli.training.command import train_experiment
+from gan_cli.errors import GanError
 from gan_cli.training.console import Reporter
 
 
@@ -42,6 +43,17 @@ def generator_step_leaves_d_alone(config_path: str, ranks: distributed.Ranks) ->
     return {"d_grad_none_after_g_step": none_after, "d_grad_untouched_by_g_step": kept, "d_weights_unmoved": unmoved}
 
 
+def setup_errors_are_reported_once(ranks: distributed.Ranks) -> str:
+    """Rank 1 fails its setup: rank 0 raises the one message for everyone, rank 1 exits 1 quietly."""
+    try:
+        ranks.agree("no data here" if ranks.rank == 1 else None)
+    except GanError as exc:
+        return f"GanError: {exc}"
+    except SystemExit as exc:
+        return f"SystemExit: {exc.code}"
+    return "passed"
+
+
 def main(plan_path: str) -> None:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     ranks = distributed.Ranks.join()
@@ -51,6 +63,7 @@ def main(plan_path: str) -> None:
         ranks.finish()  # a fresh Ranks for the next run (each run agrees on its setup once), same process group
         ranks = distributed.Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control)
     results["g_step"] = generator_step_leaves_d_alone(plan["g_step_config"], ranks)
+    results["agree"] = setup_errors_are_reported_once(distributed.Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control))
     gathered: list[Any] = [None] * ranks.world
     torch.distributed.all_gather_object(gathered, results, group=ranks.control)
     if ranks.rank == 0:

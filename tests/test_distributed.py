@@ -19,14 +19,17 @@ from typing import Any
 
 import pytest
 import torch
+import typer
 from helpers import REPO, metrics_rows, run_ranks, tiny_toy_config, write_config
 
 from gan_cli import checkpoint, data, models
+from gan_cli.cli import app
 from gan_cli import config as config_mod
 from gan_cli.data import EpochSampler
 from gan_cli.training.command import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.distributed import ShardedSampler, step_seed
+from gan_cli.training.launch import _worker_args
 from gan_cli.training.loop import DATA_ORDER_SEED_OFFSET, Trainer
 
 WORLD = 2
@@ -127,6 +130,11 @@ def test_a_generator_step_gives_d_no_gradient(two_ranks: dict[str, Any]) -> None
 
 
 @pytest.mark.slow
+def test_a_setup_error_of_one_rank_stops_every_rank_and_rank_0_says_it_once(two_ranks: dict[str, Any]) -> None:
+    assert [r["agree"] for r in two_ranks["results"]] == ["GanError: rank 1: no data here", "SystemExit: 1"]
+
+
+@pytest.mark.slow
 def test_two_ranks_resumed_at_step_10_end_where_the_uninterrupted_run_ends(two_ranks: dict[str, Any]) -> None:
     straight, split = checkpoint.load(two_ranks["tmp"] / "alternating-k1"), checkpoint.load(two_ranks["tmp"] / "split")
     assert split["step"] == straight["step"] == STEPS
@@ -144,7 +152,16 @@ def test_a_one_process_checkpoint_resumes_with_two(two_ranks: dict[str, Any]) ->
     assert "resumed from step 6" in command and "the data order restarts at the epoch boundary" in command
 
 
-# ---------------------------------------------------------------- the data order (no processes)
+# ---------------------------------------------------------------- no processes
+
+
+def test_the_launcher_forwards_every_option_of_gan_train_but_nproc() -> None:
+    args = _worker_args(Path("c.yaml"), ["train.steps=3"], Path("out"), True, "cpu", 3, True)
+    train = typer.main.get_command(app).commands["train"]
+    for param in train.params:
+        if param.param_type_name == "option" and param.name not in ("help", "nproc"):
+            assert any(opt in args for opt in param.opts), f"gan train {param.opts[0]} does not reach the workers (training/launch.py)"
+    assert "--nproc" not in args and args[:3] == ["-m", "gan_cli", "train"]
 
 
 def test_the_ranks_shards_make_up_the_one_process_batch() -> None:

@@ -29,7 +29,7 @@ from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, SignalEx
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from gan_cli import checkpoint
+from gan_cli import checkpoint, devices
 from gan_cli import config as config_mod
 from gan_cli.errors import GanError
 from gan_cli.training.distributed import LAUNCHED_ENV
@@ -60,10 +60,12 @@ def _worker_args(config_path: Path | None, overrides: list[str], out: Path | Non
 
 
 def _check_gpus(nproc: int, device: str) -> None:
+    """One GPU per process: refuse more processes than GPUs before starting any."""
     if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
+        devices.select("cuda")  # the usual message where CUDA is absent
         count = torch.cuda.device_count()
         if nproc > count:
-            raise GanError(f"--nproc {nproc}: this machine has {count} CUDA device(s), one per process; use --nproc {count} or --device cpu")
+            raise GanError(f"--nproc {nproc}: this machine has {count} CUDA device(s), one per process; use at most --nproc {count}, or --device cpu")
 
 
 def _quiet_agent() -> None:
