@@ -76,12 +76,12 @@ def worker(args: argparse.Namespace) -> None:
         torch.cuda.set_device(rank)
         device = torch.device("cuda", rank)
         dist.init_process_group("nccl")
-        sync = lambda: torch.cuda.synchronize(device)  # noqa: E731
+        sync = lambda: torch.cuda.synchronize(device)
     else:
         torch.set_num_threads(1)
         device = torch.device("cpu")
         dist.init_process_group("gloo")
-        sync = lambda: None  # noqa: E731
+        sync = lambda: None
     single = build(args.update, device, None, world) if rank == 0 else None
     multi = build(args.update, device, rank, world)
     grads = [list(multi.G.parameters()), list(multi.D.parameters())]

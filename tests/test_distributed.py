@@ -23,8 +23,8 @@ import typer
 from helpers import REPO, metrics_rows, run_ranks, tiny_toy_config, write_config
 
 from gan_cli import checkpoint, data, models
-from gan_cli.cli import app
 from gan_cli import config as config_mod
+from gan_cli.cli import app
 from gan_cli.data import EpochSampler
 from gan_cli.training.command import train_experiment
 from gan_cli.training.console import Reporter

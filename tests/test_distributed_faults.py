@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from helpers import Child, child_pids, gan, is_running, metrics_rows, process_env, toy_config, write_config
+from helpers import (
+    Child,
+    child_pids,
+    gan,
+    is_running,
+    metrics_rows,
+    process_env,
+    toy_config,
+    write_config,
+)
 
 from gan_cli import checkpoint
 

@@ -49,7 +49,13 @@ from gan_cli import checkpoint, devices
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler
 from gan_cli.errors import GanError
-from gan_cli.training.loop import DATA_ORDER_SEED_OFFSET, Accumulator, Interrupted, OneProcess, Trainer
+from gan_cli.training.loop import (
+    DATA_ORDER_SEED_OFFSET,
+    Accumulator,
+    Interrupted,
+    OneProcess,
+    Trainer,
+)
 from gan_cli.training.nan_guard import NonFiniteError
 
 LAUNCHED_ENV = "GAN_CLI_LAUNCHED"  # set by `gan train --nproc` (training/launch.py) for its workers
