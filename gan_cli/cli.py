@@ -69,16 +69,16 @@ def train(
     nproc: Annotated[Optional[int], typer.Option("--nproc", min=1, help="Train with N processes on this machine (DDP through torchrun's launcher); train.batch_size is per process.")] = None,
 ) -> None:
     """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
-    from gan_cli.training import distributed
     from gan_cli.training.command import train_experiment
     from gan_cli.training.loop import Interrupted
+    from gan_cli.training.ranks import as_worker, world_size_from_env
 
     config_path = config
     run_dir = out
     if resume and config is not None and out is None and config.is_dir():
         # `gan train --resume RUN_DIR`: the positional argument is the run directory
         config_path, run_dir = None, config
-    world = distributed.world_size_from_env()
+    world = world_size_from_env()
     if nproc is not None and world > 1:
         raise GanError("--nproc starts its own processes; under torchrun, give torchrun --nproc-per-node instead")
     if nproc is not None and nproc > 1:
@@ -96,7 +96,7 @@ def train(
     )
     try:
         if world > 1:  # a worker of torchrun (or of `gan train --nproc`)
-            distributed.as_worker(lambda ranks: train_experiment(**train_args, ranks=ranks))
+            as_worker(lambda ranks: train_experiment(**train_args, ranks=ranks))
         else:
             train_experiment(**train_args)
     except Interrupted as exc:

@@ -20,9 +20,10 @@ from gan_cli.errors import GanError
 from gan_cli.training import distributed
 from gan_cli.training.command import train_experiment
 from gan_cli.training.console import Reporter
+from gan_cli.training.ranks import Ranks
 
 
-def generator_step_leaves_d_alone(config_path: str, ranks: distributed.Ranks) -> dict[str, Any]:
+def generator_step_leaves_d_alone(config_path: str, ranks: Ranks) -> dict[str, Any]:
     """A few alternating steps, then one G step: D gets no gradient, and a gradient it has stays as it was."""
     cfg = config_mod.load(config_path, [])
     trainer = distributed.DistributedTrainer(cfg, data.load(cfg), torch.device("cpu"), ranks.rank, ranks.world)
@@ -43,7 +44,7 @@ def generator_step_leaves_d_alone(config_path: str, ranks: distributed.Ranks) ->
     return {"d_grad_none_after_g_step": none_after, "d_grad_untouched_by_g_step": kept, "d_weights_unmoved": unmoved}
 
 
-def setup_errors_are_reported_once(ranks: distributed.Ranks) -> str:
+def setup_errors_are_reported_once(ranks: Ranks) -> str:
     """Rank 1 fails its setup: rank 0 raises the one message for everyone, rank 1 exits 1 quietly."""
     try:
         ranks.agree("no data here" if ranks.rank == 1 else None)
@@ -56,14 +57,14 @@ def setup_errors_are_reported_once(ranks: distributed.Ranks) -> str:
 
 def main(plan_path: str) -> None:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
-    ranks = distributed.Ranks.join()
+    ranks = Ranks.join()
     results: dict[str, Any] = {}
     for run in plan["runs"]:
         train_experiment(run["config"], run.get("set", []), out=run["out"], resume=run.get("resume", False), reporter=Reporter(quiet=True), ranks=ranks)
         ranks.finish()  # a fresh Ranks for the next run (each run agrees on its setup once), same process group
-        ranks = distributed.Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control)
+        ranks = Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control)
     results["g_step"] = generator_step_leaves_d_alone(plan["g_step_config"], ranks)
-    results["agree"] = setup_errors_are_reported_once(distributed.Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control))
+    results["agree"] = setup_errors_are_reported_once(Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control))
     gathered: list[Any] = [None] * ranks.world
     torch.distributed.all_gather_object(gathered, results, group=ranks.control)
     if ranks.rank == 0:

@@ -20,9 +20,10 @@ from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.figures.samples import draw
-from gan_cli.training import distributed
 from gan_cli.training.console import Reporter
+from gan_cli.training.distributed import data_order_note
 from gan_cli.training.loop import RunHooks, Trainer, budget_steps, run, with_lr
+from gan_cli.training.ranks import Ranks, Solo, yaml_comment
 from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment
@@ -118,13 +119,13 @@ def train_experiment(
     seed: int | None = None,
     dry_run: bool = False,
     reporter: Reporter | None = None,
-    ranks: distributed.Ranks | None = None,
+    ranks: Ranks | None = None,
 ) -> Path | None:
     """Run `gan train`; returns the run directory (None for --dry-run). Raises GanError, Interrupted.
 
     `ranks`: this process is one of several (torchrun); only rank 0 writes the run directory."""
     reporter = reporter or Reporter()
-    processes = ranks or distributed.Solo()
+    processes = ranks or Solo()
     cfg, run_dir = _resolve_config(config_path, overrides, out, resume, seed, device)
     dev = processes.device(cfg.device)
     dataset = data.load(cfg)
@@ -165,7 +166,7 @@ def train_experiment(
             )
         checkpoint.remove_stale_temps(run_dir)
         note = f"resumed from step {trainer.step}" + (": changed " + "; ".join(allowed) if allowed else "")
-        note += distributed.data_order_note(trainer, ckpt)
+        note += data_order_note(trainer, ckpt)
     else:
         if run_dir is None:
             run_dir = processes.default_run_dir(cfg.name)
@@ -184,7 +185,7 @@ def train_experiment(
         if resume:
             runlog.rewind(run_dir / "metrics.jsonl", trainer.step)
         processes_note = processes.note(cfg)
-        (run_dir / "config.yaml").write_text(distributed.yaml_comment(processes_note) + yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        (run_dir / "config.yaml").write_text(yaml_comment(processes_note) + yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
         _write_command(run_dir, dev, "\n".join(n for n in (processes_note, note) if n))
     except OSError as exc:
         raise GanError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}") from None

@@ -32,7 +32,7 @@ from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 from gan_cli import checkpoint, devices
 from gan_cli import config as config_mod
 from gan_cli.errors import GanError
-from gan_cli.training.distributed import LAUNCHED_ENV
+from gan_cli.training.ranks import LAUNCHED_ENV
 
 SHUTDOWN_TIMEOUT_S = 30  # seconds the agent waits for signalled workers (a checkpoint) before SIGKILL
 MONITOR_INTERVAL_S = 0.1  # how often the agent looks at its workers

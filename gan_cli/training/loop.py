@@ -340,7 +340,7 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int, write: bool = Tr
 class OneProcess:
     """The processes that train a run, as `run` sees them: here this one alone.
 
-    gan_cli.training.distributed.Ranks stands in for several (torchrun): only rank 0 writes the
+    gan_cli.training.ranks.Ranks stands in for several (torchrun): only rank 0 writes the
     run's files, and every rank stops after the same step when one of them is signalled.
     """
 
