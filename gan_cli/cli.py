@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import signal
 import sys
@@ -84,31 +85,45 @@ def train(
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (overrides the config).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (overrides the config).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and parameter counts; train nothing.")] = False,
+    nproc: Annotated[Optional[int], typer.Option("--nproc", min=1, help="Train with N processes on this machine (DDP through torchrun's launcher); train.batch_size is per process.")] = None,
 ) -> None:
     """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
     from gan_cli.training.command import train_experiment
     from gan_cli.training.loop import Interrupted
+    from gan_cli.training.ranks import as_worker, world_size_from_env
 
     config_path = config
     run_dir = out
     if resume and config is not None and out is None and config.is_dir():
         # `gan train --resume RUN_DIR`: the positional argument is the run directory
         config_path, run_dir = None, config
+    world = world_size_from_env()
+    if nproc is not None and world > 1:
+        raise GanError("--nproc starts its own processes; under torchrun, give torchrun --nproc-per-node instead")
+    if nproc is not None and nproc > 1:
+        from gan_cli.training.launch import launch
+
+        raise typer.Exit(launch(nproc, config_path, list(set_), run_dir, bool(resume), device, seed, dry_run))
+    train_args = dict(
+        config_path=str(config_path) if config_path is not None else None,
+        overrides=list(set_),
+        out=str(run_dir) if run_dir is not None else None,
+        resume=bool(resume),
+        device=device,
+        seed=seed,
+        dry_run=dry_run,
+    )
     try:
-        train_experiment(
-            str(config_path) if config_path is not None else None,
-            list(set_),
-            out=str(run_dir) if run_dir is not None else None,
-            resume=bool(resume),
-            device=device,
-            seed=seed,
-            dry_run=dry_run,
-        )
+        if world > 1:  # a worker of torchrun (or of `gan train --nproc`)
+            as_worker(lambda ranks: train_experiment(**train_args, ranks=ranks))
+        else:
+            train_experiment(**train_args)
     except Interrupted as exc:
         run_dir_path = exc.ckpt_path.parent.parent
+        again = f" --nproc {os.environ.get('LOCAL_WORLD_SIZE', world)}" if world > 1 else ""
         err.print(  # soft_wrap and quoting: the resume line pastes into a shell as printed
             f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\n"
-            f"resume with: gan train --resume {shlex.quote(str(run_dir_path))}",
+            f"resume with: gan train --resume {shlex.quote(str(run_dir_path))}{again}",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -341,6 +341,7 @@ class EpochSampler:
         self.batches_per_epoch = num_examples // batch_size
         self.epoch = 0  # completed epochs
         self.position = 0  # batches served in the current epoch
+        self.restarted = False  # set by load_state_dict when the saved order was cut in another batch size
         self._perm = self._new_permutation()
 
     def _new_permutation(self) -> torch.Tensor:
@@ -369,10 +370,18 @@ class EpochSampler:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue the saved order; one cut into batches of another size (a run of another number of
+        processes) ends the epoch in progress, and the next starts afresh (`restarted` says so)."""
         self.epoch = int(state["epoch"])
         self.position = int(state["position"])
         self._perm = state["permutation"].to(self.device)
         self.generator.set_state(state["generator"])
+        self.restarted = tuple(self._perm.shape) != (self.batches_per_epoch, self.batch_size)
+        if self.restarted:
+            if self.position == 0:  # nothing of this epoch served yet: draw its order in the new size
+                self._perm = self._new_permutation()
+            else:  # next() starts the next epoch, with a permutation from the restored generator
+                self._perm, self.position = self._perm.new_zeros(self.batches_per_epoch, self.batch_size), self.batches_per_epoch
 
 
 def output_bias_from_marginals(train: torch.Tensor) -> torch.Tensor:

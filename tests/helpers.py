@@ -198,3 +198,88 @@ class Child:
 
 def is_step_line(line: str) -> bool:
     return line.startswith("step ")
+
+
+# ---------------------------------------------------------------- several processes (torch.distributed)
+
+
+def free_port() -> int:
+    """A TCP port free on this machine right now (for a process group's rendezvous)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_ranks(script: Path, args: list[str], world: int = 2, timeout: float = 300.0) -> list[subprocess.CompletedProcess[str]]:
+    """Run `python SCRIPT ARGS` as ranks 0..world-1 of one process group (torchrun's environment,
+    without its agent); every rank is killed if any is still running after `timeout` seconds. The
+    rendezvous port is chosen here, so another process may take it first: then it runs again."""
+    for _ in range(3):
+        done = _run_ranks_once(script, args, world, timeout)
+        if not any("EADDRINUSE" in proc.stderr for proc in done):
+            break
+    return done
+
+
+def _run_ranks_once(script: Path, args: list[str], world: int, timeout: float) -> list[subprocess.CompletedProcess[str]]:
+    """One try: the ranks' output goes to files; when a rank fails, the others are killed at once
+    (a rank whose peer is gone may wait on it for the process group's whole timeout)."""
+    import tempfile
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        procs = []
+        for rank in range(world):
+            env = child_env()
+            env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), LOCAL_WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+            out, err = open(Path(tmp) / f"{rank}.out", "w"), open(Path(tmp) / f"{rank}.err", "w")  # noqa: SIM115
+            procs.append((subprocess.Popen([sys.executable, str(script), *args], env=env, stdout=out, stderr=err, text=True), out, err))
+        deadline = time.monotonic() + timeout
+        try:
+            while any(proc.poll() is None for proc, _, _ in procs):
+                if time.monotonic() > deadline or any(proc.poll() not in (None, 0) for proc, _, _ in procs):
+                    break
+                try:
+                    next(proc for proc, _, _ in procs if proc.poll() is None).wait(timeout=0.2)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            for proc, out, err in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait(timeout=60)
+                out.close()
+                err.close()
+        return [
+            subprocess.CompletedProcess(proc.args, proc.returncode, Path(out.name).read_text(), Path(err.name).read_text())
+            for proc, out, err in procs
+        ]
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def is_running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def process_env(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)

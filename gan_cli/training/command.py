@@ -16,13 +16,15 @@ from typing import Any
 import torch
 import yaml
 
-from gan_cli import __version__, checkpoint, data, devices, models, runlog
+from gan_cli import __version__, checkpoint, data, models, runlog
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.figures.samples import draw
 from gan_cli.training.console import Reporter
+from gan_cli.training.distributed import data_order_note
 from gan_cli.training.loop import RunHooks, Trainer, budget_steps, run, with_lr
+from gan_cli.training.ranks import Ranks, Solo, yaml_comment
 from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment
@@ -185,11 +187,15 @@ def train_experiment(
     seed: int | None = None,
     dry_run: bool = False,
     reporter: Reporter | None = None,
+    ranks: Ranks | None = None,
 ) -> Path | None:
-    """Run `gan train`; returns the run directory (None for --dry-run). Raises GanError, Interrupted."""
+    """Run `gan train`; returns the run directory (None for --dry-run). Raises GanError, Interrupted.
+
+    `ranks`: this process is one of several (torchrun); only rank 0 writes the run directory."""
     reporter = reporter or Reporter()
+    processes = ranks or Solo()
     cfg, run_dir = _resolve_config(config_path, overrides, out, resume, seed, device)
-    dev = devices.select(cfg.device)
+    dev = processes.device(cfg.device)
     _check_out(run_dir, resume)
     if dry_run:  # the config and the nets' sizes first: a missing dataset is reported after them
         reporter.print(dry_run_header(cfg, dev))
@@ -197,7 +203,7 @@ def train_experiment(
         _check_size(cfg, data.known_dim(cfg))
     dataset = data.load(cfg)
     _check_size(cfg, dataset.dim)
-    trainer = Trainer(cfg, dataset, dev)
+    trainer = processes.trainer(cfg, dataset, dev)
     summary_writer_cls = _tensorboard_writer(cfg)
     total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
     if dry_run:
@@ -205,6 +211,7 @@ def train_experiment(
         return None
 
     note = ""
+    restart = False
     if resume:
         assert run_dir is not None
         last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
@@ -231,19 +238,27 @@ def train_experiment(
             )
         checkpoint.remove_stale_temps(run_dir)
         note = f"resumed from step {trainer.step}" + (": changed " + "; ".join(allowed) if allowed else "")
+        note += data_order_note(trainer, ckpt)
     else:
         if run_dir is None:
-            run_dir = checkpoint.default_run_dir(cfg.name)
+            run_dir = processes.default_run_dir(cfg.name)
         elif run_dir.is_dir() and checkpoint.is_nonempty_dir(run_dir):  # _check_out allowed it: a failed start
-            note = _clear_failed_start(run_dir)
+            restart = True
+    processes.agree()  # several processes: every rank's checks passed before rank 0 writes anything
+    if not processes.writes:  # rank 0 writes the run directory; this rank trains beside it
+        run(trainer, run_dir, total, RunHooks(), processes)
+        return run_dir
+    if restart:
+        note = _clear_failed_start(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "samples").mkdir(exist_ok=True)
         checkpoint.checkpoint_dir(run_dir).mkdir(exist_ok=True)
         if resume:
             runlog.rewind(run_dir / "metrics.jsonl", trainer.step)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
-        _write_command(run_dir, dev, note)
+        processes_note = processes.note(cfg)
+        (run_dir / "config.yaml").write_text(yaml_comment(processes_note) + yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        _write_command(run_dir, dev, "\n".join(n for n in (processes_note, note) if n))
     except OSError as exc:
         raise GanError(f"cannot write the run directory {run_dir}: {exc.strerror or exc}") from None
 
@@ -286,7 +301,7 @@ def train_experiment(
         # the training data beside G's samples, for comparison by eye
         draw(dataset.train[: cfg.log.num_samples], trainer.data_info, run_dir / "samples" / "real.png")
 
-    reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total)
+    reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total, processes.note(cfg))
     try:
         with reporter.progress(total, trainer.step) as advance:
             hooks = RunHooks(
@@ -296,7 +311,7 @@ def train_experiment(
                 on_progress=advance,
                 on_rollback=lambda note: _note_rollback(run_dir, note),
             )
-            run(trainer, run_dir, total, hooks)
+            run(trainer, run_dir, total, hooks, processes)
     except OSError as exc:
         raise GanError(
             f"writing to {run_dir} failed: {exc.strerror or exc}; the last good checkpoint is "

@@ -36,12 +36,15 @@ class Reporter:
         """One line on stderr, printed even when quiet: something the user should know went wrong."""
         print(f"warning: {text}", file=sys.stderr, flush=True)
 
-    def banner(self, run_dir: Path, device: torch.device, g_params: int, d_params: int, start_step: int, total: int) -> None:
+    def banner(self, run_dir: Path, device: torch.device, g_params: int, d_params: int, start_step: int, total: int, note: str = "") -> None:
+        """`note`: a third line, e.g. the processes and the global batch of a torchrun run."""
         if self.quiet:
             return
         where = f"resuming at step {start_step:,} of {total:,}" if start_step else f"{total:,} steps"
         self.print(f"gan train: run directory {run_dir}")
         self.print(f"  device {device}; G {g_params:,} parameters, D {d_params:,} parameters; {where}")
+        if note:
+            self.print(f"  {note}")
 
     @contextlib.contextmanager
     def progress(self, total: int, start: int) -> Iterator[Callable[[int], None]]:

@@ -14,6 +14,8 @@
 `train.generator_loss: non_saturating`). `simultaneous` is what the released MNIST code ran: one
 fake batch S = G(z), D's and G's losses from the same D passes, both gradients taken before
 either net moves, both nets stepped together. One training *step* is one generator update.
+With several processes (training/distributed.py) the updates are these, on each rank's shard of
+the batch, and each optimizer step first averages its own net's gradient over the ranks.
 """
 
 from __future__ import annotations
@@ -264,18 +266,25 @@ class Trainer:
 
 
 class Interrupt:
-    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once."""
+    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once.
 
-    def __init__(self) -> None:
+    A repeat within `repeat_s` seconds of the first counts as the first (several processes: a
+    scheduler may signal every process, and torchrun passes its own signal on again)."""
+
+    def __init__(self, repeat_s: float = 0.0) -> None:
         self.requested: str | None = None
         self._previous: dict[int, Any] = {}
+        self.repeat_s, self._first_at = repeat_s, 0.0
 
     def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None and time.monotonic() - self._first_at < self.repeat_s:
+            return
         if self.requested is not None:
             # second signal: leave now; atomic writes mean no file is left half-written
             os.write(2, b"\ninterrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint\n")
             os._exit(130)
         self.requested = signal.Signals(signum).name
+        self._first_at = time.monotonic()
 
     def __enter__(self) -> "Interrupt":
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -299,15 +308,19 @@ class Interrupted(Exception):
         self.ckpt_path = ckpt_path
 
 
-def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
+def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int, write: bool = True) -> Path:
     """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write).
 
     Raises NonFiniteError, writing nothing, when a weight, optimizer state or pending loss is NaN/inf.
+    With `write` False (a process of several that is not rank 0) it checks the same, writes nothing.
     """
     watched = nan_guard.watched_tensors(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.acc.sums)
     nan_guard.check_finite(watched, trainer.device, trainer.step, nan_guard.last_good(trainer.last_saved_step, run_dir))
-    state = trainer.state_dict()
     last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+    if not write:  # rank 0 writes it; this rank made the same NaN check, so every rank decides alike
+        trainer.last_saved_step = trainer.step
+        return last
+    state = trainer.state_dict()
     checkpoint.atomic_save(state, last)
     trainer.last_saved_step = trainer.step
     if keep > 0:
@@ -322,6 +335,21 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int) -> Path:
             checkpoint.atomic_save(state, target)
         checkpoint.prune(run_dir, keep)
     return last
+
+
+class OneProcess:
+    """The processes that train a run, as `run` sees them: here this one alone.
+
+    gan_cli.training.ranks.Ranks stands in for several (torchrun): only rank 0 writes the
+    run's files, and every rank stops after the same step when one of them is signalled.
+    """
+
+    writes = True  # this process writes metrics.jsonl and the checkpoints
+    repeat_signal_s = 0.0  # a signal repeated within this many seconds counts once (see Interrupt)
+
+    def stop(self, requested: str | None) -> str | None:
+        """Called after every step with this process's pending signal name; the name to stop on now."""
+        return requested
 
 
 @dataclass(frozen=True)
@@ -342,30 +370,35 @@ class RunHooks:
     """After a train.nan_policy rollback, with a one-line note of what happened."""
 
 
-def run(trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None) -> dict[str, Any] | None:
+def run(
+    trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None, processes: OneProcess | None = None
+) -> dict[str, Any] | None:
     """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
 
     Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
     A NaN/inf found at a log row or before a checkpoint raises NonFiniteError (train.nan_policy stop)
     or rolls back to last.pt with a smaller lr (rollback). No checkpoint holding NaN is ever written.
+    `processes` (default: this one alone) says whether this process writes and when all stop.
     """
     hooks = hooks or RunHooks()
-    with Interrupt() as interrupt:
+    processes = processes or OneProcess()
+    with Interrupt(processes.repeat_signal_s) as interrupt:
         while True:
             try:
-                return _Session(trainer, run_dir, hooks, interrupt).train(total_steps)
+                return _Session(trainer, run_dir, hooks, interrupt, processes).train(total_steps)
             except NonFiniteError as exc:
                 if interrupt.requested:
                     raise
-                _roll_back(trainer, run_dir, exc, hooks)
+                _roll_back(trainer, run_dir, exc, hooks, processes.writes)
 
 
-def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks) -> None:
+def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks, writes: bool = True) -> None:
     """nan_guard decides (stop re-raises `error`); the trainer reloads last.pt; later rows leave metrics.jsonl."""
     plan = nan_guard.decide_rollback(error, trainer.cfg.train, trainer.nan_rollbacks, trainer.lr_scale, trainer.last_saved_step, run_dir)
     bad_step = trainer.step
     trainer.roll_back(plan)
-    runlog.rewind(run_dir / METRICS_FILE, trainer.step)
+    if writes:
+        runlog.rewind(run_dir / METRICS_FILE, trainer.step)
     if hooks.on_rollback:
         hooks.on_rollback(plan.note(bad_step, trainer.step, trainer.base_lr * trainer.lr_scale))
 
@@ -373,8 +406,9 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: Ru
 class _Session:
     """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
 
-    def __init__(self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt) -> None:
+    def __init__(self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt, processes: OneProcess) -> None:
         self.trainer, self.run_dir, self.hooks, self.interrupt = trainer, run_dir, hooks, interrupt
+        self.processes = processes
         self.log = trainer.cfg.log
         now = time.perf_counter()
         self.start = now - trainer.elapsed  # trainer.elapsed counts every session of the run
@@ -384,7 +418,7 @@ class _Session:
     def train(self, total_steps: int) -> dict[str, Any] | None:
         tr, log, hooks = self.trainer, self.log, self.hooks
         last_row: dict[str, Any] | None = None
-        with open(self.run_dir / METRICS_FILE, "a", encoding="utf-8") as metrics:
+        with open(self.run_dir / METRICS_FILE if self.processes.writes else os.devnull, "a", encoding="utf-8") as metrics:
             while tr.step < total_steps:
                 tr.train_step()
                 step = tr.step
@@ -402,8 +436,9 @@ class _Session:
                     hooks.on_samples(tr)
                 if hooks.on_progress:
                     hooks.on_progress(step)
-                if self.interrupt.requested and not done:
-                    raise Interrupted(self.interrupt.requested, self._checkpoint())
+                stop = self.processes.stop(self.interrupt.requested)  # every step, on every rank
+                if stop and not done:
+                    raise Interrupted(stop, self._checkpoint())
         return last_row
 
     def _log_row(self, metrics: TextIO) -> dict[str, Any]:
@@ -413,7 +448,8 @@ class _Session:
         nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, self.run_dir))
         now = time.perf_counter()
         tr.elapsed = now - self.start
-        examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * t.batch_size
+        # the sampler's batch: train.batch_size, times the number of processes when there are several
+        examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * tr.sampler.batch_size
         row = {
             "step": tr.step,
             "epoch": round(tr.sampler.fractional_epoch, 6),
@@ -439,4 +475,4 @@ class _Session:
 
     def _checkpoint(self) -> Path:
         self.trainer.elapsed = time.perf_counter() - self.start
-        return save_checkpoint(self.trainer, self.run_dir, self.log.keep)
+        return save_checkpoint(self.trainer, self.run_dir, self.log.keep, self.processes.writes)
