@@ -85,20 +85,45 @@ def train(
         raise typer.Exit(130) from None
 
 
-@app.command("eval")
+eval_app = typer.Typer(help="Measure a checkpoint (gan eval --ckpt ...), or train a dataset's feature network (gan eval features).")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.callback(invoke_without_command=True)
 def eval_(
-    ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],
+    ctx: typer.Context,
+    ckpt: Annotated[Optional[Path], typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")] = None,
     num_samples: Annotated[Optional[int], typer.Option("--num-samples", help="Generated samples per metric (default: eval.num_samples).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
 ) -> None:
-    """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
+    """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.evaluate.command import evaluate_command
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if ckpt is None:
+        raise typer.BadParameter("missing: give a checkpoint file or run directory (or the subcommand: gan eval features)", ctx, param_hint="'--ckpt'")
     try:
         evaluate_command(ckpt, split, num_samples, seed, json_path, device)
+    except GanError as exc:
+        _fail(exc)
+
+
+@eval_app.command("features")
+def eval_features(
+    data: Annotated[Path, typer.Option("--data", help="Experiment YAML whose data section names the dataset (mnist, fashion-mnist, digits).")],
+    set_: Annotated[list[str], typer.Option("--set", help="Override a config key, e.g. --set data.root=/data (repeatable).")] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached network is there.")] = False,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Adam updates of 128 images (default: 20 epochs, within 300..1,200).")] = None,
+) -> None:
+    """Train the dataset's feature network (a small CNN classifier) once and cache it under data.root."""
+    from gan_cli.evaluate.feature_cache import features_command
+
+    try:
+        features_command(data, list(set_), force, steps, Console(highlight=False))
     except GanError as exc:
         _fail(exc)
 

@@ -257,6 +257,36 @@ def load(cfg: Config) -> Dataset:
     return Dataset(d.name, flat["train"], flat["valid"], flat["test"], shape if len(shape) == 3 else None, (low, high), None)
 
 
+# ---------------------------------------------------------------- labels
+
+LABEL_STEMS = ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")
+LABELLED = ("mnist", "fashion-mnist", "digits")
+
+
+def load_labels(cfg: Config) -> dict[str, np.ndarray]:
+    """Class labels (int64) aligned with load(cfg)'s train, valid and test splits: the IDX
+    *-labels-idx1-ubyte files beside mnist's and fashion-mnist's images, load_digits' targets."""
+    d = cfg.data
+    if d.name in IDX_FILES:
+        folder, root = IDX_FILES[d.name][0], Path(d.root).expanduser()
+        paths = [_find_idx(root, folder, stem) for stem in LABEL_STEMS]
+        if paths[0] is None or paths[1] is None:
+            raise GanError(
+                f"{d.name} label files not found under data.root={d.root}: place {LABEL_STEMS[0]}.gz and "
+                f"{LABEL_STEMS[1]}.gz (or the unpacked files) beside the images in {root / folder / 'raw'}"
+            )
+        pool, test = read_idx(paths[0]), read_idx(paths[1])
+        if pool.ndim != 1 or test.ndim != 1:
+            raise GanError(f"{paths[0]} and {paths[1]} must hold one label per image (shape (N,))")
+    elif d.name == "digits":
+        from sklearn.datasets import load_digits
+
+        pool, test = load_digits().target, None
+    else:
+        raise GanError(f"data.name {d.name}: has no class labels (labelled datasets: {', '.join(LABELLED)})")
+    return {k: v.astype(np.int64) for k, v in _split_pool(d, pool, test).items()}
+
+
 # ---------------------------------------------------------------- batches
 
 
