@@ -1,0 +1,90 @@
+"""`gan eval` on labelled image data: FID, KID, precision/recall, density/coverage and the class
+histogram of G's samples in the dataset's feature network, each with its calibration.
+
+Samples: n from G, scored against the held-out split. Calibration ("real vs real"): the same metric
+with n training images (a random subset, at most the whole training split) in place of the samples,
+against the same held-out images: what data itself scores at this n, with this network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from rich.console import Console
+
+from gan_cli import data
+from gan_cli.evaluate import feature_cache
+from gan_cli.evaluate import feature_metrics as fm
+from gan_cli.evaluate.feature_net import extract
+from gan_cli.evaluate.report import metric
+from gan_cli.sample import Loaded, generate
+
+CALIBRATION_NOTE = "real vs real: the same metric with training images in place of the samples, against the same held-out images (what data scores)"
+
+
+def _scores(held: tuple[torch.Tensor, torch.Tensor], other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
+    """Every feature metric of `other` (features, labels) against the held-out (features, labels)."""
+    (hf, _), (of, ol) = held, other
+    f = fm.fid_interval(hf, of, ev.fid_bootstrap, seed)
+    k = fm.kid(hf, of, ev.kid_subset_size, seed + 1)
+    pr = fm.precision_recall(hf, of)
+    dc = fm.density_coverage(hf, of)
+    ch = fm.class_histogram(ol, classes, seed=seed + 2)
+    return {
+        "fid": f, "kid": k, "precision": pr["precision"], "recall": pr["recall"], "density": dc["density"], "coverage": dc["coverage"],
+        "classes_covered": {"value": ch["covered"], "stderr": None, "n": ch["n"], "counts": ch["counts"]},
+        "class_kl": {"value": ch["kl"], "stderr": ch["kl_stderr"], "n": ch["n"]},
+    }
+
+
+def _calibration(r: dict[str, Any], pair: str) -> dict[str, Any]:
+    return {"value": r["value"], "stderr": r.get("stderr"), "n": r["n"], "pair": pair}
+
+
+def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console | None = None) -> dict[str, Any]:
+    """The section's eval.json metrics; {} for data without a feature network or with eval.features off."""
+    cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
+    if not ev.features or cfg.data.name not in data.LABELLED:
+        return {}
+    net = feature_cache.ensure(cfg, ds, console or Console(stderr=True, highlight=False))
+    low, high = ds.value_range or (0.0, 1.0)
+    to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
+    gen = torch.Generator().manual_seed(stream(0))
+    train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
+    fake = generate(loaded.G, cfg, n, stream(1), dev)
+    return score_images(net, to01(fake), to01(held), to01(train_part), split, ev, stream, dev)
+
+
+def score_images(
+    net: feature_cache.FeatureNet, fake: torch.Tensor, held: torch.Tensor, train_part: torch.Tensor, split: str, ev: Any,
+    stream: Callable[[int], int], device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
+    calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size."""
+    m = len(train_part)
+    held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
+    classes = net.train_class_counts
+    model = _scores(held_fl, fake_fl, classes, ev, stream(2))
+    calib = _scores(held_fl, train_fl, classes, ev, stream(3))
+    pair = f"{m:,} training images vs the {len(held):,} {split} images"
+    tag = net.label
+    kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}
+    common = {"split": split, "feature_net": {k: net.info[k] for k in ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256")}}
+    specs = {
+        "fid": (f"FID ({tag})", f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n", {"caveat": net.describe()}),
+        "kid": (f"KID ({tag})", f"unbiased MMD^2 with the kernel (x.y / d + 1)^3 in {tag} features, mean +- s.e. over {kid_shape['subsets']} disjoint subsets of {kid_shape['subset_size']:,} per side", kid_shape),
+        "precision": (f"precision, k = {fm.PR_K}", f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
+        "recall": (f"recall, k = {fm.PR_K}", f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
+        "density": (f"density, k = {fm.DC_K}", f"mean over samples of (held-out {fm.DC_K}-NN balls containing it) / {fm.DC_K} in {tag} features (Naeem et al. 2020; 1 for data); s.e. over the samples", {"k": fm.DC_K}),
+        "coverage": (f"coverage, k = {fm.DC_K}", f"fraction of held-out images whose {fm.DC_K}-NN ball in {tag} features holds a sample (Naeem et al. 2020); binomial s.e.", {"k": fm.DC_K}),
+        "classes_covered": (f"classes covered (of {len(classes)})", f"classes that {tag} assigns at least one sample to", {"counts": model["classes_covered"]["counts"]}),
+        "class_kl": ("KL(class histogram || train)", f"KL(histogram of {tag}'s labels of the samples || training class frequencies), nats; bootstrap s.e.", {}),
+    }
+    out = {}
+    for name, (label, estimator, extra) in specs.items():
+        r = model[name]
+        details = {key: r[key] for key in ("interval",) if key in r}
+        out[name] = metric(r["value"], r["stderr"], r["n"], estimator, label, **common, **details, **extra, calibration=_calibration(calib[name], pair))
+    return out
