@@ -135,6 +135,18 @@ def test_precision_recall_default_k_is_three_and_balls_are_closed() -> None:
     assert fm.precision_recall(real, column(-3.5, 4, 4.5, 9))["precision"]["value"] == 0.75
 
 
+def test_precision_recall_match_torch_fidelity() -> None:
+    prc = pytest.importorskip("torch_fidelity.metric_prc")
+    gen = torch.Generator().manual_seed(5)
+    real, fake = torch.randn(700, 6, generator=gen, dtype=torch.float64), 0.3 + 1.2 * torch.randn(500, 6, generator=gen, dtype=torch.float64)
+    p, r = prc.calculate_precision_recall_part(fake, real, neighborhood=3, batch_size=256)
+    ours = fm.prdc(real, fake, chunk=128)
+    assert ours["precision"]["value"] == pytest.approx(p, abs=1 / 500 + 1e-12) and ours["recall"]["value"] == pytest.approx(r, abs=1 / 700 + 1e-12)
+    assert 0.2 < ours["precision"]["value"] < 0.99 and 0.2 < ours["recall"]["value"] < 0.99, "neither is trivially 0 or 1"
+    shared = fm.prdc(real, fake, real_knn=fm.knn_sq(real, 5))
+    assert {k: shared[k]["value"] for k in ("precision", "recall", "density", "coverage")} == {k: ours[k]["value"] for k in ("precision", "recall", "density", "coverage")}
+
+
 def test_density_and_coverage_by_hand() -> None:
     # real {0, 1, 2, 10, 11, 12}, k = 2: radii 2, 1, 2, 2, 1, 2.
     # fake 1: in balls of 0 (|1| <= 2), 1, 2 -> 3; fake 1.5: balls of 0? 1.5 <= 2 yes, 1 yes, 2 yes -> 3;
@@ -159,10 +171,15 @@ def test_density_coverage_of_real_against_itself_and_a_collapsed_copy() -> None:
 def test_class_histogram_counts_classes_and_kl() -> None:
     ref = np.full(10, 0.1)
     r = fm.class_histogram(np.array([0, 0, 1, 1]), ref, boot=0)
-    assert r["covered"] == 2 and r["classes"] == 10 and r["counts"][:3] == [2, 2, 0]
+    assert r["covered"] == 2 and r["seen"] == 2 and r["classes"] == 10 and r["counts"][:3] == [2, 2, 0]
     assert r["kl"] == pytest.approx(math.log(5)), "two equal classes of ten: KL = log(10 / 2)"
     assert r["kl_stderr"] is None
     uniform = fm.class_histogram(np.arange(1000) % 10, ref, boot=50)
     assert uniform["covered"] == 10 and uniform["kl"] == pytest.approx(0.0, abs=1e-12) and uniform["kl_stderr"] > 0
+    # five classes dropped, but a classifier's mistakes put a few samples in them: seen, not covered.
+    # 10 % of a 0.1 training share is 1 % of the samples: 9 of 1,000 is below, 10 is at the bar
+    mistakes = np.concatenate([np.arange(955) % 5, [5] * 9, [6] * 10, [7, 8, 9] * 2, [0] * 20])
+    r = fm.class_histogram(mistakes, ref, boot=0)
+    assert r["n"] == 1000 and r["seen"] == 10 and r["covered"] == 6
     with pytest.raises(GanError, match="0..9"):
         fm.class_histogram(np.array([10]), ref)

@@ -1,14 +1,16 @@
 """Sample-quality estimators on feature matrices (rows = samples): FID, KID, improved precision and
 recall, density and coverage, and the class histogram of a classifier's labels.
 
-FID, KID and precision/recall use torch-fidelity's arithmetic on the features given (float64 mean
-and covariance, the trace of the matrix square root from the eigenvalues of S_r S_f; the unbiased
-MMD^2 with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3; k-NN balls); density and
-coverage, which it lacks, are written here. Every value is unitless except FID and KID, which are
+FID and KID use torch-fidelity's arithmetic on the features given (float64 mean and covariance,
+the trace of the matrix square root from the eigenvalues of S_r S_f; the unbiased MMD^2 with the
+cubic polynomial kernel k(x, y) = (x.y / d + 1)^3). Precision/recall and density/coverage share
+one pass over the k-NN distances here (torch-fidelity has no density/coverage and computes each
+distance matrix twice); its precision/recall is the oracle of the tests. Every value is unitless except FID and KID, which are
 in squared feature units. Intervals:
 - FID: bootstrap s.e., real and fake rows resampled separately (FID is biased by n: print n).
 - KID: mean +- s.e. over disjoint subsets (independent, so std / sqrt(subsets) is honest).
-- precision, recall, coverage: binomial s.e. of the fraction, given the other set's k-NN balls.
+- precision, recall, coverage: binomial s.e. of the fraction, given the other set's k-NN balls
+  (k-NN distances in float32: one matmul per chunk, shared by the four metrics).
 - density: s.e. of the mean over fake rows of (balls containing it) / k, given the real balls.
 - class KL: bootstrap s.e. over the labelled samples.
 """
@@ -28,6 +30,7 @@ from gan_cli.evaluate.modes import kl_masses, wilson
 PR_K = 3  # Kynkaanniemi et al. 2019
 DC_K = 5  # Naeem et al. 2020
 KID_DEGREE = 3
+COVERED_SHARE = 0.1  # a class is covered when it holds >= 10 % of its training frequency (MNIST: >= ~1 % of samples)
 
 
 def _fidelity(module: str) -> Any:
@@ -109,24 +112,58 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int, seed: int) -> 
 # ---------------------------------------------------------------- k-NN balls
 
 
-def knn_radii(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
-    """Distance from each row to its k-th nearest other row (float64; duplicates count as neighbours)."""
-    x = _rows(x, "features", k + 1)
+def knn_sq(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
+    """Squared distances (float32, (n, k)) from each row to its 1st..k-th nearest other rows
+    (duplicates count as neighbours): one chunked matmul and top-(k + 1) per row, self dropped."""
+    x = _rows(x, "features", k + 1).float()
     sq = (x * x).sum(1)
-    out = [squared_distances(x[i : i + chunk], x, sq).topk(k + 1, dim=1, largest=False).values[:, k] for i in range(0, len(x), chunk)]
-    return torch.cat(out).sqrt()
+    out = [squared_distances(x[i : i + chunk], x, sq).topk(k + 1, dim=1, largest=False).values[:, 1:] for i in range(0, len(x), chunk)]
+    return torch.cat(out)
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K, batch: int = 2048) -> dict[str, Any]:
-    """Improved precision (fake rows inside some real row's k-NN ball) and recall (real rows inside
-    some fake row's k-NN ball), closed balls, torch-fidelity's implementation; binomial s.e."""
-    m = _fidelity("metric_prc")
-    real, fake = _rows(real, "real features", k + 1), _rows(fake, "fake features", k + 1)
-    p, r = m.calculate_precision_recall_part(fake, real, neighborhood=k, batch_size=batch)
+def knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each row to its k-th nearest other row (float64)."""
+    return knn_sq(x, k)[:, k - 1].double().sqrt()
+
+
+def prdc(real: torch.Tensor, fake: torch.Tensor, pr_k: int = PR_K, dc_k: int = DC_K, real_knn: torch.Tensor | None = None, chunk: int = 2048) -> dict[str, Any]:
+    """Improved precision and recall (k = pr_k; Kynkaanniemi et al. 2019) and density and coverage
+    (k = dc_k; Naeem et al. 2020), closed balls, from one pass over the fake x real distances:
+
+    precision = fraction of fake rows inside some real row's pr_k-NN ball
+    recall    = fraction of real rows inside some fake row's pr_k-NN ball
+    density   = mean over fake rows of (real dc_k-NN balls holding it) / dc_k  (1 for data)
+    coverage  = fraction of real rows whose dc_k-NN ball holds a fake row
+
+    Distances in float32 (one matmul per chunk). `real_knn` = knn_sq(real, max(pr_k, dc_k)) when
+    the caller scores several fake sets against one real set. Matches torch-fidelity's precision
+    and recall (tested), which computes each distance matrix twice and has no density/coverage.
+    """
+    kmax = max(pr_k, dc_k)
+    real, fake = _rows(real, "real features", kmax + 1).float(), _rows(fake, "fake features", pr_k + 1).float()
+    rk = real_knn if real_knn is not None else knn_sq(real, kmax, chunk)
+    r_pr, r_dc = rk[:, pr_k - 1], rk[:, dc_k - 1]
+    f_pr = knn_sq(fake, pr_k, chunk)[:, pr_k - 1]
+    sq = (real * real).sum(1)
+    precise = torch.zeros(len(fake), dtype=torch.bool)
+    counts = torch.zeros(len(fake), dtype=torch.float64)
+    covered = torch.zeros(len(real), dtype=torch.bool)
+    recalled = torch.zeros(len(real), dtype=torch.bool)
+    for i in range(0, len(fake), chunk):
+        d = squared_distances(fake[i : i + chunk], real, sq)
+        precise[i : i + chunk] = (d <= r_pr[None, :]).any(1)
+        in_dc = d <= r_dc[None, :]
+        counts[i : i + chunk] = in_dc.sum(1).double()
+        covered |= in_dc.any(0)
+        recalled |= (d <= f_pr[i : i + chunk, None]).any(0)
+    per_fake = (counts / dc_k).numpy()
     return {
-        "precision": _fraction(p, len(fake)),
-        "recall": _fraction(r, len(real)),
-        "k": k,
+        "precision": _fraction(float(precise.double().mean()), len(fake)),
+        "recall": _fraction(float(recalled.double().mean()), len(real)),
+        "density": {"value": float(per_fake.mean()), "stderr": float(per_fake.std(ddof=1) / math.sqrt(len(fake))), "n": len(fake)},
+        "coverage": _fraction(float(covered.double().mean()), len(real)),
+        "pr_k": pr_k,
+        "dc_k": dc_k,
     }
 
 
@@ -135,29 +172,26 @@ def _fraction(p: float, n: int) -> dict[str, Any]:
     return {"value": float(p), "stderr": math.sqrt(max(p * (1 - p), 0.0) / n), "n": n, "interval": [lo, hi]}
 
 
-def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = DC_K, chunk: int = 2048) -> dict[str, Any]:
-    """Density = mean over fake rows of (real k-NN balls containing it) / k; coverage = fraction of
-    real rows whose k-NN ball contains a fake row (Naeem et al. 2020; closed balls)."""
-    real, fake = _rows(real, "real features", k + 1), _rows(fake, "fake features", 1)
-    r2 = knn_radii(real, k, chunk).square()
-    sq = (real * real).sum(1)
-    counts = torch.zeros(len(fake), dtype=torch.float64)
-    covered = torch.zeros(len(real), dtype=torch.bool)
-    for i in range(0, len(fake), chunk):
-        inside = squared_distances(fake[i : i + chunk], real, sq) <= r2[None, :]
-        counts[i : i + chunk] = inside.sum(1).double()
-        covered |= inside.any(0)
-    per_fake = (counts / k).numpy()
-    density = {"value": float(per_fake.mean()), "stderr": float(per_fake.std(ddof=1) / math.sqrt(len(fake))) if len(fake) > 1 else None, "n": len(fake)}
-    return {"density": density, "coverage": _fraction(float(covered.double().mean()), len(real)), "k": k}
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = PR_K) -> dict[str, Any]:
+    """Improved precision and recall alone (see prdc); binomial s.e."""
+    r = prdc(real, fake, pr_k=k, dc_k=k)
+    return {"precision": r["precision"], "recall": r["recall"], "k": k}
+
+
+def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = DC_K) -> dict[str, Any]:
+    """Density and coverage alone (see prdc); s.e. given the real balls."""
+    r = prdc(real, fake, pr_k=min(k, len(fake) - 1), dc_k=k)
+    return {"density": r["density"], "coverage": r["coverage"], "k": k}
 
 
 # ---------------------------------------------------------------- class histogram
 
 
-def class_histogram(labels: torch.Tensor | np.ndarray, reference: np.ndarray, boot: int = 200, seed: int = 0) -> dict[str, Any]:
-    """Classes covered (at least one sample) of len(reference), and KL(sample histogram ||
-    reference class frequencies) in nats with a bootstrap s.e. over the samples."""
+def class_histogram(labels: torch.Tensor | np.ndarray, reference: np.ndarray, boot: int = 200, seed: int = 0, min_share: float = COVERED_SHARE) -> dict[str, Any]:
+    """Classes covered of len(reference): those holding at least `min_share` of their reference
+    frequency (so a classifier's rare mistakes do not cover a dropped class; a class with any sample
+    is counted in `seen`), and KL(sample histogram || reference class frequencies) in nats with a
+    bootstrap s.e. over the samples."""
     ref = np.asarray(reference, dtype=np.float64)
     if ref.ndim != 1 or ref.sum() <= 0:
         raise GanError("the reference class histogram is empty")
@@ -172,4 +206,5 @@ def class_histogram(labels: torch.Tensor | np.ndarray, reference: np.ndarray, bo
         rng = np.random.default_rng(seed)
         reps = [kl_masses(c / len(y), ref) for c in rng.multinomial(len(y), counts / len(y), size=boot)]
         stderr = float(np.std(reps, ddof=1))
-    return {"covered": int((counts > 0).sum()), "classes": len(ref), "kl": kl, "kl_stderr": stderr, "counts": counts.tolist(), "n": len(y)}
+    covered = int((counts >= min_share * ref * len(y) * (1 - 1e-12)).sum())  # at the bar counts (0.1 * 0.1 * 1000 is 10.000000000000002)
+    return {"covered": covered, "seen": int((counts > 0).sum()), "min_share": min_share, "classes": len(ref), "kl": kl, "kl_stderr": stderr, "counts": counts.tolist(), "n": len(y)}

@@ -24,17 +24,16 @@ from gan_cli.sample import Loaded, generate
 CALIBRATION_NOTE = "real vs real: the same metric with training images in place of the samples, against the same held-out images (what data scores)"
 
 
-def _scores(held: tuple[torch.Tensor, torch.Tensor], other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
+def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
     """Every feature metric of `other` (features, labels) against the held-out (features, labels)."""
     (hf, _), (of, ol) = held, other
     f = fm.fid_interval(hf, of, ev.fid_bootstrap, seed)
     k = fm.kid(hf, of, ev.kid_subset_size, seed + 1)
-    pr = fm.precision_recall(hf, of)
-    dc = fm.density_coverage(hf, of)
+    balls = fm.prdc(hf, of, real_knn=held_knn)
     ch = fm.class_histogram(ol, classes, seed=seed + 2)
     return {
-        "fid": f, "kid": k, "precision": pr["precision"], "recall": pr["recall"], "density": dc["density"], "coverage": dc["coverage"],
-        "classes_covered": {"value": ch["covered"], "stderr": None, "n": ch["n"], "counts": ch["counts"]},
+        "fid": f, "kid": k, **{name: balls[name] for name in ("precision", "recall", "density", "coverage")},
+        "classes_covered": {"value": ch["covered"], "stderr": None, "n": ch["n"], "counts": ch["counts"], "seen": ch["seen"]},
         "class_kl": {"value": ch["kl"], "stderr": ch["kl_stderr"], "n": ch["n"]},
     }
 
@@ -66,8 +65,9 @@ def score_images(
     m = len(train_part)
     held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
     classes = net.train_class_counts
-    model = _scores(held_fl, fake_fl, classes, ev, stream(2))
-    calib = _scores(held_fl, train_fl, classes, ev, stream(3))
+    held_knn = fm.knn_sq(held_fl[0], max(fm.PR_K, fm.DC_K))  # shared by the samples and the calibration
+    model = _scores(held_fl, held_knn, fake_fl, classes, ev, stream(2))
+    calib = _scores(held_fl, held_knn, train_fl, classes, ev, stream(3))
     pair = f"{m:,} training images vs the {len(held):,} {split} images"
     tag = net.label
     kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}
@@ -79,7 +79,11 @@ def score_images(
         "recall": (f"recall, k = {fm.PR_K}", f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
         "density": (f"density, k = {fm.DC_K}", f"mean over samples of (held-out {fm.DC_K}-NN balls containing it) / {fm.DC_K} in {tag} features (Naeem et al. 2020; 1 for data); s.e. over the samples", {"k": fm.DC_K}),
         "coverage": (f"coverage, k = {fm.DC_K}", f"fraction of held-out images whose {fm.DC_K}-NN ball in {tag} features holds a sample (Naeem et al. 2020); binomial s.e.", {"k": fm.DC_K}),
-        "classes_covered": (f"classes covered (of {len(classes)})", f"classes that {tag} assigns at least one sample to", {"counts": model["classes_covered"]["counts"]}),
+        "classes_covered": (
+            f"classes covered (of {len(classes)})",
+            f"classes to which {tag} assigns at least {100 * fm.COVERED_SHARE:g} % of their training frequency of the samples (rare misclassifications do not cover a dropped class; 'seen' counts classes with any sample)",
+            {"counts": model["classes_covered"]["counts"], "seen": model["classes_covered"]["seen"]},
+        ),
         "class_kl": ("KL(class histogram || train)", f"KL(histogram of {tag}'s labels of the samples || training class frequencies), nats; bootstrap s.e.", {}),
     }
     out = {}
