@@ -98,15 +98,23 @@ def eval_(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
+    all_: Annotated[Optional[Path], typer.Option("--all", help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.")] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.evaluate.command import evaluate_command
 
     if ctx.invoked_subcommand is not None:
         return
-    if ckpt is None:
-        raise typer.BadParameter("missing: give a checkpoint file or run directory (or the subcommand: gan eval features)", ctx, param_hint="'--ckpt'")
+    if ckpt is None and all_ is None:
+        raise typer.BadParameter("missing: give a checkpoint file or run directory, --all RUN_DIR, or the subcommand features", ctx, param_hint="'--ckpt'")
     try:
+        if all_ is not None:
+            from gan_cli.evaluate.all_steps import evaluate_all_command
+
+            if ckpt is not None:
+                raise GanError("--ckpt and --all: give one of them (--all evaluates every checkpoint of a run directory)")
+            evaluate_all_command(all_, split, num_samples, seed, json_path, device)
+            return
         evaluate_command(ckpt, split, num_samples, seed, json_path, device)
     except GanError as exc:
         _fail(exc)

@@ -24,15 +24,15 @@ def gan(*args: Any):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-def make_run(root: Path, name: str, activation: str = "sigmoid", **eval_keys: Any) -> Path:
+def make_run(root: Path, name: str, activation: str = "sigmoid", steps: int = 10, **eval_keys: Any) -> Path:
     raw = {
         "name": name, "seed": 0, "device": "cpu",
         "data": {"name": "digits", "root": str(root / "data")},
         "noise": {"dim": 8, "prior": "uniform"},
         "generator": {"hidden": [{"units": 16, "activation": "relu"}], "output_activation": activation},
         "discriminator": {"hidden": [{"units": 16, "activation": "relu"}]},
-        "train": {"batch_size": 32, "steps": 10, "optimizer": {"name": "adam", "lr": 0.002}},
-        "log": {"every": 10, "samples_every": 10, "checkpoint_every": 10, "keep": 1, "num_samples": 16},
+        "train": {"batch_size": 32, "steps": steps, "optimizer": {"name": "adam", "lr": 0.002}},
+        "log": {"every": 10, "samples_every": 10, "checkpoint_every": 10, "keep": 3, "num_samples": 16},
         "eval": {**FAST_EVAL, **eval_keys},
     }
     cfg = root / f"{name}.yaml"
@@ -110,3 +110,30 @@ def test_a_feature_network_trained_on_other_data_stops_gan_eval(root: Path, tmp_
     torch.save(ckpt, tmp_path / "other.pt")
     result = gan("eval", "--ckpt", tmp_path / "other.pt", "--json", tmp_path / "o.json")
     assert result.exit_code == 1 and "trained on other data" in result.output and "Traceback" not in result.output
+
+
+def test_eval_all_evaluates_every_checkpoint_alike(root: Path, tmp_path: Path) -> None:
+    run = make_run(root, "all", steps=20)
+    result = gan("eval", "--all", run, "--num-samples", "200")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (run / "eval_all.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [10, 20], "step_10, step_20; last.pt repeats step 20 and is skipped"
+    assert all(r["num_samples"] == 200 and r["seed"] == 0 and "fid" in r["metrics"] for r in rows)
+    assert rows[1]["metrics"]["fid"] == evaluate(run, "--json", tmp_path / "last.json", "--num-samples", "200")["metrics"]["fid"], "a row is what gan eval writes"
+    from PIL import Image
+
+    for name in ("fid", "precision", "value", "parzen_ll"):
+        with Image.open(run / "eval_all" / f"{name}.png") as im:
+            assert im.width > 200
+    assert "[2/2] step 20" in result.output and "eval_all.jsonl (2 rows)" in result.output
+
+
+def test_eval_all_errors_are_one_line(root: Path, tmp_path: Path) -> None:
+    for args, words in (
+        (("--all", tmp_path / "nope"), ("--all", "not a directory")),
+        (("--all", tmp_path), ("no checkpoints",)),
+        (("--all", tmp_path, "--ckpt", tmp_path), ("--ckpt and --all",)),
+    ):
+        result = gan("eval", *args)
+        lines = [ln for ln in result.output.splitlines() if ln.strip()]
+        assert result.exit_code == 1 and len(lines) == 1 and all(w in lines[0] for w in words), result.output

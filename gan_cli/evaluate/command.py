@@ -272,6 +272,13 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
     }
 
 
+def load_for_eval(ckpt_path: str | Path, device_name: str | None = None) -> Loaded:
+    """A checkpoint's nets on the device named (default: the config's device)."""
+    cpu = load_models(ckpt_path, torch.device("cpu"))
+    dev = devices.select(device_name or cpu.cfg.device)
+    return Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
+
+
 def evaluate_command(
     ckpt_path: str | Path,
     split: str | None = None,
@@ -282,9 +289,7 @@ def evaluate_command(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
-    cpu = load_models(ckpt_path, torch.device("cpu"))
-    dev = devices.select(device_name or cpu.cfg.device)
-    loaded = Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
+    loaded = load_for_eval(ckpt_path, device_name)
     ev = loaded.cfg.eval
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")
