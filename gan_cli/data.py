@@ -26,6 +26,7 @@ DEFAULT_RANGES: dict[str, dict[str, list[int]]] = {
     "fashion-mnist": {"train": [0, 50_000], "valid": [50_000, 60_000]},
     "cifar10": {"train": [0, 40_000], "valid": [40_000, 50_000]},
     "digits": {"train": [0, 1_400], "valid": [1_400, 1_600], "test": [1_600, 1_797]},
+    "stacked-mnist": {"train": [0, 50_000], "valid": [50_000, 60_000]},
 }
 POOL_FRACTIONS = {"train": (0.0, 0.8), "valid": (0.8, 0.9), "test": (0.9, 1.0)}
 
@@ -120,6 +121,23 @@ def _load_idx_dataset(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     if train.ndim != 3 or test.ndim != 3 or train.shape[1:] != test.shape[1:]:
         raise GanError(f"{train_p} and {test_p} must hold images of one size (N, H, W)")
     return train[:, None], test[:, None]
+
+
+STACKED_SEED = 0  # fixed, not the run's seed: every stacked-mnist run sees the same stacks
+
+
+def _stack_index(n_images: int, salt: int) -> np.ndarray:
+    """(n_images, 3) indexes of the MNIST images stacked as the R, G, B channels of each example:
+    as many stacks as images (60,000 from the training file, 10,000 from the test file)."""
+    return np.random.default_rng([STACKED_SEED, salt]).integers(0, n_images, (n_images, 3))
+
+
+def _load_stacked_mnist(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked MNIST (VEEGAN, PacGAN): three random MNIST digits as the channels of one image, 1,000 modes."""
+    import dataclasses
+
+    train, test = _load_idx_dataset(dataclasses.replace(cfg, name="mnist"))
+    return train[_stack_index(len(train), 0), 0], test[_stack_index(len(test), 1), 0]
 
 
 def _load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -237,6 +255,8 @@ def load(cfg: Config) -> Dataset:
         )
     if d.name in IDX_FILES:
         pool, test = _load_idx_dataset(d)
+    elif d.name == "stacked-mnist":
+        pool, test = _load_stacked_mnist(d)
     elif d.name == "cifar10":
         pool, test = _load_cifar10(d)
     elif d.name == "digits":
@@ -267,8 +287,8 @@ def load_labels(cfg: Config) -> dict[str, np.ndarray]:
     """Class labels (int64) aligned with load(cfg)'s train, valid and test splits: the IDX
     *-labels-idx1-ubyte files beside mnist's and fashion-mnist's images, load_digits' targets."""
     d = cfg.data
-    if d.name in IDX_FILES:
-        folder, root = IDX_FILES[d.name][0], Path(d.root).expanduser()
+    if d.name in IDX_FILES or d.name == "stacked-mnist":
+        folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
         paths = [_find_idx(root, folder, stem) for stem in LABEL_STEMS]
         if paths[0] is None or paths[1] is None:
             raise GanError(
@@ -278,6 +298,8 @@ def load_labels(cfg: Config) -> dict[str, np.ndarray]:
         pool, test = read_idx(paths[0]), read_idx(paths[1])
         if pool.ndim != 1 or test.ndim != 1:
             raise GanError(f"{paths[0]} and {paths[1]} must hold one label per image (shape (N,))")
+        if d.name == "stacked-mnist":  # mode = 100 a + 10 b + c of the digits in the R, G, B channels
+            pool, test = (lab.astype(np.int64)[_stack_index(len(lab), salt)] @ np.array([100, 10, 1]) for salt, lab in enumerate((pool, test)))
     elif d.name == "digits":
         from sklearn.datasets import load_digits
 

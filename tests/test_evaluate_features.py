@@ -137,3 +137,51 @@ def test_eval_all_errors_are_one_line(root: Path, tmp_path: Path) -> None:
         result = gan("eval", *args)
         lines = [ln for ln in result.output.splitlines() if ln.strip()]
         assert result.exit_code == 1 and len(lines) == 1 and all(w in lines[0] for w in words), result.output
+
+
+def rgb_run(root: Path, **eval_keys: Any) -> Path:
+    import numpy as np
+
+    npz = root / "rgb.npz"
+    np.savez(npz, x=np.random.default_rng(0).random((300, 3, 8, 8)).astype(np.float32))
+    raw = {
+        "name": "rgb", "seed": 0, "device": "cpu", "data": {"name": "npz", "path": str(npz)}, "noise": {"dim": 4},
+        "generator": {"hidden": [{"units": 8}], "output_activation": "sigmoid"}, "discriminator": {"hidden": [{"units": 8}]},
+        "train": {"batch_size": 30, "steps": 4}, "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "num_samples": 4},
+        "eval": {**FAST_EVAL, "num_samples": 40, "inception": True, **eval_keys},
+    }
+    cfg = root / "rgb.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    assert gan("train", cfg, "--out", root / "rgb").exit_code == 0
+    return root / "rgb"
+
+
+def test_inception_offline_is_one_line_and_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli.evaluate import inception
+
+    monkeypatch.setattr(inception, "weights_available", lambda cuda: "<urlopen error [Errno -3] Temporary failure in name resolution>")
+    r = evaluate(rgb_run(tmp_path))
+    assert "inception_fid" not in r["metrics"] and "jsd_critic" in r["metrics"]
+    lines = [ln for ln in r["_output"].splitlines() if "eval.inception" in ln]
+    assert len(lines) == 1 and "offline" in lines[0] and "name resolution" in lines[0]
+
+
+def test_inception_records_and_calibration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli.evaluate import inception
+
+    seen: list[tuple[int, int, torch.dtype]] = []
+
+    def fake_fid_kid(fake01: torch.Tensor, real01: torch.Tensor, shape: tuple[int, ...], cuda: bool) -> dict[str, float]:
+        images = inception._Uint8Images(fake01, shape)
+        seen.append((len(images), len(real01), images[0].dtype))
+        assert images[0].shape == (3, 8, 8) and int(images.x.max()) <= 255
+        return {"fid": 10.0 * len(seen), "kid": 0.1 * len(seen), "kid_std": 0.01}
+
+    monkeypatch.setattr(inception, "weights_available", lambda cuda: None)
+    monkeypatch.setattr(inception, "fid_kid", fake_fid_kid)
+    m = evaluate(rgb_run(tmp_path))["metrics"]
+    assert seen == [(40, 30, torch.uint8), (40, 30, torch.uint8)], "samples, then as many training images, each against the test split"
+    assert m["inception_fid"]["value"] == 10.0 and m["inception_fid"]["calibration"]["value"] == 20.0
+    assert m["inception_kid"]["subset_std"] == 0.01 and m["inception_fid"]["n"] == [30, 40]
+    one = torch.tensor([[0.0, 0.5, 1.0, 1.2]])
+    assert inception._Uint8Images(one, (1, 2, 2))[0].flatten().tolist() == [0, 128, 255, 255]

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +151,64 @@ def test_features_and_labels_of_a_net() -> None:
     with torch.no_grad():
         assert torch.equal(labels, model(x).argmax(1))
         assert torch.allclose(feats, model.features(x.reshape(7, 1, 8, 8)).double(), atol=1e-6)
+
+
+def stacked_config(tmp_path: Path, root: Path) -> Path:
+    raw = {"data": {"name": "stacked-mnist", "root": str(root), "train_range": [0, 250], "valid_range": [250, 300]}, "train": {"steps": 1}}
+    path = tmp_path / "stacked.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_stacked_mnist_stacks_three_digits_and_labels_them_100a_10b_c(tmp_path: Path) -> None:
+    root = write_mnist(tmp_path / "d")
+    cfg = config.load(stacked_config(tmp_path, root))
+    plain = data.load(config.from_dict({"data": {"name": "mnist", "root": str(root), "train_range": [0, 300], "valid_range": [0, 1]}, "train": {"steps": 1}}))
+    ds, labels = data.load(cfg), data.load_labels(cfg)
+    assert ds.image_shape == (3, 28, 28) and ds.train.shape == (250, 3 * 784) and ds.test.shape == (60, 3 * 784)
+    mnist_labels = np.arange(300) % 10
+    for i in (0, 7, 249):
+        channels = ds.train[i].reshape(3, 784)
+        idx = [int((plain.train - c).abs().sum(1).argmin()) for c in channels]  # which MNIST image each channel is
+        assert all(torch.equal(plain.train[j], c) for j, c in zip(idx, channels))
+        a, b, c = (mnist_labels[j] for j in idx)
+        assert labels["train"][i] == 100 * a + 10 * b + c
+    assert torch.equal(data.load(cfg).train, ds.train), "the stacks are a fixed draw"
+
+
+def test_stacked_head_scores_the_triple_of_channel_labels() -> None:
+    from gan_cli.evaluate.stacked import MODES, StackedCNN, mode_metrics
+
+    mnist = fn.DigitCNN((1, 28, 28)).eval()
+    x = torch.rand(5, 3 * 784, generator=torch.Generator().manual_seed(0))
+    feats, modes = fn.extract(StackedCNN(mnist), x)
+    with torch.no_grad():
+        per_channel = [mnist(x.reshape(5, 3, 784)[:, i]).argmax(1) for i in range(3)]
+    assert feats.shape == (5, 3 * fn.FEATURE_DIM)
+    assert torch.equal(modes, 100 * per_channel[0] + 10 * per_channel[1] + per_channel[2])
+    one = mode_metrics(torch.full((260,), 123))
+    assert one["covered"] == 1 and one["kl"] == pytest.approx(math.log(MODES))
+    every = mode_metrics(torch.arange(26_000) % MODES)
+    assert every["covered"] == MODES and every["kl"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_gan_eval_on_stacked_mnist_reports_modes_beside_real_stacks(tmp_path: Path) -> None:
+    root = write_mnist(tmp_path / "d")
+    assert gan("eval", "features", "--data", mnist_config(tmp_path, root), "--steps", "40").exit_code == 0  # the MNIST network
+    raw = yaml.safe_load(stacked_config(tmp_path, root).read_text())
+    raw.update({
+        "seed": 0, "device": "cpu", "noise": {"dim": 4}, "generator": {"hidden": [{"units": 8}], "output_activation": "sigmoid"},
+        "discriminator": {"hidden": [{"units": 8}]}, "train": {"batch_size": 25, "steps": 4},
+        "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "num_samples": 4},
+        "eval": {"num_samples": 60, "critic_steps": 10, "critic_seeds": 1, "critic_eval_every": 5, "nn_samples": 20, "parzen_valid": 20, "fid_bootstrap": 3, "stacked_samples": 200},
+    })
+    cfg = tmp_path / "stacked_run.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    assert gan("train", cfg, "--out", tmp_path / "run").exit_code == 0
+    result = gan("eval", "--ckpt", tmp_path / "run", "--num-samples", "60")
+    assert result.exit_code == 0, result.output
+    m = json.loads((tmp_path / "run" / "eval.json").read_text())["metrics"]
+    assert m["modes_captured"]["n"] == 200 and m["modes_captured"]["num_modes"] == 1000 and 1 <= m["modes_captured"]["value"] <= 200
+    assert m["reverse_kl"]["calibration"]["n"] == 200 and m["reverse_kl"]["calibration"]["value"] < m["reverse_kl"]["value"]
+    assert m["fid"]["n"] == [60, 60] and "MNIST-CNN x 3" in m["fid"]["label"]
+    assert "classes_covered" not in m and "modes_captured" in result.output

@@ -28,7 +28,7 @@ from gan_cli.evaluate import feature_net as fn
 CACHE_DIR = "gan-cli-features"
 FORMAT_VERSION = 1
 NUM_CLASSES = 10
-LABELS = {"mnist": "MNIST-CNN", "fashion-mnist": "FashionMNIST-CNN", "digits": "digits-CNN"}
+LABELS = {"mnist": "MNIST-CNN", "fashion-mnist": "FashionMNIST-CNN", "digits": "digits-CNN", "stacked-mnist": "MNIST-CNN x 3"}
 RETRAIN = "gan eval features --data CONFIG --force"
 
 

@@ -43,17 +43,32 @@ def _calibration(r: dict[str, Any], pair: str) -> dict[str, Any]:
 
 
 def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console | None = None) -> dict[str, Any]:
-    """The section's eval.json metrics; {} for data without a feature network or with eval.features off."""
-    cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
-    if not ev.features or cfg.data.name not in data.LABELLED:
-        return {}
-    net = feature_cache.ensure(cfg, ds, console or Console(stderr=True, highlight=False))
+    """The section's eval.json metrics: the feature network's (labelled data, eval.features) and
+    Inception's (3-channel data, eval.inception); {} when neither applies."""
+    cfg, ev = loaded.cfg, loaded.cfg.eval
+    console = console or Console(stderr=True, highlight=False)
+    out: dict[str, Any] = {}
+    if ev.features and cfg.data.name == "stacked-mnist":
+        from gan_cli.evaluate.stacked import stacked_metrics
+
+        out.update(stacked_metrics(loaded, ds, held, n, split, stream, console))
+    elif ev.features and cfg.data.name in data.LABELLED:
+        out.update(_labelled(loaded, ds, held, n, split, stream, console))
+    if ev.inception:
+        from gan_cli.evaluate.inception import inception_metrics
+
+        out.update(inception_metrics(loaded, ds, held, n, split, lambda i: stream(10 + i), console))
+    return out
+
+
+def _labelled(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console) -> dict[str, Any]:
+    net = feature_cache.ensure(loaded.cfg, ds, console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
     gen = torch.Generator().manual_seed(stream(0))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
-    fake = generate(loaded.G, cfg, n, stream(1), dev)
-    return score_images(net, to01(fake), to01(held), to01(train_part), split, ev, stream, dev)
+    fake = generate(loaded.G, loaded.cfg, n, stream(1), loaded.device)
+    return score_images(net, to01(fake), to01(held), to01(train_part), split, loaded.cfg.eval, stream, loaded.device)
 
 
 def score_images(
@@ -62,8 +77,16 @@ def score_images(
 ) -> dict[str, Any]:
     """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
     calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size."""
-    m = len(train_part)
     held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
+    return score_features(net, fake_fl, held_fl, train_fl, split, ev, stream)
+
+
+Features = tuple[torch.Tensor, torch.Tensor]  # (features (n, d) float64, predicted labels (n,))
+
+
+def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Features, train_fl: Features, split: str, ev: Any, stream: Callable[[int], int]) -> dict[str, Any]:
+    """score_images on features already extracted by `net`."""
+    m, held = len(train_fl[0]), held_fl[0]
     classes = net.train_class_counts
     held_knn = fm.knn_sq(held_fl[0], max(fm.PR_K, fm.DC_K))  # shared by the samples and the calibration
     model = _scores(held_fl, held_knn, fake_fl, classes, ev, stream(2))
