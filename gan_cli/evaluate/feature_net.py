@@ -125,7 +125,7 @@ def train_classifier(
 
 
 @torch.no_grad()
-def extract(model: DigitCNN, images: torch.Tensor, batch: int = 1000, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def extract(model: DigitCNN, images: torch.Tensor, batch: int = 256, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """(features float64 (n, 128), predicted labels int64 (n,)) of images in [0, 1], on the CPU."""
     model = model.to(device).eval()
     feats, labels = [], []

@@ -21,8 +21,6 @@ from gan_cli.evaluate.feature_net import extract
 from gan_cli.evaluate.report import metric
 from gan_cli.sample import Loaded, generate
 
-CALIBRATION_NOTE = "real vs real: the same metric with training images in place of the samples, against the same held-out images (what data scores)"
-
 
 def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
     """Every feature metric of `other` (features, labels) against the held-out (features, labels)."""
