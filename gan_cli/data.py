@@ -283,6 +283,15 @@ LABEL_STEMS = ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")
 LABELLED = ("mnist", "fashion-mnist", "digits")
 
 
+def has_labels(cfg: Config) -> bool:
+    """Whether load_labels(cfg) finds its labels (both IDX label files, for the IDX datasets)."""
+    d = cfg.data
+    if d.name in IDX_FILES or d.name == "stacked-mnist":
+        folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
+        return all(_find_idx(root, folder, stem) is not None for stem in LABEL_STEMS)
+    return d.name == "digits"
+
+
 def load_labels(cfg: Config) -> dict[str, np.ndarray]:
     """Class labels (int64) aligned with load(cfg)'s train, valid and test splits: the IDX
     *-labels-idx1-ubyte files beside mnist's and fashion-mnist's images, load_digits' targets."""

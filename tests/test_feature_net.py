@@ -212,3 +212,23 @@ def test_gan_eval_on_stacked_mnist_reports_modes_beside_real_stacks(tmp_path: Pa
     assert m["reverse_kl"]["calibration"]["n"] == 200 and m["reverse_kl"]["calibration"]["value"] < m["reverse_kl"]["value"]
     assert m["fid"]["n"] == [60, 60] and "MNIST-CNN x 3" in m["fid"]["label"]
     assert "classes_covered" not in m and "modes_captured" in result.output
+
+
+def test_gan_eval_without_label_files_skips_the_feature_metrics_with_one_line(tmp_path: Path) -> None:
+    root = write_mnist(tmp_path / "d", labels=False)
+    raw = yaml.safe_load(mnist_config(tmp_path, root).read_text())
+    raw.update({
+        "seed": 0, "device": "cpu", "noise": {"dim": 4}, "generator": {"hidden": [{"units": 8}], "output_activation": "sigmoid"},
+        "discriminator": {"hidden": [{"units": 8}]}, "train": {"batch_size": 25, "steps": 4},
+        "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "num_samples": 4},
+        "eval": {"num_samples": 40, "critic_steps": 10, "critic_seeds": 1, "critic_eval_every": 5, "nn_samples": 20, "parzen_valid": 20},
+    })
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    assert gan("train", cfg, "--out", tmp_path / "run").exit_code == 0
+    result = gan("eval", "--ckpt", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    m = json.loads((tmp_path / "run" / "eval.json").read_text())["metrics"]
+    assert "parzen_ll" in m and "fid" not in m
+    notes = [ln for ln in result.output.splitlines() if "eval.features" in ln]
+    assert len(notes) == 1 and "train-labels-idx1-ubyte" in notes[0] and "eval.features: false" in notes[0]

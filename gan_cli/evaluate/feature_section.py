@@ -46,7 +46,13 @@ def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
     cfg, ev = loaded.cfg, loaded.cfg.eval
     console = console or Console(stderr=True, highlight=False)
     out: dict[str, Any] = {}
-    if ev.features and cfg.data.name == "stacked-mnist":
+    if ev.features and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist") and not data.has_labels(cfg):
+        console.print(
+            f"eval.features: skipped, no label files ({', '.join(data.LABEL_STEMS)}) under data.root={cfg.data.root}: place them beside "
+            "the images for FID, KID, precision/recall and class coverage, or set eval.features: false",
+            markup=False, highlight=False, soft_wrap=True,
+        )
+    elif ev.features and cfg.data.name == "stacked-mnist":
         from gan_cli.evaluate.stacked import stacked_metrics
 
         out.update(stacked_metrics(loaded, ds, held, n, split, stream, console))
