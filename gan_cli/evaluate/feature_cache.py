@@ -98,16 +98,19 @@ def labelled_data(cfg: Config, ds: data.Dataset | None = None) -> LabelledData:
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=not console.is_terminal,
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not console.is_terminal,
     )
 
 
 def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, console: Console) -> FeatureNet:
     """Train the classifier with a progress bar, measure its test accuracy, write it atomically."""
     cpu_start = time.process_time()
+    if not console.is_terminal:  # no bar in a log: say what the wait is
+        console.print(f"training the {LABELS.get(ld.name, ld.name)} feature network: {settings.steps:,} steps of {settings.batch_size} on {len(ld.train):,} images", markup=False, highlight=False, soft_wrap=True)
     with _progress(console) as bar:
         task = bar.add_task(f"training the {LABELS.get(ld.name, ld.name)} feature network", total=settings.steps, loss=float("nan"))
         model, seconds = fn.train_classifier(ld.train, ld.train_y, ld.shape, NUM_CLASSES, settings, lambda s, loss: bar.update(task, completed=s, loss=loss))
+    cpu_seconds = time.process_time() - cpu_start  # the training loop (and the bar), not the checks after it
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     info = {
         "format_version": FORMAT_VERSION,
@@ -125,7 +128,7 @@ def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, con
         "lr": settings.lr,
         "seed": settings.seed,
         "train_seconds": round(seconds, 2),
-        "train_cpu_seconds": round(time.process_time() - cpu_start, 2),
+        "train_cpu_seconds": round(cpu_seconds, 2),
         "threads": torch.get_num_threads(),
         "weights_sha256": fn.weights_hash(state),
         "data_sha256": ld.hash(),
