@@ -135,24 +135,57 @@ def train(
         raise typer.Exit(130) from None
 
 
-@app.command("eval")
+eval_app = typer.Typer(rich_markup_mode=None, help="Measure a checkpoint (gan eval --ckpt ...), or train a dataset's feature network (gan eval features).")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.callback(invoke_without_command=True)
 @user_errors
 def eval_(
-    ckpt: Annotated[Path, typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")],
+    ctx: typer.Context,
+    ckpt: Annotated[Optional[Path], typer.Option("--ckpt", help="Checkpoint file or run directory (uses checkpoints/last.pt).")] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")] = None,
     num_samples: Annotated[Optional[int], typer.Option("--num-samples", help="Generated samples per metric (default: eval.num_samples).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
+    all_: Annotated[Optional[Path], typer.Option("--all", help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.")] = None,
 ) -> None:
-    """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
+    """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.evaluate.command import evaluate_command
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if ckpt is None and all_ is None:
+        raise typer.BadParameter("missing: give a checkpoint file or run directory, --all RUN_DIR, or the subcommand features", ctx, param_hint="'--ckpt'")
     if seed is not None:
         check_seed(seed, "--seed")
     if num_samples is not None:
         _check_count(num_samples, "--num-samples")
+    if all_ is not None:
+        from gan_cli.evaluate.all_steps import evaluate_all_command
+
+        if ckpt is not None:
+            raise GanError("--ckpt and --all: give one of them (--all evaluates every checkpoint of a run directory)")
+        evaluate_all_command(all_, split, num_samples, seed, json_path, device)
+        return
     evaluate_command(ckpt, split, num_samples, seed, json_path, device)
+
+
+@eval_app.command("features")
+@user_errors
+def eval_features(
+    data: Annotated[Path, typer.Option("--data", help="Experiment YAML whose data section names the dataset (mnist, fashion-mnist, digits).")],
+    set_: Annotated[list[str], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key, e.g. --set data.root=/data (repeatable).")] = [],  # noqa: B006
+    force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached network is there.")] = False,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Adam updates of 128 images (default: 20 epochs, within 300..1,200).")] = None,
+) -> None:
+    """Train the dataset's feature network (a small CNN classifier) once and cache it under data.root."""
+    from gan_cli.evaluate.feature_cache import features_command
+
+    if steps is not None and not 1 <= steps <= 1_000_000:
+        raise GanError(f"--steps {steps}: must be between 1 and 1,000,000")
+    features_command(data, list(set_), force, steps, Console(highlight=False))
 
 
 @app.command()

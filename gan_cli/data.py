@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import math
 import struct
-import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ DEFAULT_RANGES: dict[str, dict[str, list[int]]] = {
     "fashion-mnist": {"train": [0, 50_000], "valid": [50_000, 60_000]},
     "cifar10": {"train": [0, 40_000], "valid": [40_000, 50_000]},
     "digits": {"train": [0, 1_400], "valid": [1_400, 1_600], "test": [1_600, 1_797]},
+    "stacked-mnist": {"train": [0, 50_000], "valid": [50_000, 60_000]},
 }
 POOL_FRACTIONS = {"train": (0.0, 0.8), "valid": (0.8, 0.9), "test": (0.9, 1.0)}
 
@@ -141,13 +141,10 @@ MEAN_TOLERANCE = 0.003
 
 
 def _check_official(name: str, split: str, path: Path, images: np.ndarray) -> None:
-    """Refuse another dataset's file under this dataset's name; note a subset of the official file."""
+    """Refuse another dataset's file under this dataset's name. Files of another size than the
+    official one are a user's own subset or variant and load as given."""
     count, mean = OFFICIAL_IDX[name][split]
     if len(images) != count or images.shape[1:] != (28, 28):
-        sys.stderr.write(
-            f"note: {path} holds {len(images):,} images of {images.shape[1]}x{images.shape[2]}, not the "
-            f"{count:,} of 28x28 of the official {name} {split} file; using them as given\n"
-        )
         return
     seen = float(images.mean(dtype=np.float64)) / 255.0
     if abs(seen - mean) <= MEAN_TOLERANCE:
@@ -158,6 +155,23 @@ def _check_official(name: str, split: str, path: Path, images: np.ndarray) -> No
         f"{path}: not the official {name} {split} images (mean pixel {seen:.4f}, expected {mean:.4f}): {what}; "
         f"put the {name} files under data.root, or set data.name to the dataset they hold"
     )
+
+
+STACKED_SEED = 0  # fixed, not the run's seed: every stacked-mnist run sees the same stacks
+
+
+def _stack_index(n_images: int, salt: int) -> np.ndarray:
+    """(n_images, 3) indexes of the MNIST images stacked as the R, G, B channels of each example:
+    as many stacks as images (60,000 from the training file, 10,000 from the test file)."""
+    return np.random.default_rng([STACKED_SEED, salt]).integers(0, n_images, (n_images, 3))
+
+
+def _load_stacked_mnist(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked MNIST (VEEGAN, PacGAN): three random MNIST digits as the channels of one image, 1,000 modes."""
+    import dataclasses
+
+    train, test = _load_idx_dataset(dataclasses.replace(cfg, name="mnist"))
+    return train[_stack_index(len(train), 0), 0], test[_stack_index(len(test), 1), 0]
 
 
 def _load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -273,7 +287,7 @@ def _to_float(images: np.ndarray) -> torch.Tensor:
     return x.float()
 
 
-IMAGE_DIMS = {"mnist": 784, "fashion-mnist": 784, "cifar10": 3 * 32 * 32, "digits": 64}
+IMAGE_DIMS = {"mnist": 784, "fashion-mnist": 784, "stacked-mnist": 3 * 784, "cifar10": 3 * 32 * 32, "digits": 64}
 
 
 def known_dim(cfg: Config) -> int | None:
@@ -301,6 +315,8 @@ def load(cfg: Config) -> Dataset:
         )
     if d.name in IDX_FILES:
         pool, test = _load_idx_dataset(d)
+    elif d.name == "stacked-mnist":
+        pool, test = _load_stacked_mnist(d)
     elif d.name == "cifar10":
         pool, test = _load_cifar10(d)
     elif d.name == "digits":
@@ -319,6 +335,47 @@ def load(cfg: Config) -> Dataset:
         low, high = -1.0, 1.0
     flat = {k: v.reshape(len(v), -1).contiguous() for k, v in splits.items()}
     return Dataset(d.name, flat["train"], flat["valid"], flat["test"], shape if len(shape) == 3 else None, (low, high), None)
+
+
+# ---------------------------------------------------------------- labels
+
+LABEL_STEMS = ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")
+LABELLED = ("mnist", "fashion-mnist", "digits")
+
+
+def has_labels(cfg: Config) -> bool:
+    """Whether load_labels(cfg) finds its labels (both IDX label files, for the IDX datasets)."""
+    d = cfg.data
+    if d.name in IDX_FILES or d.name == "stacked-mnist":
+        folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
+        return all(_find_idx(root, folder, stem) is not None for stem in LABEL_STEMS)
+    return d.name == "digits"
+
+
+def load_labels(cfg: Config) -> dict[str, np.ndarray]:
+    """Class labels (int64) aligned with load(cfg)'s train, valid and test splits: the IDX
+    *-labels-idx1-ubyte files beside mnist's and fashion-mnist's images, load_digits' targets."""
+    d = cfg.data
+    if d.name in IDX_FILES or d.name == "stacked-mnist":
+        folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
+        paths = [_find_idx(root, folder, stem) for stem in LABEL_STEMS]
+        if paths[0] is None or paths[1] is None:
+            raise GanError(
+                f"{d.name} label files not found under data.root={d.root}: place {LABEL_STEMS[0]}.gz and "
+                f"{LABEL_STEMS[1]}.gz (or the unpacked files) beside the images in {root / folder / 'raw'}"
+            )
+        pool, test = read_idx(paths[0]), read_idx(paths[1])
+        if pool.ndim != 1 or test.ndim != 1:
+            raise GanError(f"{paths[0]} and {paths[1]} must hold one label per image (shape (N,))")
+        if d.name == "stacked-mnist":  # mode = 100 a + 10 b + c of the digits in the R, G, B channels
+            pool, test = (lab.astype(np.int64)[_stack_index(len(lab), salt)] @ np.array([100, 10, 1]) for salt, lab in enumerate((pool, test)))
+    elif d.name == "digits":
+        from sklearn.datasets import load_digits
+
+        pool, test = load_digits().target, None
+    else:
+        raise GanError(f"data.name {d.name}: has no class labels (labelled datasets: {', '.join(LABELLED)})")
+    return {k: v.astype(np.int64) for k, v in _split_pool(d, pool, test).items()}
 
 
 # ---------------------------------------------------------------- batches

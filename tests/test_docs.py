@@ -187,7 +187,7 @@ def synopsis() -> dict[str, str]:
     for line in fence.content.splitlines():
         if line.startswith("gan "):
             words = [w for w in line.split()[1:3] if re.fullmatch(r"[a-z][a-z0-9-]*", w)]
-            key = " ".join(words[:2] if words[:1] == ["plot"] else words[:1]) or "--"
+            key = " ".join(words[:2]) or "--"  # a group's subcommand ('plot curves', 'eval features') is its second word
             entries[key] = entries.get(key, "") + " " + line
         elif key is not None and line.startswith(" "):
             entries[key] += " " + line
@@ -200,8 +200,10 @@ def commands() -> dict[str, Any]:
     root = typer.main.get_command(app)
     found: dict[str, Any] = {}
     for name, cmd in root.commands.items():
-        if hasattr(cmd, "commands"):  # a group: `gan plot`
+        if hasattr(cmd, "commands"):  # a group: `gan plot`, `gan eval` (whose own options run without a subcommand)
             found.update({f"{name} {sub}": subcmd for sub, subcmd in cmd.commands.items()})
+            if [p for p in cmd.params if p.name != "help"]:
+                found[name] = cmd
         else:
             found[name] = cmd
     return found

@@ -41,6 +41,7 @@ def gan(*args: Any):
 def make_run(root: Path, kind: str) -> Path:
     raw = {"name": kind, **COMMON, **CONFIGS[kind], "discriminator": {"hidden": [{"units": 16, "activation": "maxout", "pieces": 2, "dropout": 0.1}]},
            "train": {"batch_size": 32, "steps": 20, "optimizer": {"name": "adam", "lr": 0.002}}, "eval": FAST_EVAL}
+    raw["data"] = {**raw["data"], "root": str(root / "data")}  # digits' feature network is cached under data.root
     cfg = root / f"{kind}.yaml"
     cfg.write_text(yaml.safe_dump(raw))
     run = root / kind

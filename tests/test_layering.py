@@ -42,6 +42,7 @@ LAYERS: dict[str, int] = {
     # 6: the jobs: `gan train` and `gan eval`
     "gan_cli.training": 6,
     "gan_cli.evaluate.command": 6,
+    "gan_cli.evaluate.all_steps": 6,  # `gan eval --all`: the eval job over every checkpoint of a run
     # `gan sweep`: many trainings and evaluations
     "gan_cli.sweep": 6,
     # `gan plot figure1` replays training steps for panels (b) and (c): a job, though it draws

@@ -26,7 +26,7 @@ def _f(default: Any = dataclasses.MISSING, doc: str = "", *, factory: Any = None
 
 Activation = Literal["linear", "relu", "leaky_relu", "tanh", "sigmoid", "maxout"]
 DataName = Literal[
-    "gaussian", "ring", "grid", "mixture", "digits", "mnist", "fashion-mnist", "cifar10", "npz", "folder"
+    "gaussian", "ring", "grid", "mixture", "digits", "mnist", "fashion-mnist", "stacked-mnist", "cifar10", "npz", "folder"
 ]
 TOY_DATASETS = ("gaussian", "ring", "grid", "mixture")
 
@@ -45,7 +45,7 @@ class LayerConfig:
 class DataConfig:
     """The target distribution p_data."""
 
-    name: DataName = _f("gaussian", "gaussian | ring | grid | mixture | digits | mnist | fashion-mnist | cifar10 | npz | folder")
+    name: DataName = _f("gaussian", "gaussian | ring | grid | mixture | digits | mnist | fashion-mnist | stacked-mnist | cifar10 | npz | folder")
     root: str = _f("data", "directory holding downloaded datasets (MNIST: ROOT/MNIST/raw/*.gz or unpacked IDX)")
     download: bool = _f(False, "let torchvision download the dataset into root when it is missing")
     path: str | None = _f(None, "npz file (array under key 'x') or image folder, for data.name npz | folder")
@@ -186,6 +186,11 @@ class EvalConfig:
     x_bins: int = _f(20_000, "1-D exact p_g: bins of the x grid the JSD is summed over", ge=100)
     kde_bandwidth: float = _f(0.5, "density JSD without exact p_g: Gaussian kernel width as a fraction of the target's smallest component std", gt=0.0, le=2.0)
     w1_samples: int = _f(1000, "samples per side of each exact optimal-transport W1 in 2-D (cost grows as n^3)", gt=1)
+    features: bool = _f(True, "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a CNN trained once on the training split and cached in data.root/gan-cli-features (`gan eval features` trains it)")
+    fid_bootstrap: int = _f(20, "FID: bootstrap resamples of each side for its s.e. (0 = no s.e.)", ge=0)
+    kid_subset_size: int = _f(1000, "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- s.e. over the subsets", gt=1)
+    stacked_samples: int = _f(26_000, "stacked-mnist: samples classified per channel for modes covered (of 1,000) and KL to uniform (VEEGAN/PacGAN: 26,000)", gt=0)
+    inception: bool = _f(False, "3-channel images: also torch-fidelity's Inception FID and KID (comparable with the literature; its weights download once; offline: one line, skipped)")
 
 
 @dataclass(frozen=True)

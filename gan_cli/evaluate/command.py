@@ -23,6 +23,7 @@ from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
 from gan_cli.evaluate import density, images, modes
+from gan_cli.evaluate.feature_section import feature_metrics
 from gan_cli.evaluate.report import metric, print_report, write_json
 from gan_cli.evaluate.value import ValueEstimate, logits, value_estimate
 from gan_cli.objectives import LOG_4
@@ -33,7 +34,7 @@ MIN_CRITIC_PART = 10  # fewest real (and generated) points in each critic split
 MIN_DENSITY_SAMPLES = 20
 
 # offsets that give each section its own noise stream from the one --seed
-_STREAM = {"value": 0, "critic": 1, "density": 2, "modes": 3, "parzen": 4, "memorisation": 5}
+_STREAM = {"value": 0, "critic": 1, "density": 2, "modes": 3, "parzen": 4, "memorisation": 5, "features": 6}
 
 
 def _stream(seed: int, name: str, i: int = 0) -> int:
@@ -258,6 +259,8 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
         else:
             metrics.update(_image_section(loaded, ds, held, n, seed, split))
             lap("images")
+            metrics.update(feature_metrics(loaded, ds, held, n, split, lambda i: _stream(seed, "features", i)))
+            lap("features")
     return {
         "checkpoint": loaded.ckpt["path"],
         "step": int(loaded.ckpt["step"]),
@@ -271,6 +274,13 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
     }
 
 
+def load_for_eval(ckpt_path: str | Path, device_name: str | None = None) -> Loaded:
+    """A checkpoint's nets on the device named (default: the config's device)."""
+    cpu = load_models(ckpt_path, torch.device("cpu"))
+    dev = devices.select(device_name or cpu.cfg.device)
+    return Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
+
+
 def evaluate_command(
     ckpt_path: str | Path,
     split: str | None = None,
@@ -281,9 +291,7 @@ def evaluate_command(
     console: Console | None = None,
 ) -> dict[str, Any]:
     """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
-    cpu = load_models(ckpt_path, torch.device("cpu"))
-    dev = devices.select(device_name or cpu.cfg.device)
-    loaded = Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
+    loaded = load_for_eval(ckpt_path, device_name)
     ev = loaded.cfg.eval
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")

@@ -58,16 +58,26 @@ def table(result: dict[str, Any]) -> Table:
     t = Table(title=f"gan eval: {result['checkpoint']} (step {result['step']:,}, split {result['split']}, seed {result['seed']})", title_justify="left")
     t.add_column("metric", no_wrap=True)
     t.add_column("value ± s.e.", justify="right", no_wrap=True)
+    calibrated = any("calibration" in m for m in result["metrics"].values())
+    if calibrated:
+        t.add_column("real vs real", justify="right", no_wrap=True)
     t.add_column("n", justify="right")
     t.add_column("what (estimator in eval.json)")
     for name, m in result["metrics"].items():
         shown = _fmt(m["value"]) + (f" ± {_fmt(m['stderr'])}" if m.get("stderr") is not None else "")
-        t.add_row(name, shown, _n(m["n"]), m.get("label") or m["estimator"])
+        row = [name, shown]
+        if calibrated:  # the same metric between two real splits
+            cal = m.get("calibration")
+            row.append(_fmt(cal["value"]) + (f" ± {_fmt(cal['stderr'])}" if cal.get("stderr") is not None else "") if cal else "")
+        t.add_row(*row, _n(m["n"]), m.get("label") or m["estimator"])
     return t
 
 
 def print_report(result: dict[str, Any], console: Console, json_path: Path) -> None:
     console.print(table(result))
+    pairs = {m["calibration"]["pair"] for m in result["metrics"].values() if m.get("calibration")}
+    if pairs:
+        console.print(f"real vs real: the same metric for {' / '.join(sorted(pairs))} in place of the samples (what data scores)", markup=False, highlight=False, soft_wrap=True)
     for name, m in result["metrics"].items():
         if m.get("caveat"):
             console.print(f"note ({name}): {m['caveat']}", markup=False, highlight=False, soft_wrap=True)

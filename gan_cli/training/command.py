@@ -133,8 +133,13 @@ def dry_run_header(cfg: Config, device: torch.device) -> str:
     return text + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
 
 
-def dry_run_data(trainer: Trainer, total: int) -> str:
-    return f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({trainer.sampler.batches_per_epoch:,} batches per epoch)\n"
+def dry_run_data(cfg: Config, trainer: Trainer, total: int) -> str:
+    """What only the loaded data tells: the nets' sizes where the config alone did not, the budget."""
+    sizes = ""
+    if data.known_dim(cfg) is None:
+        g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
+        sizes = f"# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
+    return sizes + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({trainer.sampler.batches_per_epoch:,} batches per epoch)\n"
 
 
 def failed_start(run_dir: Path) -> bool:
@@ -207,7 +212,7 @@ def train_experiment(
     summary_writer_cls = _tensorboard_writer(cfg)
     total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
     if dry_run:
-        reporter.print(dry_run_data(trainer, total))
+        reporter.print(dry_run_data(cfg, trainer, total))
         return None
 
     note = ""

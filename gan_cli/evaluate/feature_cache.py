@@ -1,0 +1,207 @@
+"""The cached feature network of an image dataset: DATA_ROOT/gan-cli-features/<name>.pt.
+
+The file holds the classifier's weights, its test accuracy, the training class histogram, and the
+sha256 of its weights and of the training images and labels it saw. Loading recomputes both
+hashes and refuses a file whose weights or data differ: two FIDs compare only when their hashes
+match. `gan eval features --data CONFIG` trains it; `gan eval` trains it on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from gan_cli import __version__, checkpoint, data
+from gan_cli.config import Config
+from gan_cli.errors import GanError
+from gan_cli.evaluate import feature_net as fn
+
+CACHE_DIR = "gan-cli-features"
+FORMAT_VERSION = 1
+NUM_CLASSES = 10
+LABELS = {"mnist": "MNIST-CNN", "fashion-mnist": "FashionMNIST-CNN", "digits": "digits-CNN", "stacked-mnist": "MNIST-CNN x 3"}
+RETRAIN = "gan eval features --data CONFIG --force"
+
+
+@dataclass
+class LabelledData:
+    """A dataset's splits as images in [0, 1] with their labels, and the hash of the training part."""
+
+    name: str
+    shape: tuple[int, int, int]
+    train: torch.Tensor
+    train_y: torch.Tensor
+    test: torch.Tensor
+    test_y: torch.Tensor
+
+    def hash(self) -> str:
+        return fn.data_hash(self.train, self.train_y)
+
+
+@dataclass
+class FeatureNet:
+    """A trained classifier and its record (accuracy, hashes, how it was trained)."""
+
+    model: fn.DigitCNN
+    path: Path
+    info: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.info["data"], f"{self.info['data']}-CNN")
+
+    def describe(self) -> str:
+        i = self.info
+        return (
+            f"features of {self.label} ({self.path}): test accuracy {100 * i['test_accuracy']:.2f} % on "
+            f"{i['n_test']:,} images, weights sha256 {i['weights_sha256'][:12]}, data sha256 {i['data_sha256'][:12]}; "
+            "numbers compare only with numbers of the same hashes, never with Inception FID"
+        )
+
+    @property
+    def train_class_counts(self) -> np.ndarray:
+        return np.asarray(self.info["train_class_counts"], dtype=np.float64)
+
+
+def cache_path(cfg: Config) -> Path:
+    return Path(cfg.data.root).expanduser() / CACHE_DIR / f"{cfg.data.name}.pt"
+
+
+def labelled_data(cfg: Config, ds: data.Dataset | None = None) -> LabelledData:
+    """The training and test splits of cfg.data in [0, 1] (whatever G's output range) with labels."""
+    if cfg.data.name not in data.LABELLED:
+        raise GanError(f"data.name {cfg.data.name}: no feature network (one is trained for the labelled datasets: {', '.join(data.LABELLED)})")
+    if ds is None or ds.value_range != (0.0, 1.0):
+        canonical = dataclasses.replace(cfg, generator=dataclasses.replace(cfg.generator, output_activation="sigmoid"))
+        ds = data.load(canonical)
+    labels = data.load_labels(cfg)
+    for split in ("train", "test"):
+        if len(labels[split]) != len(ds.split(split)):
+            raise GanError(f"{cfg.data.name}: the {split} split has {len(ds.split(split)):,} images but {len(labels[split]):,} labels; check the label files under data.root")
+        if len(labels[split]) and (labels[split].min() < 0 or labels[split].max() >= NUM_CLASSES):
+            raise GanError(f"{cfg.data.name}: {split} labels must lie in 0..{NUM_CLASSES - 1}")
+    if ds.image_shape is None:
+        raise GanError(f"{cfg.data.name}: not image data")
+    c, h, w = ds.image_shape
+    return LabelledData(cfg.data.name, (c, h, w), ds.train, torch.from_numpy(labels["train"]), ds.test, torch.from_numpy(labels["test"]))
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not console.is_terminal,
+    )
+
+
+def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, console: Console) -> FeatureNet:
+    """Train the classifier with a progress bar, measure its test accuracy, write it atomically."""
+    cpu_start = time.process_time()
+    if not console.is_terminal:  # no bar in a log: say what the wait is
+        console.print(f"training the {LABELS.get(ld.name, ld.name)} feature network: {settings.steps:,} steps of {settings.batch_size} on {len(ld.train):,} images", markup=False, highlight=False, soft_wrap=True)
+    with _progress(console) as bar:
+        task = bar.add_task(f"training the {LABELS.get(ld.name, ld.name)} feature network", total=settings.steps, loss=float("nan"))
+        model, seconds = fn.train_classifier(ld.train, ld.train_y, ld.shape, NUM_CLASSES, settings, lambda s, loss: bar.update(task, completed=s, loss=loss))
+    cpu_seconds = time.process_time() - cpu_start  # the training loop (and the bar), not the checks after it
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    info = {
+        "format_version": FORMAT_VERSION,
+        "arch": fn.ARCH,
+        "data": ld.name,
+        "shape": list(ld.shape),
+        "classes": NUM_CLASSES,
+        "test_accuracy": fn.accuracy(model, ld.test, ld.test_y) if len(ld.test) else float("nan"),
+        "train_accuracy": fn.accuracy(model, ld.train[:10_000], ld.train_y[:10_000]),
+        "n_train": len(ld.train),
+        "n_test": len(ld.test),
+        "train_class_counts": np.bincount(ld.train_y.numpy(), minlength=NUM_CLASSES).tolist(),
+        "steps": settings.steps,
+        "batch_size": settings.batch_size,
+        "lr": settings.lr,
+        "seed": settings.seed,
+        "train_seconds": round(seconds, 2),
+        "train_cpu_seconds": round(cpu_seconds, 2),
+        "threads": torch.get_num_threads(),
+        "weights_sha256": fn.weights_hash(state),
+        "data_sha256": ld.hash(),
+        "package_version": __version__,
+        "torch_version": str(torch.__version__),
+        "machine": platform.machine(),
+    }
+    try:
+        checkpoint.atomic_save({"info": info, "state_dict": state}, path)
+    except OSError as exc:
+        raise GanError(f"cannot write the feature network to {path}: {exc.strerror or exc} (data.root must be writable)") from None
+    return FeatureNet(model, path, info)
+
+
+def load_cached(path: Path, ld: LabelledData) -> FeatureNet:
+    """The cached classifier, after checking its weights and the data it saw against their hashes."""
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        info, state = dict(blob["info"]), blob["state_dict"]
+    except Exception as exc:  # unpickling errors come in many types
+        raise GanError(f"{path}: not a readable feature-network file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); delete it or retrain: {RETRAIN}") from None
+    if info.get("format_version") != FORMAT_VERSION or info.get("arch") != fn.ARCH or tuple(info.get("shape", ())) != ld.shape:
+        raise GanError(f"{path}: written for another network or image size (arch {info.get('arch')}, shape {info.get('shape')}); retrain: {RETRAIN}")
+    got = fn.weights_hash(state)
+    if got != info.get("weights_sha256"):
+        raise GanError(f"{path}: its weights (sha256 {got[:12]}) do not match their recorded hash {str(info.get('weights_sha256'))[:12]}: the file was modified or damaged; retrain: {RETRAIN}")
+    seen = ld.hash()
+    if seen != info.get("data_sha256"):
+        raise GanError(
+            f"{path}: the feature network was trained on other data (data sha256 {str(info.get('data_sha256'))[:12]} recorded, "
+            f"{seen[:12]} now: the files under data.root or data.train_range changed); retrain: {RETRAIN}"
+        )
+    model = fn.DigitCNN(ld.shape, NUM_CLASSES)
+    model.load_state_dict(state)
+    return FeatureNet(model.eval(), path, info)
+
+
+def ensure(cfg: Config, ds: data.Dataset | None, console: Console) -> FeatureNet:
+    """The dataset's feature network: the cached one, or a new one trained (once) and cached."""
+    ld = labelled_data(cfg, ds)
+    path = cache_path(cfg)
+    if path.is_file():
+        return load_cached(path, ld)
+    console.print(f"no feature network for {cfg.data.name} at {path}: training one (once; later runs reuse it)", markup=False, highlight=False, soft_wrap=True)
+    return train_and_save(ld, path, fn.TrainSettings(steps=fn.default_steps(len(ld.train))), console)
+
+
+def features_command(config_path: str | Path, overrides: list[str], force: bool, steps: int | None, console: Console) -> FeatureNet:
+    """`gan eval features --data CONFIG`: train and cache the dataset's feature network (or report the cached one)."""
+    from gan_cli.config import load
+
+    cfg = load(config_path, overrides)
+    if steps is not None and steps < 1:
+        raise GanError(f"--steps {steps}: must be >= 1")
+    ld = labelled_data(cfg)
+    path = cache_path(cfg)
+    if path.is_file() and not force:
+        net = load_cached(path, ld)
+        console.print(f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True)
+        return net
+    settings = fn.TrainSettings(steps=steps or fn.default_steps(len(ld.train)))
+    net = train_and_save(ld, path, settings, console)
+    i = net.info
+    console.print(
+        f"trained in {i['train_seconds']:.1f} s ({i['train_cpu_seconds']:.1f} s CPU, {i['threads']} thread(s), {i['steps']:,} steps of {i['batch_size']}): "
+        f"{net.describe()}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    return net
