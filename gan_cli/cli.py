@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -55,6 +55,12 @@ MAX_COLS = 1_000
 def _check_count(n: int, option: str) -> None:
     if not 1 <= n <= MAX_SAMPLES:
         raise GanError(f"{option} {n}: must be between 1 and {MAX_SAMPLES:,}")
+
+
+def _interrupted(what: str, resume: str) -> NoReturn:
+    """After a checkpointed stop: what happened, then the resume command, unwrapped so it pastes as printed; exit 130."""
+    err.print(f"{what}\nresume with: {resume}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(130)
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -121,14 +127,7 @@ def train(
     except Interrupted as exc:
         run_dir_path = exc.ckpt_path.parent.parent
         again = f" --nproc {os.environ.get('LOCAL_WORLD_SIZE', world)}" if world > 1 else ""
-        err.print(  # soft_wrap and quoting: the resume line pastes into a shell as printed
-            f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\n"
-            f"resume with: gan train --resume {shlex.quote(str(run_dir_path))}{again}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(130) from None
+        _interrupted(f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}", f"gan train --resume {shlex.quote(str(run_dir_path))}{again}")
     except KeyboardInterrupt:
         # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
         err.print("interrupted before training started; no checkpoint was written", markup=False, highlight=False, soft_wrap=True)
@@ -152,7 +151,7 @@ def eval_(
     all_: Annotated[Optional[Path], typer.Option("--all", help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.")] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
-    from gan_cli.evaluate.command import evaluate_command
+    from gan_cli.evaluate.command import EvalOptions, evaluate_command
 
     if ctx.invoked_subcommand is not None:
         return
@@ -167,9 +166,9 @@ def eval_(
 
         if ckpt is not None:
             raise GanError("--ckpt and --all: give one of them (--all evaluates every checkpoint of a run directory)")
-        evaluate_all_command(all_, split, num_samples, seed, json_path, device)
+        evaluate_all_command(all_, EvalOptions(split, num_samples, seed, json_path, device))
         return
-    evaluate_command(ckpt, split, num_samples, seed, json_path, device)
+    evaluate_command(ckpt, EvalOptions(split, num_samples, seed, json_path, device))
 
 
 @eval_app.command("features")
@@ -286,14 +285,7 @@ def sweep(
     try:
         sweep_command(None if resume else sweep_file, out, address, sweep_file if resume else None, cpus)
     except SweepInterrupted as exc:
-        err.print(
-            f"interrupted: {exc.stopped} running trial(s) checkpointed, {exc.remaining} trial(s) left\n"
-            f"resume with: gan sweep --resume {shlex.quote(str(exc.sweep_dir))}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(130) from None
+        _interrupted(f"interrupted: {exc.stopped} running trial(s) checkpointed, {exc.remaining} trial(s) left", f"gan sweep --resume {shlex.quote(str(exc.sweep_dir))}")
 
 
 def main() -> None:

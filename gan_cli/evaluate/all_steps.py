@@ -16,11 +16,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gan_cli import checkpoint
+from gan_cli import checkpoint, outputs
 from gan_cli.errors import GanError
-from gan_cli.evaluate.command import evaluate, load_for_eval
+from gan_cli.evaluate.command import EvalOptions, evaluate, load_for_eval
 from gan_cli.evaluate.report import _fmt
-from gan_cli.evaluate.report import _plain as json_safe
+from gan_cli.runlog import json_safe
 
 HEADLINE = ("fid", "kid", "precision", "recall", "coverage", "classes_covered", "parzen_ll", "jsd_exact", "modes_captured", "jsd_critic", "value")
 
@@ -44,28 +44,23 @@ def _headline(result: dict[str, Any], count: int = 5) -> list[str]:
     return [name for name in HEADLINE if name in result["metrics"]][:count]
 
 
-def evaluate_all_command(
-    run_dir: str | Path,
-    split: str | None = None,
-    num_samples: int | None = None,
-    seed: int | None = None,
-    json_path: Path | None = None,
-    device_name: str | None = None,
-    console: Console | None = None,
-) -> list[dict[str, Any]]:
+def evaluate_all_command(run_dir: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> list[dict[str, Any]]:
     """Evaluate each checkpoint, write the rows and the pictures, print a table; returns the rows."""
     from gan_cli.figures.eval_steps import plot_eval_steps
 
+    split, num_samples, seed, json_path, device_name = options.split, options.num_samples, options.seed, options.json_path, options.device_name
     console = console or Console(highlight=False)
     run_dir = Path(run_dir).expanduser()
     found = checkpoints_of(run_dir)
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")
     out = json_path or run_dir / "eval_all.jsonl"
+    outputs.check_output(out, "--json")
     rows: list[dict[str, Any]] = []
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fh = out.open("w", encoding="utf-8")
+        out.unlink(missing_ok=True)  # a new file: an old one may be a hard link, never written through
+        fh = out.open("x", encoding="utf-8")
     except OSError as exc:
         raise GanError(f"--json {out}: cannot write: {exc.strerror or exc}") from None
     with fh:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -281,17 +282,21 @@ def load_for_eval(ckpt_path: str | Path, device_name: str | None = None) -> Load
     return Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
 
 
-def evaluate_command(
-    ckpt_path: str | Path,
-    split: str | None = None,
-    num_samples: int | None = None,
-    seed: int | None = None,
-    json_path: Path | None = None,
-    device_name: str | None = None,
-    console: Console | None = None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EvalOptions:
+    """The options of `gan eval`; None takes the value from the checkpoint config's eval section."""
+
+    split: str | None = None
+    num_samples: int | None = None
+    seed: int | None = None
+    json_path: Path | None = None
+    device_name: str | None = None
+
+
+def evaluate_command(ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> dict[str, Any]:
     """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
-    loaded = load_for_eval(ckpt_path, device_name)
+    split, num_samples, seed, json_path = options.split, options.num_samples, options.seed, options.json_path
+    loaded = load_for_eval(ckpt_path, options.device_name)
     ev = loaded.cfg.eval
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")

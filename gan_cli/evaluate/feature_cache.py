@@ -17,15 +17,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich import progress
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from gan_cli import __version__, checkpoint, data
 from gan_cli.config import Config
@@ -102,10 +95,11 @@ def labelled_data(cfg: Config, ds: data.Dataset | None = None) -> LabelledData:
     return LabelledData(cfg.data.name, (c, h, w), ds.train, torch.from_numpy(labels["train"]), ds.test, torch.from_numpy(labels["test"]))
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, disable=not console.is_terminal,
+def _progress(console: Console) -> progress.Progress:
+    p = progress
+    return p.Progress(
+        p.TextColumn("[progress.description]{task.description}"), p.BarColumn(), p.MofNCompleteColumn(), p.TextColumn("loss {task.fields[loss]:.3f}"),
+        p.TimeElapsedColumn(), p.TimeRemainingColumn(), console=console, disable=not console.is_terminal,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gan_cli import outputs
+from gan_cli import outputs, runlog
 
 
 def metric(value: float, stderr: float | None, n: int | list[int], estimator: str, label: str, **extra: Any) -> dict[str, Any]:
@@ -19,22 +19,11 @@ def metric(value: float, stderr: float | None, n: int | list[int], estimator: st
     return {"value": value, "stderr": stderr, "n": n, "estimator": estimator, "label": label, **extra}
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-safe: tuples to lists, non-finite floats to null (strict JSON has no inf or nan)."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if hasattr(obj, "item") and callable(obj.item):  # numpy / torch scalars
-        return _plain(obj.item())
-    return obj
 
 
 def write_json(result: dict[str, Any], path: Path) -> None:
     """Write eval.json atomically (temp file in the same directory, then os.replace)."""
-    text = json.dumps(_plain(result), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(runlog.json_safe(result), indent=2, allow_nan=False) + "\n"
     outputs.write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--json")
 
 

@@ -90,7 +90,7 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
     and return its row. Threads follow the trial's CPUs (torch.set_num_threads). Never raises for
     a trial's own failure: a NaN stop or an exception becomes status failed with its error line; a
     signal (Ctrl-C, or Ray cancelling the task) becomes status interrupted after the checkpoint."""
-    from gan_cli.evaluate.command import evaluate_command
+    from gan_cli.evaluate.command import EvalOptions, evaluate_command
     from gan_cli.training.command import train_experiment
     from gan_cli.training.console import Reporter
     from gan_cli.training.loop import Interrupted
@@ -107,7 +107,7 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
             p["base"], p["overrides"], out=str(run_dir), resume=resume, device=p["device"], seed=p["seed"],
             reporter=Reporter(Console(file=io.StringIO()), quiet=True),
         )
-        result = evaluate_command(run_dir, device_name=p["device"], console=Console(file=io.StringIO()))
+        result = evaluate_command(run_dir, EvalOptions(device_name=p["device"]), console=Console(file=io.StringIO()))
     except Interrupted as exc:
         return row(p, INTERRUPTED, f"interrupted by {exc.signal_name}; checkpoint written", wall_s=time.perf_counter() - start, host=host)
     except KeyboardInterrupt:
