@@ -109,11 +109,12 @@ def eval_(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="G's weights: ema (moving average, train.ema) | raw (default: ema when the checkpoint has it).")] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood."""
     from gan_cli.evaluate.command import evaluate_command
 
-    evaluate_command(ckpt, split, num_samples, seed, json_path, device)
+    evaluate_command(ckpt, split, num_samples, seed, json_path, device, weights=weights)
 
 
 @app.command()
@@ -127,6 +128,7 @@ def sample(
     nearest: Annotated[bool, typer.Option("--nearest", help="Figure 2: rows of samples, the rightmost column the nearest training example (pixel space) of its neighbour, outlined in yellow.")] = False,
     interpolate: Annotated[bool, typer.Option("--interpolate", help="Figure 3: each row decodes a straight line between two random z.")] = False,
     cols: Annotated[Optional[int], typer.Option("--cols", help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.", min=2)] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="G's weights: ema (moving average, train.ema) | raw (default: ema when the checkpoint has it).")] = None,
 ) -> None:
     """Draw samples from a trained generator."""
     from gan_cli.figures.samples import sample_command
@@ -136,10 +138,10 @@ def sample(
     if nearest or interpolate:
         from gan_cli.figures.paper_grids import figure_command
 
-        path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols)
+        path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols, weights)
         typer.echo(f"wrote {path}")
         return
-    path = sample_command(ckpt, n, seed, out, device)
+    path = sample_command(ckpt, n, seed, out, device, weights)
     typer.echo(f"wrote {n} samples to {path}")
 
 

@@ -259,6 +259,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
     return {
         "checkpoint": loaded.ckpt["path"],
         "step": int(loaded.ckpt["step"]),
+        "weights": loaded.weights,
         "seed": seed,
         "split": split,
         "num_samples": n,
@@ -277,11 +278,13 @@ def evaluate_command(
     json_path: Path | None = None,
     device_name: str | None = None,
     console: Console | None = None,
+    weights: str | None = None,
 ) -> dict[str, Any]:
-    """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
-    cpu = load_models(ckpt_path, torch.device("cpu"))
+    """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict.
+    `weights`: G's moving average (ema) or raw weights; None: ema when the checkpoint has it."""
+    cpu = load_models(ckpt_path, torch.device("cpu"), weights)
     dev = devices.select(device_name or cpu.cfg.device)
-    loaded = Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
+    loaded = Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev, cpu.weights)
     ev = loaded.cfg.eval
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")
