@@ -149,6 +149,7 @@ def eval_(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
     all_: Annotated[Optional[Path], typer.Option("--all", help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.")] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="G's weights: ema (moving average, train.ema) | raw (default: ema when the checkpoint has it).")] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.evaluate.command import EvalOptions, evaluate_command
@@ -166,9 +167,9 @@ def eval_(
 
         if ckpt is not None:
             raise GanError("--ckpt and --all: give one of them (--all evaluates every checkpoint of a run directory)")
-        evaluate_all_command(all_, EvalOptions(split, num_samples, seed, json_path, device))
+        evaluate_all_command(all_, EvalOptions(split, num_samples, seed, json_path, device, weights))
         return
-    evaluate_command(ckpt, EvalOptions(split, num_samples, seed, json_path, device))
+    evaluate_command(ckpt, EvalOptions(split, num_samples, seed, json_path, device, weights))
 
 
 @eval_app.command("features")
@@ -198,6 +199,7 @@ def sample(
     nearest: Annotated[bool, typer.Option("--nearest", help="Figure 2: rows of samples, the rightmost column the nearest training example (pixel space) of its neighbour, outlined in yellow.")] = False,
     interpolate: Annotated[bool, typer.Option("--interpolate", help="Figure 3: each row decodes a straight line between two random z.")] = False,
     cols: Annotated[Optional[int], typer.Option("--cols", help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.", min=2)] = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", help="G's weights: ema (moving average, train.ema) | raw (default: ema when the checkpoint has it).")] = None,
 ) -> None:
     """Draw samples from a trained generator."""
     from gan_cli.figures.samples import sample_command
@@ -211,10 +213,10 @@ def sample(
     if nearest or interpolate:
         from gan_cli.figures.paper_grids import figure_command
 
-        path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols)
+        path = figure_command(ckpt, n, seed, out, device, "nearest" if nearest else "interpolate", cols, weights)
         typer.echo(f"wrote {path}")
         return
-    path = sample_command(ckpt, n, seed, out, device)
+    path = sample_command(ckpt, n, seed, out, device, weights)
     typer.echo(f"wrote {n} samples to {path}")
 
 

@@ -3,10 +3,14 @@
 pylearn2's momentum SGD (the released code):  v <- mu v - lr g;  p <- p + v.
 torch.optim.SGD:                              v <- mu v + g;    p <- p - lr v.
 The two agree for a constant lr and differ whenever lr changes, as under the paper's decay.
+
+`WeightEMA` keeps an exponential moving average of a module's weights (train.ema), the averaged
+generator that `gan sample` and `gan eval` use when a checkpoint has one.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Iterable
 
 import torch
@@ -105,3 +109,59 @@ def apply_schedule(optimizer: torch.optim.Optimizer, cfg: OptimizerConfig, updat
         if "momentum" in group:
             group["momentum"] = mu
     return lr, mu
+
+
+# ---------------------------------------------------------------- weight averaging (train.ema)
+
+
+def ema_decay_at(decay: float, rampup: float | None, updates: int) -> float:
+    """The EMA's decay beta_t at its `updates`-th update (1-based).
+
+    beta_t = min(decay, r t / (1 + r t)) for rampup r: the average's mean age beta/(1 - beta) (in
+    updates) is at most r t, so the weights of the first updates do not linger in it (the idea of
+    TensorFlow's num_updates and StyleGAN's ema_rampup); rampup None: beta_t = decay throughout.
+    """
+    if rampup is None:
+        return decay
+    rt = rampup * updates
+    return min(decay, rt / (1.0 + rt))
+
+
+class WeightEMA:
+    """An exponential moving average of `module`'s floating-point weights (parameters and buffers).
+
+    After each update of the module:  w_ema <- beta_t w_ema + (1 - beta_t) w  (beta_t: ema_decay_at),
+    one multi-tensor torch._foreach_lerp_, as torch.optim.swa_utils.get_ema_multi_avg_fn does for a
+    fixed decay. `average` is a frozen copy of the module in eval mode holding the averaged weights;
+    it starts as the module's weights when this object is built.
+    """
+
+    def __init__(self, module: torch.nn.Module, decay: float, rampup: float | None) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"EMA decay must be in (0, 1), got {decay}")
+        self.decay, self.rampup = decay, rampup
+        self.updates = 0  # updates averaged so far
+        self.average = copy.deepcopy(module).eval().requires_grad_(False)
+        self._source = _float_tensors(module)
+        self._target = _float_tensors(self.average)
+
+    @torch.no_grad()
+    def update(self) -> float:
+        """Fold the module's current weights into the average; returns the beta_t used."""
+        self.updates += 1
+        beta = ema_decay_at(self.decay, self.rampup, self.updates)
+        torch._foreach_lerp_(self._target, self._source, 1.0 - beta)
+        return beta
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain data for the checkpoint: decay, rampup, updates and the averaged weights."""
+        return {"decay": self.decay, "rampup": self.rampup, "updates": self.updates, "weights": self.average.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the averaged weights and the update count (decay and rampup stay the config's)."""
+        self.average.load_state_dict(state["weights"])
+        self.updates = int(state["updates"])
+
+
+def _float_tensors(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [t for t in (*module.parameters(), *module.buffers()) if t.is_floating_point()]

@@ -16,10 +16,14 @@ from gan_cli import checkpoint, models, outputs, toy
 from gan_cli.config import TOY_DATASETS, Config, from_dict
 from gan_cli.errors import GanError
 
+WEIGHTS = ("ema", "raw")  # `--weights`: G's moving average (train.ema) or G's own weights
+
+
 
 @dataclass
 class Loaded:
-    """A checkpoint's config, nets (eval mode, on `device`) and data description."""
+    """A checkpoint's config, nets (eval mode, on `device`) and data description; `weights` says
+    which of G's weights G holds: 'ema' (the moving average of train.ema) or 'raw'."""
 
     cfg: Config
     G: models.Generator
@@ -27,14 +31,18 @@ class Loaded:
     ckpt: dict[str, Any]
     data_info: dict[str, Any]
     device: torch.device
+    weights: str = "raw"
 
     @property
     def target(self) -> toy.GaussianMixture | None:
         return toy.from_config(self.cfg.data) if self.cfg.data.name in TOY_DATASETS else None
 
 
-def load_models(path: str | Path, device: torch.device) -> Loaded:
-    """Rebuild G and D from a checkpoint alone."""
+def load_models(path: str | Path, device: torch.device, weights: str | None = None) -> Loaded:
+    """Rebuild G and D from a checkpoint alone. `weights` picks G's: 'ema' (its moving average,
+    train.ema), 'raw', or None: the moving average when the checkpoint has one, else raw."""
+    if weights is not None and weights not in WEIGHTS:
+        raise GanError(f"--weights {weights}: use ema (G's moving average, train.ema) or raw")
     ckpt = checkpoint.load(path)
     try:
         cfg = from_dict(ckpt["config"])
@@ -42,16 +50,32 @@ def load_models(path: str | Path, device: torch.device) -> Loaded:
         raise GanError(f"{ckpt['path']}: the checkpoint's config is not valid for this gan-cli: {exc}") from None
     info = ckpt.get("data_info") or {}
     dim = info.get("dim") or _output_dim(ckpt["generator"])
+    chosen = weights or ("ema" if "ema" in ckpt else "raw")
+    g_state = _ema_weights(ckpt) if chosen == "ema" else ckpt["generator"]
     g, d = models.build(cfg, dim)
     try:
-        g.load_state_dict(ckpt["generator"])
+        g.load_state_dict(g_state)
         d.load_state_dict(ckpt["discriminator"])
     except (RuntimeError, KeyError) as exc:
         raise GanError(f"{ckpt['path']}: the weights do not match the checkpoint's config: {str(exc).splitlines()[0]}") from None
     g.to(device).eval()
     d.to(device).eval()
     info = {"dim": dim, "image_shape": info.get("image_shape"), "value_range": info.get("value_range")}
-    return Loaded(cfg, g, d, ckpt, info, device)
+    return Loaded(cfg, g, d, ckpt, info, device, chosen)
+
+
+def _ema_weights(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The checkpoint's moving average of G (train.ema), checked; a GanError when it has none."""
+    ema = ckpt.get("ema")
+    if ema is None:
+        raise GanError(f"--weights ema: {ckpt['path']} holds no moving average of G (its run had train.ema.decay null); use --weights raw")
+    state = ema.get("weights") if isinstance(ema, dict) else None
+    if not isinstance(state, dict):
+        raise GanError(f"{ckpt['path']}: damaged checkpoint: ema has no weights mapping")
+    bad = checkpoint.nonfinite_tensors(state)
+    if bad:
+        raise GanError(f"{ckpt['path']}: G's moving average (ema) holds NaN or inf ({', '.join(bad[:3])}); try --weights raw or an earlier checkpoint")
+    return state
 
 
 def _output_dim(state: dict[str, torch.Tensor]) -> int:

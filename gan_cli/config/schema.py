@@ -128,6 +128,19 @@ class OptimizerConfig:
 
 
 @dataclass(frozen=True)
+class EmaConfig:
+    """An exponential moving average (EMA) of G's weights, updated after every generator update.
+
+    Averaging G's iterates is not in the paper; it is a known large gain for GANs (Yazici et al.
+    2019). With it on, `gan sample`, `gan eval` and model selection use the averaged G unless told
+    `--weights raw`; training itself is unchanged (D always plays against the raw G).
+    """
+
+    decay: float | None = _f(None, "EMA decay per generator update (e.g. 0.999: a mean age of ~1,000 updates); null = off (the paper)", gt=0.0, lt=1.0)
+    rampup: float | None = _f(0.1, "the average's mean age is at most rampup x updates so far (decay_t = min(decay, r t / (1 + r t))), so early weights do not linger; null = decay from the first update", gt=0.0)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Algorithm 1 and the released code's variant."""
 
@@ -145,6 +158,7 @@ class TrainConfig:
     compile: bool = _f(False, "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a C++ compiler)")
     precision: Literal["float32", "bf16"] = _f("float32", "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); losses and weights stay float32")
     cuda_graphs: bool = _f(False, "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form paper; not with compile)")
+    ema: EmaConfig = _f(doc="moving average of G's weights (off by default)", factory=EmaConfig)
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
     return {
         "checkpoint": loaded.ckpt["path"],
         "step": int(loaded.ckpt["step"]),
+        "weights": loaded.weights,
         "seed": seed,
         "split": split,
         "num_samples": n,
@@ -275,11 +276,12 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
     }
 
 
-def load_for_eval(ckpt_path: str | Path, device_name: str | None = None) -> Loaded:
-    """A checkpoint's nets on the device named (default: the config's device)."""
-    cpu = load_models(ckpt_path, torch.device("cpu"))
+def load_for_eval(ckpt_path: str | Path, device_name: str | None = None, weights: str | None = None) -> Loaded:
+    """A checkpoint's nets on the device named (default: the config's device); `weights`: G's
+    moving average (ema) or raw weights, None: ema when the checkpoint has it."""
+    cpu = load_models(ckpt_path, torch.device("cpu"), weights)
     dev = devices.select(device_name or cpu.cfg.device)
-    return Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev)
+    return Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev, cpu.weights)
 
 
 @dataclass(frozen=True)
@@ -291,12 +293,13 @@ class EvalOptions:
     seed: int | None = None
     json_path: Path | None = None
     device_name: str | None = None
+    weights: str | None = None  # ema | raw; None: ema when the checkpoint has it
 
 
 def evaluate_command(ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> dict[str, Any]:
     """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
     split, num_samples, seed, json_path = options.split, options.num_samples, options.seed, options.json_path
-    loaded = load_for_eval(ckpt_path, options.device_name)
+    loaded = load_for_eval(ckpt_path, options.device_name, options.weights)
     ev = loaded.cfg.eval
     if seed is not None and seed < 0:
         raise GanError(f"--seed {seed}: must be >= 0")

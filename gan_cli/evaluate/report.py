@@ -44,7 +44,7 @@ def _n(n: Any) -> str:
 
 def table(result: dict[str, Any]) -> Table:
     """The metrics as a rich table: name, value +- s.e., n, estimator."""
-    t = Table(title=f"gan eval: {result['checkpoint']} (step {result['step']:,}, split {result['split']}, seed {result['seed']})", title_justify="left")
+    t = Table(title=f"gan eval: {result['checkpoint']} (step {result['step']:,}, split {result['split']}, seed {result['seed']}, G {result.get('weights', 'raw')})", title_justify="left")
     t.add_column("metric", no_wrap=True)
     t.add_column("value ± s.e.", justify="right", no_wrap=True)
     calibrated = any("calibration" in m for m in result["metrics"].values())

@@ -84,10 +84,13 @@ def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: in
     return save_image(_upscale(Image.fromarray(arr), shape), out)
 
 
-def figure_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str, mode: str, cols: int | None) -> Path:
-    """`gan sample --nearest | --interpolate`: write Figure 2 or 3 for a checkpoint; returns the PNG path."""
+def figure_command(
+    ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str, mode: str, cols: int | None, weights: str | None = None
+) -> Path:
+    """`gan sample --nearest | --interpolate`: write Figure 2 or 3 for a checkpoint; returns the PNG path.
+    `weights`: ema | raw | None (see gan_cli.sample.load_models)."""
     device = devices.select(device_name)
-    loaded = load_models(ckpt_path, device)
+    loaded = load_models(ckpt_path, device, weights)
     step = int(loaded.ckpt["step"])
     if out is None:
         out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"{mode}_step{step:07d}_seed{seed}.png"

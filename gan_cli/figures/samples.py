@@ -145,14 +145,15 @@ def draw(
     plot_projected(ref.numpy(), samples.numpy(), path, title)
 
 
-def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str = "cpu") -> Path:
+def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str = "cpu", weights: str | None = None) -> Path:
     """`gan sample`: n samples from the checkpoint's G written to `out` (default: a PNG in the run dir):
-    .png the picture of `draw`, .npy or .pt the raw rows."""
+    .png the picture of `draw`, .npy or .pt the raw rows. `weights`: ema | raw | None (see load_models)."""
     device = devices.select(device_name)
-    loaded = load_models(ckpt_path, device)
+    loaded = load_models(ckpt_path, device, weights)
     step = int(loaded.ckpt["step"])
     if out is None:
-        out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"sample_step{step:07d}_seed{seed}.png"
+        which = f"_{loaded.weights}" if "ema" in loaded.ckpt else ""  # ema and raw pictures side by side
+        out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"sample_step{step:07d}_seed{seed}{which}.png"
     if out.suffix.lower() not in (".png", ".npy", ".pt"):
         raise GanError(f"--out {out}: use a .png, .npy or .pt file")
     outputs.check_output(out, "--out")

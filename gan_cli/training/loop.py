@@ -102,6 +102,8 @@ class Trainer:
         self.G, self.D = g.to(device), d.to(device)
         self.opt_g = optim.build(cfg.train.optimizer, self.G.parameters())
         self.opt_d = optim.build(cfg.train.optimizer, self.D.parameters())
+        ema = cfg.train.ema  # a moving average of G's weights, or None (train.ema.decay null: the paper)
+        self.ema = optim.WeightEMA(self.G, ema.decay, ema.rampup) if ema.decay is not None else None
         self.train_data = dataset.train.to(device)
         self.data_info = {
             "dim": dataset.dim,
@@ -160,6 +162,9 @@ class Trainer:
         with self.fast.step() as updates:
             self._iteration(updates)
         self.step += 1
+        if self.ema is not None:
+            # average G's iterates: w_ema <- beta_t w_ema + (1 - beta_t) w_G (D still plays the raw G)
+            self.ema.update()
 
     def _iteration(self, updates: accel.Updates) -> None:
         """One iteration of Algorithm 1 (train.update alternating) or of the released code (simultaneous)."""
@@ -197,9 +202,16 @@ class Trainer:
         """One G update outside the loop (no schedule, eager) on fresh noise, through D as it is now."""
         return self.fast.eager.generator()
 
+    @property
+    def eval_G(self) -> torch.nn.Module:
+        """The G that sampling, evaluation and model selection use: G's moving average when
+        train.ema is on, else G itself."""
+        return self.ema.average if self.ema is not None else self.G
+
     # ------------------------------------------------------------ state
 
     def state_dict(self) -> dict[str, Any]:
+        extra = {"ema": self.ema.state_dict()} if self.ema is not None else {}
         return checkpoint.make_checkpoint(
             step=self.step,
             epoch=self.sampler.fractional_epoch,
@@ -221,11 +233,17 @@ class Trainer:
             rng=checkpoint.capture_rng(),
             data_info=self.data_info,
             torch_version=str(torch.__version__),
+            **extra,
         )
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
         self.G.load_state_dict(ckpt["generator"])
         self.D.load_state_dict(ckpt["discriminator"])
+        if self.ema is not None:
+            if "ema" in ckpt:
+                self.ema.load_state_dict(ckpt["ema"])
+            else:  # train.ema turned on at a resume: the average starts from the loaded G
+                self.ema = optim.WeightEMA(self.G, self.ema.decay, self.ema.rampup)
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
         self.step = int(ckpt["step"])

@@ -8,6 +8,8 @@ goes to RUN_DIR/selection.jsonl; a new best writes checkpoints/best.pt atomicall
 per check (rather than the fixed 0.2 of the released code's monitor) keeps the signal comparable as
 samples sharpen: the best sigma for 1,000 kernels is not the best for 10,000, and the grid costs
 nothing extra (distances are shared).
+With train.ema on, the signal (and best.pt's choice) is that of G's moving average, the G that
+`gan sample` and `gan eval` use; the raw G's signal is logged beside it as `valid_parzen_raw`.
 The test split is never touched.
 """
 
@@ -51,7 +53,7 @@ def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
 class Selection:
     """The selection state of one run: validation rows, fixed kernel-centre noise, the best score so far.
 
-    `trainer` is a gan_cli.training.loop.Trainer (cfg, dataset, device, step are read here; G,
+    `trainer` is a gan_cli.training.loop.Trainer (cfg, dataset, device, step are read here; eval_G,
     step, completed_epochs and state_dict() at each check). Building it forgets the rows of
     selection.jsonl after the trainer's step, as a resume does for metrics.jsonl.
     """
@@ -67,13 +69,16 @@ class Selection:
         self.best = read_best(run_dir, trainer.step)
 
     def check(self, trainer: Any) -> None:
-        """Score the trainer's G now; append the row to selection.jsonl; write best.pt if it is the best yet."""
-        value, sigma = validation_parzen(trainer.G, self.valid, self.noise)
+        """Score the trainer's G now (its moving average when train.ema is on); append the row to
+        selection.jsonl; write best.pt if it is the best yet."""
+        value, sigma = validation_parzen(trainer.eval_G, self.valid, self.noise)
         is_best = self.best is None or value > self.best
         if is_best:
             self.best = value
             checkpoint.atomic_save(trainer.state_dict(), checkpoint.checkpoint_dir(self.run_dir) / BEST_FILE)
         row = {"step": trainer.step, "epoch": trainer.completed_epochs, "valid_parzen": value, "sigma": sigma, "best": is_best}
+        if trainer.eval_G is not trainer.G:  # train.ema: the raw G's signal beside the average's
+            row["valid_parzen_raw"] = validation_parzen(trainer.G, self.valid, self.noise)[0]
         with open(self.run_dir / SELECTION_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
 
