@@ -28,6 +28,7 @@ import torch
 from gan_cli.config import LogConfig, read_yaml
 from gan_cli.training import command as experiment
 from gan_cli.training import loop as train
+from gan_cli.training import run as run_module
 from gan_cli.training.console import Reporter
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def main() -> None:
             events["step"].append(time.perf_counter() - t0)
 
     experiment.Trainer = TimedTrainer  # type: ignore[misc]
-    train.save_checkpoint = timed(train.save_checkpoint, events["checkpoint"])
+    run_module.save_checkpoint = timed(run_module.save_checkpoint, events["checkpoint"])
     experiment.draw = timed(experiment.draw, events["picture"])
     experiment.run = timed(experiment.run, events["run"])
     experiment.train_experiment(str(REPO / "configs" / "mnist.yaml"), overrides, out=str(tmp / "run"), reporter=Reporter(quiet=True))

@@ -95,8 +95,8 @@ def train(
 ) -> None:
     """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
     from gan_cli.training.command import train_experiment
-    from gan_cli.training.loop import Interrupted
     from gan_cli.training.ranks import as_worker, world_size_from_env
+    from gan_cli.training.run import Interrupted
 
     config_path = config
     run_dir = out

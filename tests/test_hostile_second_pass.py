@@ -175,7 +175,7 @@ def test_a_directory_with_other_files_is_still_refused(tmp_path: Path) -> None:
 
 
 def test_the_resume_hint_is_shell_quoted_on_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gan_cli.training.loop import Interrupted
+    from gan_cli.training.run import Interrupted
 
     run = tmp_path / "my run; with spaces and a very long name that a terminal would otherwise wrap somewhere in the middle"
     ckpt = run / "checkpoints" / "last.pt"

@@ -17,7 +17,7 @@ from gan_cli import checkpoint
 from gan_cli.cli import app
 from gan_cli.training.command import train_experiment
 from gan_cli.training.console import Reporter
-from gan_cli.training.loop import Interrupted
+from gan_cli.training.run import Interrupted
 
 runner = CliRunner()
 

@@ -201,12 +201,12 @@ def test_replaying_the_captured_updates_trains_like_the_eager_step(update: str) 
 def test_a_nan_rollback_drops_the_recorded_updates_so_they_are_recorded_again(tmp_path: Path) -> None:
     """After a rollback the optimizers hold new momentum tensors: replaying graphs recorded before
     would step the old ones, so the captured updates must be recorded anew."""
-    from gan_cli.training import loop, nan_guard
+    from gan_cli.training import nan_guard, run
 
     tr = trainer(raw_config(update="alternating", k=1))
     tr.fast.captured = speed.CapturedUpdates(tr.fast.eager, "alternating", capture=lambda body: body)
     tr.train_step()
-    ckpt = loop.save_checkpoint(tr, tmp_path, keep=0)
+    ckpt = run.save_checkpoint(tr, tmp_path, keep=0)
     tr.train_step()
     tr.roll_back(nan_guard.Rollback(ckpt, lr_scale=0.5, count=1, limit=3))
     assert tr.fast.captured is None and tr.step == 1

@@ -10,7 +10,8 @@ import torch
 from helpers import tiny_toy_config
 
 from gan_cli import checkpoint, config, data, objectives
-from gan_cli.training.loop import Trainer, budget_steps, run
+from gan_cli.training.loop import Trainer, budget_steps
+from gan_cli.training.run import run
 
 
 def make_trainer(**sections) -> Trainer:

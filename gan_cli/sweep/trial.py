@@ -93,7 +93,7 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
     from gan_cli.evaluate.command import EvalOptions, evaluate_command
     from gan_cli.training.command import train_experiment
     from gan_cli.training.console import Reporter
-    from gan_cli.training.loop import Interrupted
+    from gan_cli.training.run import Interrupted
 
     torch.set_num_threads(max(1, int(p["cpus"])))
     run_dir = Path(p["run_dir"])

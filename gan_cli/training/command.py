@@ -23,8 +23,9 @@ from gan_cli.errors import GanError
 from gan_cli.figures.samples import draw
 from gan_cli.training.console import Reporter
 from gan_cli.training.distributed import data_order_note
-from gan_cli.training.loop import RunHooks, Trainer, budget_steps, run, with_lr
+from gan_cli.training.loop import Trainer, budget_steps, with_lr
 from gan_cli.training.ranks import Ranks, Solo, yaml_comment
+from gan_cli.training.run import RunHooks, run
 from gan_cli.training.selection import make_hook as selection_hook
 
 # sections whose change would make a resumed run a different experiment

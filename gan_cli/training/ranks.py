@@ -28,8 +28,9 @@ from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset
 from gan_cli.errors import GanError
 from gan_cli.training.distributed import DistributedTrainer
-from gan_cli.training.loop import Interrupted, OneProcess, Trainer
+from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
+from gan_cli.training.run import Interrupted, OneProcess
 
 LAUNCHED_ENV = "GAN_CLI_LAUNCHED"  # set by `gan train --nproc` (training/launch.py) for its workers
 PARENT_POLL_S = 0.5  # how often a worker checks that its launcher is alive (seconds)

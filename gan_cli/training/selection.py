@@ -84,7 +84,7 @@ class Selection:
 
 
 def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any], None] | None:
-    """The `on_select(trainer)` hook for gan_cli.training.loop.run, or None when selection is off
+    """The `on_select(trainer)` hook for gan_cli.training.run.run, or None when selection is off
     (log.select_every_epochs 0). The loop decides on which epochs it runs."""
     if trainer.cfg.log.select_every_epochs <= 0:
         return None

@@ -1,0 +1,233 @@
+"""The run around the Trainer: it owns every cadence (log rows, model selection, checkpoints,
+pictures, progress) and takes one `RunHooks`; it turns SIGINT/SIGTERM into one last checkpoint,
+and a NaN into a stop or a rollback (training/nan_guard.py decides). Several processes plug in as
+`processes` (training/ranks.py): only the writing one writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from gan_cli import checkpoint, runlog
+from gan_cli.training import nan_guard
+from gan_cli.training.loop import METRICS_FILE, Trainer
+from gan_cli.training.nan_guard import NonFiniteError
+
+
+class Interrupt:
+    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once.
+
+    A repeat within `repeat_s` seconds of the first counts as the first (several processes: a
+    scheduler may signal every process, and torchrun passes its own signal on again)."""
+
+    def __init__(self, repeat_s: float = 0.0) -> None:
+        self.requested: str | None = None
+        self._previous: dict[int, Any] = {}
+        self.repeat_s, self._first_at = repeat_s, 0.0
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None and time.monotonic() - self._first_at < self.repeat_s:
+            return
+        if self.requested is not None:
+            # second signal: leave now; atomic writes mean no file is left half-written
+            os.write(2, b"\ninterrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint\n")
+            os._exit(130)
+        self.requested = signal.Signals(signum).name
+        self._first_at = time.monotonic()
+
+    def __enter__(self) -> "Interrupt":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after writing a checkpoint."""
+
+    def __init__(self, signal_name: str, ckpt_path: Path) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.ckpt_path = ckpt_path
+
+
+def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int, write: bool = True) -> Path:
+    """Write last.pt atomically; keep a periodic step_NNNNNNN.pt too (a hard link: no second write).
+
+    Raises NonFiniteError, writing nothing, when a weight, optimizer state or pending loss is NaN/inf.
+    With `write` False (a process of several that is not rank 0) it checks the same, writes nothing.
+    """
+    watched = nan_guard.watched_tensors(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.acc.sums)
+    nan_guard.check_finite(watched, trainer.device, trainer.step, nan_guard.last_good(trainer.last_saved_step, run_dir))
+    last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+    if not write:  # rank 0 writes it; this rank made the same NaN check, so every rank decides alike
+        trainer.last_saved_step = trainer.step
+        return last
+    state = trainer.state_dict()
+    checkpoint.atomic_save(state, last)
+    trainer.last_saved_step = trainer.step
+    if keep > 0:
+        target = checkpoint.step_path(run_dir, trainer.step)
+        tmp = target.with_name(f".{target.name}.link")
+        try:
+            if tmp.exists():
+                tmp.unlink()
+            os.link(last, tmp)
+            os.replace(tmp, target)
+        except OSError:
+            checkpoint.atomic_save(state, target)
+        checkpoint.prune(run_dir, keep)
+    return last
+
+
+class OneProcess:
+    """The processes that train a run, as `run` sees them: here this one alone.
+
+    gan_cli.training.ranks.Ranks stands in for several (torchrun): only rank 0 writes the
+    run's files, and every rank stops after the same step when one of them is signalled.
+    """
+
+    writes = True  # this process writes metrics.jsonl and the checkpoints
+    repeat_signal_s = 0.0  # a signal repeated within this many seconds counts once (see Interrupt)
+
+    def stop(self, requested: str | None) -> str | None:
+        """Called after every step with this process's pending signal name; the name to stop on now."""
+        return requested
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """What `run` calls back as training goes; each is optional. The loop decides when, from the
+    config's log.* cadences; a hook only does its work."""
+
+    on_log: Callable[[dict[str, Any]], None] | None = None
+    """With each metrics row, once it is in metrics.jsonl (every log.every steps and at the end)."""
+    on_samples: Callable[[Trainer], None] | None = None
+    """Every log.samples_every steps and at the end (for the picture of G's fixed-noise samples)."""
+    on_select: Callable[[Trainer], None] | None = None
+    """After a step that completes an epoch divisible by log.select_every_epochs (off at 0), before
+    that step's checkpoint (model selection)."""
+    on_progress: Callable[[int], None] | None = None
+    """After every step, with the step, once any checkpoint due at it is written."""
+    on_rollback: Callable[[str], None] | None = None
+    """After a train.nan_policy rollback, with a one-line note of what happened."""
+
+
+def run(
+    trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None, processes: OneProcess | None = None
+) -> dict[str, Any] | None:
+    """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
+
+    Returns the last metrics row. On SIGINT/SIGTERM: finishes the step, checkpoints, raises Interrupted.
+    A NaN/inf found at a log row or before a checkpoint raises NonFiniteError (train.nan_policy stop)
+    or rolls back to last.pt with a smaller lr (rollback). No checkpoint holding NaN is ever written.
+    `processes` (default: this one alone) says whether this process writes and when all stop.
+    """
+    hooks = hooks or RunHooks()
+    processes = processes or OneProcess()
+    with Interrupt(processes.repeat_signal_s) as interrupt:
+        while True:
+            try:
+                return _Session(trainer, run_dir, hooks, interrupt, processes).train(total_steps)
+            except NonFiniteError as exc:
+                if interrupt.requested:
+                    raise
+                _roll_back(trainer, run_dir, exc, hooks, processes.writes)
+
+
+def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks, writes: bool = True) -> None:
+    """nan_guard decides (stop re-raises `error`); the trainer reloads last.pt; later rows leave metrics.jsonl."""
+    plan = nan_guard.decide_rollback(error, trainer.cfg.train, trainer.nan_rollbacks, trainer.lr_scale, trainer.last_saved_step, run_dir)
+    bad_step = trainer.step
+    trainer.roll_back(plan)
+    if writes:
+        runlog.rewind(run_dir / METRICS_FILE, trainer.step)
+    if hooks.on_rollback:
+        hooks.on_rollback(plan.note(bad_step, trainer.step, trainer.base_lr * trainer.lr_scale))
+
+
+class _Session:
+    """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
+
+    def __init__(self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt, processes: OneProcess) -> None:
+        self.trainer, self.run_dir, self.hooks, self.interrupt = trainer, run_dir, hooks, interrupt
+        self.processes = processes
+        self.log = trainer.cfg.log
+        now = time.perf_counter()
+        self.start = now - trainer.elapsed  # trainer.elapsed counts every session of the run
+        self.window_start, self.window_first_step = now, trainer.step  # the log row being summed
+        self.epochs_done = trainer.completed_epochs
+
+    def train(self, total_steps: int) -> dict[str, Any] | None:
+        tr, log, hooks = self.trainer, self.log, self.hooks
+        last_row: dict[str, Any] | None = None
+        with open(self.run_dir / METRICS_FILE if self.processes.writes else os.devnull, "a", encoding="utf-8") as metrics:
+            while tr.step < total_steps:
+                tr.train_step()
+                step = tr.step
+                done = step >= total_steps
+                if step % log.every == 0 or done:
+                    last_row = self._log_row(metrics)
+                    if hooks.on_log:
+                        hooks.on_log(last_row)
+                if self._selection_due() and hooks.on_select:
+                    hooks.on_select(tr)
+                # the checkpoint comes before the picture: a picture must never cost a checkpoint
+                if step % log.checkpoint_every == 0 or done:
+                    self._checkpoint()
+                if hooks.on_samples and (step % log.samples_every == 0 or done):
+                    hooks.on_samples(tr)
+                if hooks.on_progress:
+                    hooks.on_progress(step)
+                stop = self.processes.stop(self.interrupt.requested)  # every step, on every rank
+                if stop and not done:
+                    raise Interrupted(stop, self._checkpoint())
+        return last_row
+
+    def _log_row(self, metrics: TextIO) -> dict[str, Any]:
+        """Read the window's means from the device (one sync), check them, write and return the row."""
+        tr, t = self.trainer, self.trainer.cfg.train
+        means = tr.acc.read()
+        nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, self.run_dir))
+        now = time.perf_counter()
+        tr.elapsed = now - self.start
+        # the sampler's batch: train.batch_size, times the number of processes when there are several
+        examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * tr.sampler.batch_size
+        row = {
+            "step": tr.step,
+            "epoch": round(tr.sampler.fractional_epoch, 6),
+            **means,
+            "lr": tr.lr,
+            "momentum": tr.momentum,
+            "samples_per_s": examples / max(now - self.window_start, 1e-9),
+            "time": round(tr.elapsed, 3),
+        }
+        metrics.write(json.dumps(row) + "\n")
+        metrics.flush()
+        self.window_start, self.window_first_step = now, tr.step
+        return row
+
+    def _selection_due(self) -> bool:
+        """Whether this step completed an epoch that model selection (log.select_every_epochs) checks."""
+        epochs = self.trainer.completed_epochs
+        if epochs == self.epochs_done:
+            return False
+        self.epochs_done = epochs
+        every = self.log.select_every_epochs
+        return every > 0 and epochs % every == 0
+
+    def _checkpoint(self) -> Path:
+        self.trainer.elapsed = time.perf_counter() - self.start
+        return save_checkpoint(self.trainer, self.run_dir, self.log.keep, self.processes.writes)
