@@ -91,7 +91,7 @@ def test_a_failing_trial_is_recorded_and_the_others_go_on(tmp_path: Path, local_
     assert "## Failed trials" in summary and "`lr=1e+30,seed=0`: step 4" in summary
 
 
-def _wait_for(condition: Callable[[], bool], child: subprocess.Popen, timeout: float = 120.0) -> None:
+def _wait_for(condition: Callable[[], bool], child: subprocess.Popen, timeout: float = 300.0) -> None:
     """Wait until `condition()` holds (a bounded wait on files the trials write; fails fast if the child exits)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -114,7 +114,7 @@ def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Pa
         metrics = [out / f"k=1,seed={s}" / "metrics.jsonl" for s in (0, 1)]
         _wait_for(lambda: all(m.is_file() and m.read_text().count("\n") >= 2 for m in metrics), child)
         os.killpg(child.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground process group
-        _, err = child.communicate(timeout=120)
+        _, err = child.communicate(timeout=300)
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
@@ -138,3 +138,9 @@ def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Pa
         assert f"resumed from step {step}" in (run / "command.txt").read_text(), "resumed from last.pt, not restarted"
         logged = [r["step"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())]
         assert logged == list(range(1, max(steps) + 4)), "no step lost or repeated"
+
+
+def test_a_local_ray_listens_on_the_loopback_address_only(local_ray: engine.Cluster) -> None:
+    """A sweep on one machine binds 127.0.0.1, never the machine's network address."""
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    assert ray.util.get_node_ip_address() == "127.0.0.1"

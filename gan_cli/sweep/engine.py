@@ -53,6 +53,21 @@ def _package_path() -> str:
     return here + (os.pathsep + old if old else "")
 
 
+LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's own switch for a single machine: off, every Ray process binds 127.0.0.1 instead of the
+machine's network address."""
+
+
+def _loopback_only() -> None:
+    """A local Ray on the loopback address: a sweep on one machine needs no network and exposes
+    nothing on one. The environment reaches the Ray processes started from here; the constant is
+    read by this process, which may have imported ray already."""
+    from ray._private import ray_constants
+
+    os.environ[LOOPBACK_SWITCH] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 @contextlib.contextmanager
 def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
     """Start a local Ray (address None; num_cpus None = every CPU) or join the cluster at `address`
@@ -70,6 +85,7 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
             else:
                 # local workers inherit the environment of the Ray processes started here (cheaper than a runtime_env)
                 os.environ["PYTHONPATH"] = _package_path()
+                _loopback_only()
                 ray.init(num_cpus=num_cpus, **options)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
