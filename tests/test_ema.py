@@ -161,7 +161,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     fast_eval = {"num_samples": 200, "critic_steps": 20, "critic_seeds": 1, "critic_eval_every": 10, "critic_batch_size": 32, "z_grid": 5000, "x_bins": 1000}
     out = {}
     for name, ema in (("ema", {"decay": 0.99}), ("plain", None)):
-        cfg = ema_config(12, ema=ema, checkpoint_every=12)
+        cfg = ema_config(12, ema=ema, checkpoint_every=4, keep=3)
         cfg["noise"] = {"dim": 1, "prior": "uniform", "scale": 1.0}
         cfg["eval"] = fast_eval
         out[name] = train(cfg, root, name)
@@ -209,6 +209,22 @@ def test_eval_reports_the_weights_it_used(runs: dict[str, Path], tmp_path: Path)
     result = runner.invoke(app, ["eval", "--ckpt", str(runs["plain"]), "--weights", "ema", "--json", str(tmp_path / "p.json")])
     assert result.exit_code == 1 and "no moving average" in result.output
     assert not (tmp_path / "p.json").exists()
+
+
+def test_figure1_draws_the_averaged_G_in_its_last_panel(runs: dict[str, Path], tmp_path: Path) -> None:
+    from gan_cli import toy
+    from gan_cli.evaluate import density
+    from gan_cli.sample import load_models
+
+    result = gan("plot", "figure1", "--ckpt", runs["ema"], "--out", tmp_path / "f1.png")
+    assert result.exit_code == 0, result.output
+    printed = result.output.split("JSD(p_data || p_g) = ")[1].split(" nats")[0]
+    jsd = {}
+    for which in ("ema", "raw"):
+        loaded = load_models(runs["ema"], torch.device("cpu"), which)
+        c = loaded.cfg.noise
+        jsd[which] = f"{density.exact_1d(density.numpy_generator(loaded.G), c.prior, c.scale, toy.from_config(loaded.cfg.data)).jsd:.4f}"
+    assert printed == jsd["ema"] != jsd["raw"]
 
 
 def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None:

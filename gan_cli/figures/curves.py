@@ -2,7 +2,7 @@
 
 Panels against generator steps: V(G, D) with the -log 4 line (its value at the global optimum),
 mean D(x) and D(G(z)) with the 1/2 line, the two losses, lr and momentum, and (when the run has
-model selection) the validation Parzen signal. Reads metrics.jsonl line by line and skips a line
+model selection) the validation Parzen signal (with train.ema, the raw G's beside the average's). Reads metrics.jsonl line by line and skips a line
 cut short, so it works while training is still writing the file.
 """
 
@@ -79,7 +79,10 @@ def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, A
 
     if selection:
         ax = axes[4]
-        ax.plot(*_series(selection, "valid_parzen"), color="C6", marker=".", label="validation Parzen (selection)")
+        raw = _series(selection, "valid_parzen_raw")  # train.ema: the signal is G's average's; the raw G's beside it
+        ax.plot(*_series(selection, "valid_parzen"), color="C6", marker=".", label="validation Parzen (selection)" + (", G averaged" if raw[0] else ""))
+        if raw[0]:
+            ax.plot(*raw, color="0.5", marker=".", lw=0.8, label="validation Parzen, raw G")
         best = [r for r in selection if r.get("best")]
         if best:
             top = max(best, key=lambda r: r["valid_parzen"])

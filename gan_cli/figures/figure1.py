@@ -7,7 +7,9 @@ arrows z -> x = G(z):
   (b) the middle checkpoint with G frozen and D trained further (D_STEPS discriminator updates of
       Algorithm 1's inner loop): D moves towards D*;
   (c) the same after G_STEPS generator updates against that D: G(z) flows towards where D is high;
-  (d) the last checkpoint, where p_g should be close to p_data and D close to 1/2.
+  (d) the last checkpoint, where p_g should be close to p_data and D close to 1/2; with train.ema on,
+      p_g is that of G's moving average, the G that `gan eval` measures (panels (a)-(c) show the
+      game itself, so the raw G that D plays against).
 p_g is exact, by change of variables through G (evaluate.density.exact_1d, as `gan eval`), and the
 final JSD(p_data || p_g) and max |D - 1/2| (over p_data's +-3 std) are returned and printed.
 """
@@ -43,14 +45,15 @@ def _trainer(cfg: Config, ckpt: dict[str, Any]) -> Any:
     return tr
 
 
-def _state(tr: Any, target: toy.GaussianMixture, label: str) -> dict[str, Any]:
-    """What one panel draws, computed from a trainer's current G and D (both in eval mode)."""
+def _state(tr: Any, target: toy.GaussianMixture, label: str, G: torch.nn.Module | None = None) -> dict[str, Any]:
+    """What one panel draws, computed from a trainer's D and G (default: its raw G), both in eval mode."""
     c = tr.cfg.noise
+    G = G if G is not None else tr.G
     d = d_probability(tr.D, CPU)
-    exact = density.exact_1d(density.numpy_generator(tr.G), c.prior, c.scale, target)
+    exact = density.exact_1d(density.numpy_generator(G), c.prior, c.scale, target)
     z_arrows = density.noise_ppf(c.prior, c.scale, (np.arange(ARROWS) + 0.5) / ARROWS)
-    with models.eval_mode(tr.G):
-        x_arrows = tr.G(torch.from_numpy(z_arrows).float()[:, None]).double().numpy().reshape(-1)
+    with models.eval_mode(G):
+        x_arrows = G(torch.from_numpy(z_arrows).float()[:, None]).double().numpy().reshape(-1)
     return {
         "label": label,
         "step": tr.step,
@@ -70,7 +73,7 @@ def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, x
     if i < 3:
         twin.set_ylabel("")
         twin.tick_params(labelright=False)
-    ax.set_title(f"{st['label']} (step {st['step']})\nJSD {st['stats']['jsd']:.3f} nats, max|D-1/2| {st['stats']['max_abs_d_minus_half']:.2f}", fontsize=9)
+    ax.set_title(f"{st['label']} (step {st['step']})\nJSD {st['stats']['jsd']:.4f} nats, max|D-1/2| {st['stats']['max_abs_d_minus_half']:.3f}", fontsize=9)
     ax.tick_params(labelbottom=False)
     # the z line below, mapped onto the middle of the x axis; arrows z -> x = G(z)
     lo, hi = xs[0], xs[-1]
@@ -121,16 +124,18 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
         tr.generator_step()
     states.append(_state(tr, target, f"(c) after {G_STEPS} G steps"))
     tr = _trainer(cfg, final)
-    states.append(_state(tr, target, "(d) end"))
+    states.append(_state(tr, target, "(d) end" + (", G averaged" if tr.ema is not None else ""), tr.eval_G))
 
     xs = x_grid(target, [tuple(st["exact"].pushforward.quantiles([0.005, 0.995])) for st in states], 1200)
 
     fig = plt.figure(figsize=(15, 4.6))
     gs = fig.add_gridspec(2, 4, height_ratios=[3, 1], hspace=0.05, wspace=0.18)
+    # the drawn z line spans the uniform noise's interval, or the outermost arrows of normal noise
+    z_extent = cfg.noise.scale if cfg.noise.prior == "uniform" else float(np.abs(states[0]["z_arrows"]).max())
     for i, st in enumerate(states):
         ax = fig.add_subplot(gs[0, i])
         axz = fig.add_subplot(gs[1, i], sharex=ax)
-        handles, labels = _panel(ax, axz, st, target, xs, cfg.noise.scale, i)
+        handles, labels = _panel(ax, axz, st, target, xs, z_extent, i)
         if i == 0:
             fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06))
     save_figure(fig, out, dpi=70, bbox_inches="tight")
