@@ -50,6 +50,8 @@ def user_errors(command: Command) -> Command:
 MAX_SAMPLES = 10_000_000
 """Most samples one command draws (about 31 GB of MNIST rows in float32): far beyond any protocol's need."""
 MAX_COLS = 1_000
+MAX_NPROC = 256
+"""Most processes `--nproc` starts on one machine (one per GPU is the usual count)."""
 
 
 def _check_count(n: int, option: str) -> None:
@@ -106,6 +108,8 @@ def train(
     world = world_size_from_env()
     if nproc is not None and world > 1:
         raise GanError("--nproc starts its own processes; under torchrun, give torchrun --nproc-per-node instead")
+    if nproc is not None and nproc > MAX_NPROC:
+        raise GanError(f"--nproc {nproc}: at most {MAX_NPROC} processes on one machine; across machines, use torchrun --nnodes (docs/distributed.md)")
     if nproc is not None and nproc > 1:
         from gan_cli.training.launch import launch
 

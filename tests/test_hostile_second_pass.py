@@ -90,6 +90,11 @@ def test_train_seed_out_of_range(tmp_path: Path, seed: int) -> None:
     assert "seed: must be" in _train_error(tmp_path, toy_config(train={"steps": 4}), "--seed", str(seed))
 
 
+@pytest.mark.parametrize("nproc", [257, 2**64, 10**20])
+def test_nproc_beyond_one_machine_is_one_message_before_any_process_starts(tmp_path: Path, nproc: int) -> None:
+    assert "--nproc" in _train_error(tmp_path, toy_config(train={"steps": 4}), "--nproc", str(nproc), "--dry-run")
+
+
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("finished")
