@@ -18,9 +18,11 @@ demo: $(STAMP)
 	$(VENV)/bin/gan train configs/digits.yaml --out runs/demo-digits-$$(date +%Y%m%d-%H%M%S)
 	@echo "look at the sample grids under runs/demo-digits-*/samples/"
 
-## make test: the test suite (CPU, a few minutes)
+## make test: the test suite (CPU, about ten minutes on 2 cores). The Ray tests run in a pytest of
+## their own: a local Ray cluster is state of the whole process, shared by every test after it starts.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/test_sweep_ray.py
+	$(PY) -m pytest tests/test_sweep_ray.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
