@@ -106,8 +106,9 @@ def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Pa
     out = tmp_path / "sw"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(
-        # --address: the child joins this module's Ray (as on a cluster) instead of paying for its own start
-        [sys.executable, "-m", "gan_cli", "sweep", str(path), "--out", str(out), "--address", ray.get_runtime_context().gcs_address],
+        # its own local Ray, as a user's sweep: workers that earlier tests' trials ran in (and left in
+        # this module's Ray) once kept a cancelled trial from stopping
+        [sys.executable, "-m", "gan_cli", "sweep", str(path), "--out", str(out), "--cpus", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
     )
     try:
