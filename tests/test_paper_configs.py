@@ -89,6 +89,7 @@ def test_fast_recipe_is_the_released_training_with_G_averaged() -> None:
     assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
     assert diff == {
         "name", "train.epochs", "train.ema.decay", "train.ema.rampup", "log.checkpoint_every", "log.keep",
+        "log.select_samples",
     }
     fast = _load("mnist_fast.yaml")
     assert (fast.train.ema.decay, fast.train.ema.rampup) == (0.9995, None)
