@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from helpers import tiny_toy_config
 
 # `gan eval` settings small enough for a fraction of a second per trial (every metric still runs)
 TINY_EVAL = {
@@ -21,18 +22,12 @@ TINY_EVAL = {
 
 
 def tiny_base(steps: int = 12, **log: int) -> dict[str, Any]:
-    """A 1-D Gaussian experiment that trains in well under a second."""
-    return {
-        "name": "tiny",
-        "seed": 0,
-        "device": "cpu",
-        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 256, "eval_samples": 128},
-        "noise": {"dim": 2, "prior": "uniform", "scale": 1.0},
-        "generator": {"hidden": [{"units": 8, "activation": "relu"}], "output_activation": "linear"},
-        "discriminator": {"hidden": [{"units": 8, "activation": "relu"}]},
-        "train": {"batch_size": 32, "steps": steps, "optimizer": {"name": "adam", "lr": 0.001}},
-        "log": {"every": 4, "samples_every": 1_000_000, "checkpoint_every": 6, "keep": 1, "num_samples": 16, **log},
-    }
+    """helpers.tiny_toy_config with a ReLU D without dropout, `steps` steps, no periodic pictures."""
+    return tiny_toy_config(
+        discriminator={"hidden": [{"units": 8, "activation": "relu"}], "output_dropout": 0.0},
+        train={"steps": steps},
+        log={"every": 4, "samples_every": 1_000_000, "checkpoint_every": 6, "keep": 1, "num_samples": 16, **log},
+    )
 
 
 def write_sweep(folder: Path, config: dict[str, Any] | None = None, **sweep: Any) -> Path:
