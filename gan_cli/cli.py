@@ -295,7 +295,10 @@ def sweep(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Ctrl-C and SIGTERM stop every command the same way, however it
+    was started: a job put in the background by a non-interactive shell (nohup, `&` in a script, a
+    CI runner) inherits SIGINT *ignored*, and `kill -INT` or a terminal's Ctrl-C would then do nothing."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         app()

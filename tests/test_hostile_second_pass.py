@@ -216,6 +216,32 @@ def test_sigterm_before_training_starts_exits_130(monkeypatch: pytest.MonkeyPatc
     assert "interrupted" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_a_command_started_with_sigint_ignored(sig: signal.Signals, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A background job of a non-interactive shell (nohup, `&` in a script, a CI runner) starts with
+    SIGINT ignored; Ctrl-C or `kill -INT` must still stop every command (a sweep once trained on)."""
+    from gan_cli import cli
+
+    def receives(signum: int) -> None:
+        os.kill(os.getpid(), signum)
+        for _ in range(10**6):  # the handler runs between bytecodes
+            pass
+        raise AssertionError(f"{signal.Signals(signum).name} was not turned into an interrupt")
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    monkeypatch.setattr(cli, "app", lambda: receives(sig))
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    assert exit_.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- checks before the work
 
 

@@ -128,21 +128,25 @@ def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the sweep the way Ctrl-C does (main thread only; elsewhere nothing changes)."""
+def _signals_stop_the_sweep() -> Iterator[None]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt here, whatever this process inherited or Ray set
+    (SIGINT ignored in a background job; Ray's driver turns SIGTERM into sys.exit). Main thread
+    only; elsewhere nothing changes."""
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:
-        yield
-        return
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            break
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _outcome(ray: Any, ref: Any, p: dict[str, Any]) -> dict[str, Any] | None:
@@ -169,7 +173,7 @@ def run_trials(
     trials have checkpointed and reported), False when every trial finished."""
     ray = cluster.ray
     task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(run_trial)
-    with _sigterm_as_interrupt():
+    with _signals_stop_the_sweep():
         refs = {task.remote(p): p for p in payloads}
         try:
             while refs:

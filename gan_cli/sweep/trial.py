@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import signal
 import socket
 import sys
 import time
@@ -85,6 +86,17 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
+def _cancellable() -> None:
+    """Let Ray's cancel reach this trial outside the training loop too: Ray delivers it as a
+    simulated SIGINT, which Python drops while SIGINT is ignored (a worker of a Ray started from a
+    background job inherits that) or left at the OS default."""
+    try:
+        if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: Ray's cancel cannot interrupt it either way
+        pass
+
+
 def run_trial(p: dict[str, Any]) -> dict[str, Any]:
     """Train (or resume) the trial's run directory with train_experiment, evaluate it (eval.json),
     and return its row. Threads follow the trial's CPUs (torch.set_num_threads). Never raises for
@@ -95,6 +107,7 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
     from gan_cli.training.console import Reporter
     from gan_cli.training.run import Interrupted
 
+    _cancellable()
     torch.set_num_threads(max(1, int(p["cpus"])))
     run_dir = Path(p["run_dir"])
     start = time.perf_counter()
