@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
+from machine import cpu_name  # benchmarks/machine.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 N_IMAGES = 10_000
@@ -114,7 +115,7 @@ def worker(args: argparse.Namespace) -> None:
         return
     med = {name: statistics.median(v) for name, v in rates.items()}
     one_rate = med["1 process"]
-    print(f"# {platform.machine()} {_cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; device {args.device}"
+    print(f"# {platform.machine()} {cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; device {args.device}"
           f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ', 1 thread per process'}; backend {dist.get_backend()}")
     print(f"# configs/mnist.yaml nets, {args.update} update, batch {BATCH} per process, synthetic data; medians over {args.rounds} interleaved rounds of {args.steps} steps")
     print(f"# 1-min load average during the rounds {min(loads):.2f}..{max(loads):.2f} (on {os.cpu_count()} CPUs)")
@@ -146,17 +147,6 @@ def launch(args: argparse.Namespace) -> int:
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         procs.append(subprocess.Popen([sys.executable, __file__, *sys.argv[1:]], env=env))
     return max(p.wait() for p in procs)
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from machine import cpu_name  # benchmarks/machine.py, beside this script
 from torch import nn
 
 BATCH = 100
@@ -287,7 +288,7 @@ def main() -> None:
 
     med = {c.name: statistics.median(c.rates) for c in cands}
     base = med[cands[0].name]
-    print(f"# {platform.machine()} {platform.processor() or ''} {_cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; "
+    print(f"# {platform.machine()} {platform.processor() or ''} {cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; "
           f"threads {torch.get_num_threads()}; device {device}{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}")
     print(f"# medians over {args.rounds} interleaved rounds of {args.steps} steps; batch {BATCH}; float32 unless noted; "
           f"{'timed by the thread CPU time (--cpu-time)' if args.cpu_time else 'wall-clock time'}")
@@ -304,17 +305,6 @@ def main() -> None:
     for n in notes:
         print(f"# {n}")
     print(f"# whole benchmark: {time.perf_counter() - t_start:.0f} s")
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ""
 
 
 if __name__ == "__main__":

@@ -283,3 +283,21 @@ def is_running(pid: int) -> bool:
 def process_env(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes()
     return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+# The update schemes that resume and distributed tests run each check under: Algorithm 1 with
+# k = 1 and k = 3, and the released code's simultaneous update with the paper's SGD form and both
+# schedules (lr by update, momentum by epoch), so every piece of state a step touches is exercised.
+UPDATE_SCHEMES: dict[str, dict[str, Any]] = {
+    "alternating-k1": {"update": "alternating", "k": 1},
+    "alternating-k3": {"update": "alternating", "k": 3},
+    "simultaneous-sgd-schedules": {
+        "update": "simultaneous",
+        "optimizer": {
+            "name": "sgd",
+            "lr": 0.05,
+            "lr_schedule": {"name": "exponential", "decay": 1.01, "min_lr": 1e-4},
+            "momentum_schedule": {"name": "linear", "start": 0.5, "final": 0.7, "saturate_epoch": 3},
+        },
+    },
+}

@@ -20,7 +20,14 @@ from typing import Any
 import pytest
 import torch
 import typer
-from helpers import REPO, metrics_rows, run_ranks, tiny_toy_config, write_config
+from helpers import (
+    REPO,
+    UPDATE_SCHEMES,
+    metrics_rows,
+    run_ranks,
+    tiny_toy_config,
+    write_config,
+)
 
 from gan_cli import checkpoint, data, models
 from gan_cli import config as config_mod
@@ -36,21 +43,7 @@ WORLD = 2
 B = 16  # per rank: 256 examples / 32 = 8 global batches per epoch, so 20 steps cross epoch boundaries
 STEPS = 20
 NO_DROPOUT = {"hidden": [{"units": 8, "activation": "maxout", "pieces": 2, "dropout": 0.0}], "output_dropout": 0.0}
-CASES: dict[str, dict[str, Any]] = {
-    "alternating-k1": {"update": "alternating", "k": 1},
-    "alternating-k3": {"update": "alternating", "k": 3},
-    # the released code's scheme, with the paper's SGD form and both schedules (lr by update, momentum by epoch)
-    "simultaneous-sgd": {
-        "update": "simultaneous",
-        "optimizer": {
-            "name": "sgd",
-            "lr": 0.05,
-            "lr_schedule": {"name": "exponential", "decay": 1.01, "min_lr": 1e-4},
-            "momentum_schedule": {"name": "linear", "start": 0.5, "final": 0.7, "saturate_epoch": 3},
-        },
-    },
-}
-
+CASES = UPDATE_SCHEMES
 
 def case_config(steps: int = STEPS, **train: Any) -> dict[str, Any]:
     return tiny_toy_config(

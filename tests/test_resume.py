@@ -10,7 +10,13 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import torch
-from helpers import metrics_rows, toy_config, without_timing, write_config
+from helpers import (
+    UPDATE_SCHEMES,
+    metrics_rows,
+    toy_config,
+    without_timing,
+    write_config,
+)
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint
@@ -23,20 +29,7 @@ runner = CliRunner()
 
 # 160 examples / batch 32 = 5 batches per epoch: N = 4 generator steps stops mid-epoch for every
 # scheme below, and 2N crosses at least one epoch boundary (a fresh permutation from the saved generator)
-UPDATES: dict[str, dict[str, Any]] = {
-    "alternating-k1": {"update": "alternating", "k": 1},
-    "alternating-k3": {"update": "alternating", "k": 3},
-    # the released code's scheme, with the paper's SGD form and both schedules (lr by update, momentum by epoch)
-    "simultaneous-sgd-schedules": {
-        "update": "simultaneous",
-        "optimizer": {
-            "name": "sgd",
-            "lr": 0.05,
-            "lr_schedule": {"name": "exponential", "decay": 1.01, "min_lr": 1e-4},
-            "momentum_schedule": {"name": "linear", "start": 0.5, "final": 0.7, "saturate_epoch": 3},
-        },
-    },
-}
+UPDATES = UPDATE_SCHEMES
 N = 4
 
 
