@@ -117,6 +117,32 @@ def test_train_then_reuse_then_refuse_other_data(tmp_path: Path) -> None:
     assert gan("eval", "features", "--data", other, "--force", "--steps", "5").exit_code == 0
 
 
+
+def test_a_read_only_data_folder_keeps_its_files_and_the_network_goes_to_the_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shared dataset folders are often read-only: nothing is written there (root included, whom the
+    permission check alone would let through), and the network is cached per user instead."""
+    root = write_mnist(tmp_path / "d")
+    cfg_path = mnist_config(tmp_path, root)
+    monkeypatch.setenv(fc.CACHE_ENV, str(tmp_path / "cache"))
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        before = sorted(p.name for p in root.rglob("*"))
+        result = gan("eval", "features", "--data", cfg_path, "--steps", "5")
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in root.rglob("*")) == before, "nothing written under data.root"
+        cached = list((tmp_path / "cache" / fc.CACHE_DIR).rglob("mnist.pt"))
+        assert len(cached) == 1 and cached[0].parent.name.startswith("d-")
+        again = gan("eval", "features", "--data", cfg_path)
+        assert again.exit_code == 0 and "already trained" in again.output, "found again in the user cache"
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    # a writable folder keeps its network beside the data, as before
+    beside, _ = fc.cache_locations(config.load(mnist_config(tmp_path, write_mnist(tmp_path / "w"))))
+    assert fc.cache_path(config.load(mnist_config(tmp_path, tmp_path / "w"))) == beside
+
 def test_the_cache_refuses_changed_weights_and_unreadable_files(tmp_path: Path) -> None:
     root = write_mnist(tmp_path / "d")
     cfg = config.load(mnist_config(tmp_path, root))

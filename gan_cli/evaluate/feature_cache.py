@@ -1,4 +1,7 @@
-"""The cached feature network of an image dataset: DATA_ROOT/gan-cli-features/<name>.pt.
+"""The cached feature network of an image dataset: DATA_ROOT/gan-cli-features/<name>.pt, or, where
+data.root may not be written (a shared, read-only dataset folder), the user's cache:
+$GAN_CLI_CACHE, else $XDG_CACHE_HOME/gan-cli, else ~/.cache/gan-cli, under gan-cli-features/ and a
+folder named for the data folder (its name and a hash of its absolute path).
 
 The file holds the classifier's weights, its test accuracy, the training class histogram, and the
 sha256 of its weights and of the training images and labels it saw. Loading recomputes both
@@ -9,6 +12,8 @@ match. `gan eval features --data CONFIG` trains it; `gan eval` trains it on firs
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -72,8 +77,43 @@ class FeatureNet:
         return np.asarray(self.info["train_class_counts"], dtype=np.float64)
 
 
+CACHE_ENV = "GAN_CLI_CACHE"
+
+
+def user_cache_root() -> Path:
+    """$GAN_CLI_CACHE, else $XDG_CACHE_HOME/gan-cli, else ~/.cache/gan-cli."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "gan-cli"
+
+
+def _may_write(folder: Path) -> bool:
+    """Whether to write under `folder`: its nearest existing ancestor is writable and has a write
+    bit set (a folder without any, e.g. a dataset made read-only on purpose, is left alone even by
+    root, whom the permission check alone would let through)."""
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            return parent.is_dir() and os.access(parent, os.W_OK) and bool(parent.stat().st_mode & 0o222)
+    return False
+
+
+def cache_locations(cfg: Config) -> tuple[Path, Path]:
+    """Beside the data (DATA_ROOT/gan-cli-features/NAME.pt), and in the user's cache."""
+    root = Path(cfg.data.root).expanduser().resolve()
+    key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    name = f"{cfg.data.name}.pt"
+    return root / CACHE_DIR / name, user_cache_root() / CACHE_DIR / f"{root.name or 'root'}-{key}" / name
+
+
 def cache_path(cfg: Config) -> Path:
-    return Path(cfg.data.root).expanduser() / CACHE_DIR / f"{cfg.data.name}.pt"
+    """Where the network is (the first location holding a file), else where it is to be written:
+    beside the data where that may be written, else the user's cache."""
+    beside, user = cache_locations(cfg)
+    for path in (beside, user):
+        if path.is_file():
+            return path
+    return beside if _may_write(beside.parent) else user
 
 
 def labelled_data(cfg: Config, ds: data.Dataset | None = None) -> LabelledData:
@@ -140,7 +180,7 @@ def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, con
     try:
         checkpoint.atomic_save({"info": info, "state_dict": state}, path)
     except OSError as exc:
-        raise GanError(f"cannot write the feature network to {path}: {exc.strerror or exc} (data.root must be writable)") from None
+        raise GanError(f"cannot write the feature network to {path}: {exc.strerror or exc} (set {CACHE_ENV} to a writable folder)") from None
     return FeatureNet(model, path, info)
 
 
