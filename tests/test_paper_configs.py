@@ -93,3 +93,16 @@ def test_fast_recipe_is_the_released_training_with_G_averaged() -> None:
     }
     fast = _load("mnist_fast.yaml")
     assert (fast.train.ema.decay, fast.train.ema.rampup) == (0.9995, None)
+
+
+def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G() -> None:
+    """configs/mnist_algorithm1_adam.yaml: Algorithm 1 as the paper states it (alternating, k = 1, the
+    paper's nets, data and noise), with Adam and G averaged; nothing else differs."""
+    a = _flatten(to_dict(_load("mnist_algorithm1.yaml")))
+    b = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
+    diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
+    assert {k for k in diff if not k.startswith(("train.optimizer.", "log."))} == {"name", "train.epochs", "train.ema.decay", "train.ema.rampup"}
+    tuned = _load("mnist_algorithm1_adam.yaml")
+    assert (tuned.train.update, tuned.train.k, tuned.train.optimizer.name) == ("alternating", 1, "adam")
+    assert (tuned.train.ema.decay, tuned.train.ema.rampup) == (0.9999, 0.2)

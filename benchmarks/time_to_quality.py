@@ -1,0 +1,122 @@
+"""Time to quality of MNIST runs: when each reached validation-Parzen levels, and one picture.
+
+    python benchmarks/time_to_quality.py --out docs/time_to_quality.png \
+        "mnist_fast=runs/mnist_fast:81" "Algorithm 1, Adam=runs/mnist_algorithm1_adam"
+
+Each run is LABEL=RUN_DIR[:FIRST_EPOCH]. The signal is the run's own model selection
+(`selection.jsonl`: each epoch, 10,000 samples of G (its average where the run keeps one) as Parzen
+kernels scored on validation images 0..999, sigma the best of the paper's grid on the same images);
+the time is the run's training seconds at that step (`metrics.jsonl` "time": cumulative over
+resumes, model selection included). FIRST_EPOCH skips earlier rows (a run whose early selection
+used another number of kernels). Prints a markdown table: for each level, the first epoch at or above
+it and its training seconds; writes the picture (validation Parzen against epochs and against
+training minutes) when --out is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+LEVELS = (100.0, 150.0, 200.0, 225.0)
+PAPER = 225.0
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def curve(run_dir: Path, first_epoch: float = 0.0) -> list[tuple[float, float, float]]:
+    """(epoch, training seconds, validation Parzen) per selection row of the run, in order."""
+    seconds = {int(r["step"]): float(r["time"]) for r in _rows(run_dir / "metrics.jsonl") if "time" in r}
+    out = []
+    for r in _rows(run_dir / "selection.jsonl"):
+        step = int(r["step"])
+        if float(r["epoch"]) < first_epoch or step not in seconds:
+            continue
+        out.append((float(r["epoch"]), seconds[step], float(r["valid_parzen"])))
+    return out
+
+
+def first_reach(points: list[tuple[float, float, float]], level: float) -> tuple[float, float] | None:
+    """(epoch, seconds) of the first point whose validation Parzen is >= level; None if none is."""
+    return next(((e, s) for e, s, v in points if v >= level), None)
+
+
+def table(curves: dict[str, list[tuple[float, float, float]]], levels: tuple[float, ...] = LEVELS) -> str:
+    head = "| recipe | " + " | ".join(f"{lv:g} nats" for lv in levels) + " | last: epoch, minutes, valid |"
+    lines = [head, "|" + "---|" * (len(levels) + 2)]
+    for label, pts in curves.items():
+        cells = []
+        for lv in levels:
+            hit = first_reach(pts, lv)
+            if hit is None:
+                cells.append(f"not by {pts[-1][0]:g}" if pts else "-")
+            elif pts and hit == pts[0][:2] and pts[0][0] > 1:
+                cells.append(f"by epoch {hit[0]:g}")  # already there at the first row counted
+            else:
+                cells.append(f"epoch {hit[0]:g} ({hit[1] / 60:.0f} min)")
+        e, s, v = pts[-1] if pts else (float("nan"),) * 3
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {e:g}, {s / 60:.0f}, {v:.1f} |")
+    return "\n".join(lines)
+
+
+def plot(curves: dict[str, list[tuple[float, float, float]]], out: Path, budget_min: float | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    for label, pts in curves.items():
+        epochs, secs, vals = zip(*pts)
+        by_epoch.plot(epochs, vals, label=label, lw=1.4)
+        by_time.plot([s / 60 for s in secs], vals, label=label, lw=1.4)
+    for ax in (by_epoch, by_time):
+        ax.axhline(PAPER, color="k", ls="--", lw=0.9, label="the paper's Table 1 (225)")
+        ax.grid(alpha=0.3)
+    if budget_min:
+        by_time.axvline(budget_min, color="grey", ls=":", lw=1, label=f"{budget_min:g}-minute budget")
+    lows = [v for pts in curves.values() for _, _, v in pts]
+    by_epoch.set_ylim(max(min(lows), 0.0) - 5, max(max(lows), PAPER) + 10)
+    by_epoch.set_xlabel("epoch")
+    by_time.set_xlabel("training minutes (one thread of a shared 2-core CPU)")
+    by_epoch.set_ylabel("validation Parzen log-likelihood (nats)")
+    by_time.legend(loc="lower right", fontsize=8)
+    fig.suptitle("time to quality: model-selection signal (10,000 kernels, validation images 0..999)")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def parse(spec: str) -> tuple[str, Path, float]:
+    label, sep, rest = spec.partition("=")
+    if not sep:
+        raise SystemExit(f"{spec!r}: expected LABEL=RUN_DIR[:FIRST_EPOCH]")
+    path, _, first = rest.partition(":")
+    return label, Path(path), float(first) if first else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR[:FIRST_EPOCH]")
+    ap.add_argument("--out", type=Path, help="the PNG to write")
+    ap.add_argument("--budget-minutes", type=float, default=120.0, help="a vertical line on the time panel")
+    args = ap.parse_args()
+    curves = {}
+    for spec in args.runs:
+        label, run_dir, first = parse(spec)
+        curves[label] = curve(run_dir, first)
+        if not curves[label]:
+            raise SystemExit(f"{run_dir}: no selection rows (selection.jsonl, metrics.jsonl)")
+    print(table(curves))
+    if args.out:
+        plot(curves, args.out, args.budget_minutes)
+        print(f"# wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
