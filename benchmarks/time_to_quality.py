@@ -1,14 +1,15 @@
 """Time to quality of MNIST runs: when each reached validation-Parzen levels, and one picture.
 
     python benchmarks/time_to_quality.py --out docs/time_to_quality.png \
-        "mnist_fast=runs/mnist_fast:81" "Algorithm 1, Adam=runs/mnist_algorithm1_adam"
+        "mnist_fast=runs/mnist_fast:81" "its raw G=runs/mnist_fast:81:raw" "Algorithm 1, Adam=runs/mnist_algorithm1_adam"
 
-Each run is LABEL=RUN_DIR[:FIRST_EPOCH]. The signal is the run's own model selection
+Each run is LABEL=RUN_DIR[:FIRST_EPOCH[:raw]]. The signal is the run's own model selection
 (`selection.jsonl`: each epoch, 10,000 samples of G (its average where the run keeps one) as Parzen
 kernels scored on validation images 0..999, sigma the best of the paper's grid on the same images);
 the time is the run's training seconds at that step (`metrics.jsonl` "time": cumulative over
 resumes, model selection included). FIRST_EPOCH skips earlier rows (a run whose early selection
-used another number of kernels). Prints a markdown table: for each level, the first epoch at or above
+used another number of kernels); `raw` reads the raw G's score, which a run that averages G logs
+beside its average's. Prints a markdown table: for each level, the first epoch at or above
 it and its training seconds; writes the picture (validation Parzen against epochs and against
 training minutes) when --out is given.
 """
@@ -28,15 +29,17 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def curve(run_dir: Path, first_epoch: float = 0.0) -> list[tuple[float, float, float]]:
-    """(epoch, training seconds, validation Parzen) per selection row of the run, in order."""
+def curve(run_dir: Path, first_epoch: float = 0.0, raw: bool = False) -> list[tuple[float, float, float]]:
+    """(epoch, training seconds, validation Parzen) per selection row of the run, in order (the raw
+    G's score with `raw`)."""
+    key = "valid_parzen_raw" if raw else "valid_parzen"
     seconds = {int(r["step"]): float(r["time"]) for r in _rows(run_dir / "metrics.jsonl") if "time" in r}
     out = []
     for r in _rows(run_dir / "selection.jsonl"):
         step = int(r["step"])
-        if float(r["epoch"]) < first_epoch or step not in seconds:
+        if float(r["epoch"]) < first_epoch or step not in seconds or key not in r:
             continue
-        out.append((float(r["epoch"]), seconds[step], float(r["valid_parzen"])))
+        out.append((float(r["epoch"]), seconds[step], float(r[key])))
     return out
 
 
@@ -92,24 +95,25 @@ def plot(curves: dict[str, list[tuple[float, float, float]]], out: Path, budget_
     plt.close(fig)
 
 
-def parse(spec: str) -> tuple[str, Path, float]:
+def parse(spec: str) -> tuple[str, Path, float, bool]:
     label, sep, rest = spec.partition("=")
     if not sep:
-        raise SystemExit(f"{spec!r}: expected LABEL=RUN_DIR[:FIRST_EPOCH]")
-    path, _, first = rest.partition(":")
-    return label, Path(path), float(first) if first else 0.0
+        raise SystemExit(f"{spec!r}: expected LABEL=RUN_DIR[:FIRST_EPOCH[:raw]]")
+    path, _, tail = rest.partition(":")
+    first, _, which = tail.partition(":")
+    return label, Path(path), float(first) if first else 0.0, which == "raw"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR[:FIRST_EPOCH]")
+    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR[:FIRST_EPOCH[:raw]]")
     ap.add_argument("--out", type=Path, help="the PNG to write")
     ap.add_argument("--budget-minutes", type=float, default=120.0, help="a vertical line on the time panel")
     args = ap.parse_args()
     curves = {}
     for spec in args.runs:
-        label, run_dir, first = parse(spec)
-        curves[label] = curve(run_dir, first)
+        label, run_dir, first, raw = parse(spec)
+        curves[label] = curve(run_dir, first, raw)
         if not curves[label]:
             raise SystemExit(f"{run_dir}: no selection rows (selection.jsonl, metrics.jsonl)")
     print(table(curves))
