@@ -16,7 +16,7 @@
    validation images, mean +- std/sqrt(n) over the 10,000 test images), the real-data
    calibration (the first 10,000 training images as kernels; the paper's remark: about 241-245),
    and `gan eval`'s FID and KID against the test images in the MNIST feature network (with their
-   real-vs-real calibration; the network is trained once and cached under the data root);
+   real-vs-real calibration; the network is trained once and cached, see docs/image_metrics.md);
 3. prints the table and the time to quality of each run (benchmarks/time_to_quality.py; its PNG
    goes to OUT/time_to_quality.png), and writes every number to OUT/table1.json.
 """

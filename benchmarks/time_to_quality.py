@@ -57,7 +57,7 @@ def table(curves: dict[str, list[tuple[float, float, float]]], levels: tuple[flo
             hit = first_reach(pts, lv)
             if hit is None:
                 cells.append(f"not by {pts[-1][0]:g}" if pts else "-")
-            elif pts and hit == pts[0][:2] and pts[0][0] > 1:
+            elif hit == pts[0][:2] and pts[0][0] > 1:
                 cells.append(f"by epoch {hit[0]:g}")  # already there at the first row counted
             else:
                 cells.append(f"epoch {hit[0]:g} ({hit[1] / 60:.0f} min)")
