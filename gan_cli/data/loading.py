@@ -1,0 +1,62 @@
+"""`load`: the dataset a config names, as float tensors on the CPU, scaled to G's output range."""
+
+from __future__ import annotations
+
+import torch
+
+from gan_cli import toy
+from gan_cli.config import TOY_DATASETS, Config
+from gan_cli.data.dataset import Dataset
+from gan_cli.data.idx import IDX_FILES, load_idx_dataset, load_stacked_mnist
+from gan_cli.data.sources import load_cifar10, load_digits, load_folder, load_npz
+from gan_cli.data.splits import split_pool, to_float
+from gan_cli.errors import GanError
+
+IMAGE_DIMS = {"mnist": 784, "fashion-mnist": 784, "stacked-mnist": 3 * 784, "cifar10": 3 * 32 * 32, "digits": 64}
+
+
+def known_dim(cfg: Config) -> int | None:
+    """Values per example, known from the config alone (None for npz and folder data, known once loaded)."""
+    d = cfg.data
+    if d.name in TOY_DATASETS:
+        return int(toy.from_config(d).means.shape[1])
+    return IMAGE_DIMS.get(d.name)
+
+
+def load(cfg: Config) -> Dataset:
+    """Load the dataset named by cfg.data (on the CPU); raise GanError naming what to fix."""
+    d = cfg.data
+    if d.name in TOY_DATASETS:
+        target = toy.from_config(d)
+        gens = [torch.Generator().manual_seed(cfg.seed * 3 + i) for i in range(3)]
+        return Dataset(
+            d.name,
+            train=target.sample(d.num_samples, gens[0]),
+            valid=target.sample(d.eval_samples, gens[1]),
+            test=target.sample(d.eval_samples, gens[2]),
+            image_shape=None,
+            value_range=None,
+            target=target,
+        )
+    if d.name in IDX_FILES:
+        pool, test = load_idx_dataset(d)
+    elif d.name == "stacked-mnist":
+        pool, test = load_stacked_mnist(d)
+    elif d.name == "cifar10":
+        pool, test = load_cifar10(d)
+    elif d.name == "digits":
+        pool, test = load_digits(), None
+    elif d.name == "npz":
+        pool, test = load_npz(d), None
+    elif d.name == "folder":
+        pool, test = load_folder(d), None
+    else:  # pragma: no cover - the config's Literal rules this out
+        raise GanError(f"data.name: unknown dataset {d.name!r}")
+    splits = {k: to_float(v) for k, v in split_pool(d, pool, test).items()}
+    shape = tuple(splits["train"].shape[1:])
+    low, high = (0.0, 1.0)
+    if cfg.generator.output_activation == "tanh":
+        splits = {k: v * 2.0 - 1.0 for k, v in splits.items()}
+        low, high = -1.0, 1.0
+    flat = {k: v.reshape(len(v), -1).contiguous() for k, v in splits.items()}
+    return Dataset(d.name, flat["train"], flat["valid"], flat["test"], shape if len(shape) == 3 else None, (low, high), None)

@@ -1,0 +1,93 @@
+"""The other image sources: CIFAR-10 (torchvision), scikit-learn's 8x8 digits, a user's npz array
+and a user's folder of images. Each returns uint8 or float32 arrays shaped (N, C, H, W) or (N, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from gan_cli.config import DataConfig
+from gan_cli.errors import GanError
+
+
+def load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
+    import torchvision
+
+    root = Path(cfg.root).expanduser()
+    try:
+        train = torchvision.datasets.CIFAR10(str(root), train=True, download=cfg.download)
+        test = torchvision.datasets.CIFAR10(str(root), train=False, download=cfg.download)
+    except RuntimeError:
+        raise GanError(
+            f"cifar10 files not found under data.root={cfg.root}: unpack cifar-10-python.tar.gz so that "
+            f"{root / 'cifar-10-batches-py'} exists, or set data.download: true"
+        ) from None
+    except Exception as exc:
+        raise GanError(f"cannot load cifar10 from {root}: {exc}") from None
+    return train.data.transpose(0, 3, 1, 2), test.data.transpose(0, 3, 1, 2)
+
+
+def load_digits() -> np.ndarray:
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images  # (1797, 8, 8), values 0..16
+    return (images / 16.0).astype(np.float32)[:, None]
+
+
+def load_npz(cfg: DataConfig) -> np.ndarray:
+    """The array `x` of data.path: shape (N, ...), N > 0, real numbers, every value finite."""
+    path = Path(cfg.path or "").expanduser()
+    if not path.is_file():
+        raise GanError(f"data.path: npz file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "x" not in npz.files:
+                held = ", ".join(npz.files[:5]) or "no arrays"
+                raise GanError(f"data.path: {path} has no array named 'x' (it holds {held}); save the data with numpy.savez(path, x=data)")
+            arr = npz["x"]
+    except GanError:
+        raise
+    except Exception as exc:  # zipfile, zlib, numpy format and OS errors all mean "not a readable npz"
+        raise GanError(f"data.path: cannot read {path} as an npz file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    if arr.dtype.kind not in "uif":
+        raise GanError(f"data.path: array 'x' in {path} must hold real numbers, not {arr.dtype}")
+    if arr.ndim < 2 or arr.shape[0] == 0 or 0 in arr.shape:
+        raise GanError(f"data.path: array 'x' in {path} must have shape (N, ...) with N > 0, got {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf, reported below
+        out = np.asarray(arr, dtype=np.float32)
+    bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise GanError(
+            f"data.path: array 'x' in {path} has NaN, inf or values beyond float32 in {len(rows)} rows "
+            f"(the first is row {rows[0]}); remove or replace them"
+        )
+    return out
+
+
+def load_folder(cfg: DataConfig) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(cfg.path or "").expanduser()
+    if not path.is_dir():
+        raise GanError(f"data.path: image folder not found: {path}")
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"))
+    if not files:
+        raise GanError(f"data.path: no .png/.jpg/.bmp/.gif images in {path}")
+    arrays = []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                arrays.append(np.asarray(im.convert("L" if im.mode in ("1", "L", "P") else "RGB")))
+        except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            # PIL reports a broken file as any of these, depending on the format and where it breaks
+            raise GanError(f"data.path: cannot read image {f}: {str(exc) or type(exc).__name__}") from None
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise GanError(f"data.path: images in {path} differ in size ({sorted(shapes)[:3]}...); resize them to one size")
+    stack = np.stack(arrays)
+    stack = stack[:, None] if stack.ndim == 3 else stack.transpose(0, 3, 1, 2)
+    return stack.astype(np.float32) / 255.0
