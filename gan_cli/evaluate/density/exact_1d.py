@@ -1,81 +1,25 @@
-"""The 1-D density estimators of p_g, and divergences against a known p_data (the toy targets).
+"""p_g exactly, for a 1-D G of 1-D noise, by change of variables; JSD, V and |D - 1/2| from it.
 
-p_g in 1-D has one estimator of each kind, used by `gan eval` and by every 1-D picture:
-  - G maps 1-D noise to 1-D data: exact, by change of variables (`pushforward_1d`, `exact_1d`);
-  - otherwise (1-D data from higher-dimensional noise): the Gaussian KDE `kde_1d` of samples of G.
-The noise quantile grid (`noise_quantile_grid`, from the prior's quantile function `noise_ppf`)
-is the one grid of noise quantiles.
-
-Divergences: JSD, V(G, D*) and Wasserstein-1.
-
-1-D with 1-D noise (`exact_1d`): p_g is exact by change of variables. On each monotone piece of G
-the mass of p_g below x is F_z(z*(x)) - F_z(z_start), z* the preimage of x, so the CDF of p_g is
-the sum over pieces of F_z at the interpolated preimage (flat pieces of G are point masses). The
-noise grid is a quantile grid, so F_z is known exactly at every node and interpolation between
-nodes is the only approximation (exact for a piecewise-linear G, second order otherwise). The JSD
-is then a sum over a fine x grid of exact bin masses, from the exact CDFs of both sides.
-
-Otherwise (`smoothed_jsd`, d <= 5): both densities are smoothed by the same Gaussian kernel of
-width h tied to the target's component std, p' = p_data * K exactly (a mixture with std
-sqrt(s^2 + h^2)) and q' = p_g * K estimated by a kernel sum over generated points. The JSD of the
-smoothed pair is a lower bound on the true JSD (data processing: smoothing is a Markov kernel)
-and is 0 for a perfect generator (the estimate: +0.001 at 10,000 samples, see smoothed_jsd). A KDE with Scott's bandwidth is not used: at
-component std 0.02 it reported JSD -1.44 for a perfect generator (docs/evaluation.md).
+On each monotone piece of G the mass of p_g below x is F_z(z*(x)) - F_z(z_start), z* the preimage
+of x, so the CDF of p_g is the sum over pieces of F_z at the interpolated preimage (flat pieces of
+G are point masses). The noise grid is a quantile grid, so F_z is known exactly at every node and
+interpolation between nodes is the only approximation (exact for a piecewise-linear G, second
+order otherwise). The JSD is then a sum over a fine x grid of exact bin masses, from the exact
+CDFs of both sides.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 from scipy.special import ndtr, ndtri
 
+from gan_cli.evaluate.density.divergences import jsd_masses, value_optimal_masses
 from gan_cli.toy import GaussianMixture
-
-LOG_2 = math.log(2.0)
-
-
-# ---------------------------------------------------------------- discrete divergences
-
-
-def _xlogy_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a log(a/b) with 0 log 0 = 0 (b > 0 wherever a > 0)."""
-    out = np.zeros_like(a, dtype=np.float64)
-    pos = a > 0
-    out[pos] = a[pos] * (np.log(a[pos]) - np.log(b[pos]))
-    return out
-
-
-def jsd_masses(p: np.ndarray, q: np.ndarray) -> float:
-    """JSD of two probability vectors (nats), 0 log 0 = 0."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
-    m = 0.5 * (p + q)
-    return float(0.5 * _xlogy_ratio(p, m).sum() + 0.5 * _xlogy_ratio(q, m).sum())
-
-
-def value_optimal_masses(p: np.ndarray, q: np.ndarray) -> float:
-    """V(G, D*) = sum p log D* + sum q log(1 - D*), D* = p/(p + q) per cell (= -log 4 + 2 JSD)."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.asarray(q, dtype=np.float64)
-    s = p + q
-    return float(_xlogy_ratio(p, s).sum() + _xlogy_ratio(q, s).sum())
-
-
-def optimal_discriminator(p_density: np.ndarray, q_density: np.ndarray) -> np.ndarray:
-    """D*(x) = p_data(x) / (p_data(x) + p_g(x)) (Proposition 1); nan where both vanish."""
-    p = np.asarray(p_density, dtype=np.float64)
-    q = np.asarray(q_density, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return p / (p + q)
-
-
-# ---------------------------------------------------------------- 1-D, exact p_g
 
 
 def noise_ppf(prior: str, scale: float, u: np.ndarray) -> np.ndarray:
@@ -299,96 +243,3 @@ def expected_value_1d(
 
 def _logsigmoid(a: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -np.asarray(a, dtype=np.float64))
-
-
-# ---------------------------------------------------------------- 1-D, KDE of samples
-
-
-def kde_1d(samples: np.ndarray, grid: np.ndarray, bandwidth: float | None = None) -> np.ndarray:
-    """Gaussian KDE of 1-D `samples` on the evenly spaced `grid` (binned on the grid, then smoothed).
-
-    The bandwidth defaults to Silverman's rule, 1.06 std n^(-1/5); a bandwidth under the grid
-    spacing gives the histogram on the grid. Mass beyond the grid is left out. Zero when the
-    samples have no spread (a point mass has no density).
-    """
-    x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    grid = np.asarray(grid, dtype=np.float64)
-    if len(x) < 2 or x.std() == 0:
-        return np.zeros_like(grid)
-    if bandwidth is None:
-        bandwidth = 1.06 * x.std() * len(x) ** (-1 / 5)
-    dx = grid[1] - grid[0]
-    edges = np.concatenate([grid - dx / 2, [grid[-1] + dx / 2]])
-    counts, _ = np.histogram(x, bins=edges)
-    dens = counts / (len(x) * dx)
-    half = int(math.ceil(4 * bandwidth / dx))
-    if half < 1:
-        return dens
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) * dx / bandwidth) ** 2)
-    return np.convolve(dens, k / k.sum(), mode="same")
-
-
-# ---------------------------------------------------------------- any low dimension, smoothed
-
-
-def _log_kernel_mean(points: torch.Tensor, centres: torch.Tensor, h: float, chunk: int = 2048) -> torch.Tensor:
-    """log (1/k) sum_j N(x_i; c_j, h^2 I) for each point, float64."""
-    d = points.shape[1]
-    const = -math.log(len(centres)) - d * math.log(h * math.sqrt(2 * math.pi))
-    out = []
-    for i in range(0, len(points), chunk):
-        sq = torch.cdist(points[i : i + chunk], centres) ** 2
-        out.append(torch.logsumexp(-sq / (2 * h * h), dim=1) + const)
-    return torch.cat(out)
-
-
-def smoothed_target(target: GaussianMixture, h: float) -> GaussianMixture:
-    """p_data convolved with N(0, h^2 I): the same mixture with std sqrt(s^2 + h^2)."""
-    return GaussianMixture(target.means, torch.sqrt(target.stds**2 + h * h), target.weights)
-
-
-def smoothed_jsd(target: GaussianMixture, fake: torch.Tensor, h: float, n_eval: int, generator: torch.Generator) -> dict[str, float]:
-    """JSD(p_data * K_h || p_g * K_h) by Monte Carlo, with p_g * K_h a kernel sum over `fake`.
-
-    Draws from p_g * K_h are the samples plus N(0, h^2) noise; the kernel sum at each includes its
-    own kernel. Leaving it out would make the estimate unbiased in q but unstable in log q: for a
-    G whose samples are sparser than h (bridges between modes) an isolated probe gets a kernel sum
-    of e^-50 and the mean collapses (a trained ring-8 G scored -0.01 +- 0.12 that way, 0.202 +-
-    0.003 with it). The own kernel adds at most 1/(k (2 pi h^2)^(d/2)) to q: +0.001 nats for a
-    perfect ring-8 G at k = 10,000. n_eval draws from the smoothed target make the data side;
-    stderr from the two sample variances.
-    """
-    fake = fake.double()
-    p_s = smoothed_target(target, h)
-    x_p = p_s.sample(n_eval, generator).double()
-    x_q = fake + h * torch.randn(fake.shape, generator=generator, dtype=torch.float64)
-    lp_p, lq_p = p_s.log_prob(x_p), _log_kernel_mean(x_p, fake, h)
-    lp_q, lq_q = p_s.log_prob(x_q), _log_kernel_mean(x_q, fake, h)
-    # 0.5 E_p[log 2p/(p+q)] + 0.5 E_q[log 2q/(p+q)]
-    a = LOG_2 + lp_p - torch.logaddexp(lp_p, lq_p)
-    b = LOG_2 + lq_q - torch.logaddexp(lp_q, lq_q)
-    jsd = 0.5 * float(a.mean()) + 0.5 * float(b.mean())
-    se = 0.5 * math.sqrt(float(a.var()) / len(a) + float(b.var()) / len(b))
-    return {"jsd": jsd, "stderr": se, "h": h, "n_data": len(a), "n_kernels": len(fake), "n_fake_probe": len(b)}
-
-
-# ---------------------------------------------------------------- Wasserstein-1 from samples
-
-
-def w1_samples_1d(target: GaussianMixture, fake: np.ndarray, points: int = 200_000) -> float:
-    """W1 between the exact p_data and the empirical distribution of 1-D samples: integral |F - F_n|."""
-    s = np.sort(np.asarray(fake, dtype=np.float64).reshape(-1))
-    lo, hi = data_window_1d(target)
-    grid = np.linspace(min(lo, s[0]), max(hi, s[-1]), points)
-    f_n = np.searchsorted(s, grid, side="right") / len(s)
-    gap = np.abs(mixture_cdf_1d(target, grid) - f_n)
-    return float(np.trapezoid(gap, grid)) if hasattr(np, "trapezoid") else float(np.trapz(gap, grid))
-
-
-def w1_exact_ot(a: np.ndarray, b: np.ndarray) -> float:
-    """Exact W1 between two equal-size empirical distributions: the optimal matching's mean cost."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    cost = np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
-    rows, cols = linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
