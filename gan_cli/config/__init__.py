@@ -1,20 +1,13 @@
 """Experiment configuration: the schema (frozen dataclasses with their docs) and its loading.
 
 `gan_cli.config.schema` holds every key with its default, checks and doc; `gan_cli.config.loading`
-reads YAML, applies `--set` overrides and validates strictly. Import the names from here.
+reads YAML (`yaml_io`), applies `--set` overrides (`overrides`) and validates strictly (`typed`,
+`checks`). Import the names from here.
 """
 
-from gan_cli.config.loading import (
-    EXAMPLE_OVERRIDE,
-    SEED_MAX,
-    apply_overrides,
-    check_seed,
-    dump_yaml,
-    from_dict,
-    load,
-    read_yaml,
-    to_dict,
-)
+from gan_cli.config.checks import SEED_MAX, check_seed
+from gan_cli.config.loading import from_dict, load
+from gan_cli.config.overrides import EXAMPLE_OVERRIDE, apply_overrides
 from gan_cli.config.schema import (
     SQRT3,
     TOY_DATASETS,
@@ -36,6 +29,7 @@ from gan_cli.config.schema import (
     field_docs,
     key_paths,
 )
+from gan_cli.config.yaml_io import dump_yaml, read_yaml, to_dict
 
 __all__ = [
     "EXAMPLE_OVERRIDE",

@@ -1,0 +1,61 @@
+"""`--set KEY=VALUE` overrides applied to a raw config, with did-you-mean hints for unknown keys."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from typing import Any
+
+import yaml
+
+from gan_cli.config.schema import key_paths
+from gan_cli.errors import GanError
+
+# An override that validates, for the hint of a malformed --set (a test checks that it does).
+EXAMPLE_OVERRIDE = "train.optimizer.lr=0.05"
+
+
+def _closest_path(key: str, valid: list[str]) -> list[str]:
+    """The valid dotted path most like `key`: same last part first (train.lr -> train.optimizer.lr)."""
+    leaf = key.rsplit(".", 1)[-1]
+    same_leaf = [v for v in valid if v.rsplit(".", 1)[-1] == leaf]
+    if same_leaf:
+        return difflib.get_close_matches(key, same_leaf, n=1, cutoff=0.0)
+    near_leaf = [v for v in valid if difflib.get_close_matches(leaf, [v.rsplit(".", 1)[-1]], n=1, cutoff=0.6)]
+    if near_leaf:  # a misspelt last part: train.lrr -> train.optimizer.lr
+        return difflib.get_close_matches(key, near_leaf, n=1, cutoff=0.0)
+    return difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `KEY=VALUE` overrides (dotted path, value parsed as YAML) to a raw config dict."""
+    out = copy.deepcopy(raw)
+    valid = key_paths()
+    errors: list[str] = []
+    for item in overrides:
+        if "=" not in item:
+            errors.append(f"--set {item!r}: expected KEY=VALUE, e.g. {EXAMPLE_OVERRIDE}")
+            continue
+        key, text = item.split("=", 1)
+        key = key.strip()
+        if key not in valid:
+            close = _closest_path(key, valid)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            errors.append(f"--set {key}: unknown key{hint}")
+            continue
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+            value = text  # not YAML (e.g. the date 2001-13-99): keep the text; validation names the key
+        node = out
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+    if errors:
+        raise GanError("invalid --set override:", errors)
+    return out

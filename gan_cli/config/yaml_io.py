@@ -1,0 +1,76 @@
+"""Config files: strict YAML reading (a key given twice is an error) and writing."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gan_cli.config.schema import Config
+from gan_cli.errors import GanError
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently,
+    so a second `train:` block would replace the first one whole)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class reports it
+                break
+            if first is not None:
+                raise _DuplicateKey(key, first, key_node.start_mark.line + 1)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: Any, first_line: int, line: int) -> None:
+        super().__init__(key)
+        self.key, self.first_line, self.line = key, first_line, line
+
+
+def to_dict(cfg: Any) -> Any:
+    """Plain nested dicts/lists (YAML- and checkpoint-safe)."""
+    return dataclasses.asdict(cfg)
+
+
+def dump_yaml(cfg: Config) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file, turning every failure into a GanError that names the file (and line)."""
+    p = Path(path)
+    if not p.is_file():
+        raise GanError(f"config file not found: {p}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GanError(f"cannot read config file {p}: {exc}") from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as dup:
+        raise GanError(
+            f"{p}: line {dup.line}: key {dup.key!r} appears a second time (first at line {dup.first_line}); "
+            f"YAML would keep only the last one: merge them"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise GanError(f"{p}:{where}: malformed YAML: {problem}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # PyYAML's constructors raise plain errors for values such as the date 2001-13-99
+        raise GanError(f"{p}: malformed YAML: a value cannot be read ({exc})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise GanError(f"{p}: the top level must be a mapping of sections (data:, train:, ...), got {type(raw).__name__}")
+    return raw
