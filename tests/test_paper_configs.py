@@ -82,17 +82,17 @@ def test_selection_is_off_by_default() -> None:
     assert cfg.log.select_every_epochs == 0
 
 
-def test_fast_recipe_is_the_released_training_with_G_averaged() -> None:
+def test_averaged_recipe_is_the_released_training_with_G_averaged() -> None:
     a = _flatten(to_dict(_load("mnist.yaml")))
-    b = _flatten(to_dict(_load("mnist_fast.yaml")))
+    b = _flatten(to_dict(_load("mnist_averaged.yaml")))
     diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
     assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
     assert diff == {
         "name", "train.epochs", "train.ema.decay", "train.ema.rampup", "log.checkpoint_every", "log.keep",
         "log.select_samples",
     }
-    fast = _load("mnist_fast.yaml")
-    assert (fast.train.ema.decay, fast.train.ema.rampup) == (0.9995, None)
+    averaged = _load("mnist_averaged.yaml")
+    assert (averaged.train.ema.decay, averaged.train.ema.rampup) == (0.9995, None)
 
 
 def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G() -> None:
@@ -106,3 +106,11 @@ def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G()
     tuned = _load("mnist_algorithm1_adam.yaml")
     assert (tuned.train.update, tuned.train.k, tuned.train.optimizer.name) == ("alternating", 1, "adam")
     assert (tuned.train.ema.decay, tuned.train.ema.rampup) == (0.9999, 0.2)
+
+
+def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
+    """configs/mnist_fast.yaml: configs/mnist_algorithm1_adam.yaml with bf16 forward passes, nothing else."""
+    a = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
+    b = _flatten(to_dict(_load("mnist_fast.yaml")))
+    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert diff == {"name": ("mnist_algorithm1_adam", "mnist_fast"), "train.precision": ("float32", "bf16")}
