@@ -1,7 +1,7 @@
 """Time to quality of MNIST runs: when each reached validation-Parzen levels, and one picture.
 
     python benchmarks/time_to_quality.py --out docs/time_to_quality.png \
-        "mnist_fast=runs/mnist_fast:81" "its raw G=runs/mnist_fast:81:raw" "Algorithm 1, Adam=runs/mnist_algorithm1_adam"
+        "mnist_averaged=runs/mnist_averaged:81" "its raw G=runs/mnist_averaged:81:raw" "mnist_fast=runs/mnist_fast"
 
 Each run is LABEL=RUN_DIR[:FIRST_EPOCH[:raw]]. The signal is the run's own model selection
 (`selection.jsonl`: each epoch, 10,000 samples of G (its average where the run keeps one) as Parzen
@@ -85,7 +85,7 @@ def plot(curves: dict[str, list[tuple[float, float, float]]], out: Path, budget_
     lows = [v for pts in curves.values() for _, _, v in pts]
     by_epoch.set_ylim(max(min(lows), 0.0) - 5, max(max(lows), PAPER) + 10)
     by_epoch.set_xlabel("epoch")
-    by_time.set_xlabel("training minutes (one thread of a shared 2-core CPU)")
+    by_time.set_xlabel("training minutes (2-core CPU: one thread each, two runs at once, unless the label says)")
     by_epoch.set_ylabel("validation Parzen log-likelihood (nats)")
     by_time.legend(loc="lower right", fontsize=8)
     fig.suptitle("time to quality: model-selection signal (10,000 kernels, validation images 0..999)")

@@ -200,7 +200,7 @@ class EvalConfig:
     x_bins: int = _f(20_000, "1-D exact p_g: bins of the x grid the JSD is summed over", ge=100)
     kde_bandwidth: float = _f(0.5, "density JSD without exact p_g: Gaussian kernel width as a fraction of the target's smallest component std", gt=0.0, le=2.0)
     w1_samples: int = _f(1000, "samples per side of each exact optimal-transport W1 in 2-D (cost grows as n^3)", gt=1)
-    features: bool = _f(True, "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a CNN trained once on the training split and cached in data.root/gan-cli-features (`gan eval features` trains it)")
+    features: bool = _f(True, "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a CNN trained once on the training split and cached in data.root/gan-cli-features, or under ~/.cache/gan-cli where data.root may not be written (`gan eval features` trains it)")
     fid_bootstrap: int = _f(20, "FID: bootstrap resamples of each side for its s.e. (0 = no s.e.)", ge=0)
     kid_subset_size: int = _f(1000, "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- s.e. over the subsets", gt=1)
     stacked_samples: int = _f(26_000, "stacked-mnist: samples classified per channel for modes covered (of 1,000) and KL to uniform (VEEGAN/PacGAN: 26,000)", gt=0)
