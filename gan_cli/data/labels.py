@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_cli.config import Config
+from gan_cli.config import Config, DataConfig
 from gan_cli.data.idx import IDX_FILES, find_idx, read_idx, stack_index
 from gan_cli.data.splits import split_pool
 from gan_cli.errors import GanError
@@ -15,12 +15,18 @@ LABEL_STEMS = ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte")
 LABELLED = ("mnist", "fashion-mnist", "digits")
 
 
+def _label_files(d: DataConfig) -> tuple[Path, list[Path | None]]:
+    """(the folder to name when they are missing, the train and test label files or None): the IDX
+    label files beside the images (stacked-mnist reads mnist's)."""
+    folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
+    return root / folder / "raw", [find_idx(root, folder, stem) for stem in LABEL_STEMS]
+
+
 def has_labels(cfg: Config) -> bool:
     """Whether load_labels(cfg) finds its labels (both IDX label files, for the IDX datasets)."""
     d = cfg.data
     if d.name in IDX_FILES or d.name == "stacked-mnist":
-        folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
-        return all(find_idx(root, folder, stem) is not None for stem in LABEL_STEMS)
+        return all(p is not None for p in _label_files(d)[1])
     return d.name == "digits"
 
 
@@ -29,12 +35,11 @@ def load_labels(cfg: Config) -> dict[str, np.ndarray]:
     *-labels-idx1-ubyte files beside mnist's and fashion-mnist's images, load_digits' targets."""
     d = cfg.data
     if d.name in IDX_FILES or d.name == "stacked-mnist":
-        folder, root = IDX_FILES.get(d.name, IDX_FILES["mnist"])[0], Path(d.root).expanduser()
-        paths = [find_idx(root, folder, stem) for stem in LABEL_STEMS]
+        where, paths = _label_files(d)
         if paths[0] is None or paths[1] is None:
             raise GanError(
                 f"{d.name} label files not found under data.root={d.root}: place {LABEL_STEMS[0]}.gz and "
-                f"{LABEL_STEMS[1]}.gz (or the unpacked files) beside the images in {root / folder / 'raw'}"
+                f"{LABEL_STEMS[1]}.gz (or the unpacked files) beside the images in {where}"
             )
         pool, test = read_idx(paths[0]), read_idx(paths[1])
         if pool.ndim != 1 or test.ndim != 1:
