@@ -39,6 +39,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint, data, models, optim  # noqa: E402
 from gan_cli import config as config_mod  # noqa: E402
 from gan_cli.evaluate import parzen  # noqa: E402
@@ -65,7 +66,7 @@ def score_run(run_dir: Path, kernels: int, n_scored: int) -> None:
     """Score every periodic checkpoint of a gan train run (average and raw G) into RUN_DIR/curves.jsonl."""
     from gan_cli.sample import load_models
 
-    steps = checkpoint.list_steps(run_dir)
+    steps = RunDir(run_dir).step_checkpoints()
     if not steps:
         raise SystemExit(f"{run_dir} has no checkpoints/step_*.pt")
     first = load_models(steps[0][1], torch.device("cpu"), "raw")

@@ -30,7 +30,7 @@ from rich.console import Console
 from gan_cli import data
 from gan_cli.config import EvalConfig, from_dict
 from gan_cli.evaluate import feature_cache, feature_net
-from gan_cli.evaluate.feature_section import score_images
+from gan_cli.evaluate.feature_scores import score_images
 
 DEFAULT_ROOT = Path("/work/shared/data/mnist")
 FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")

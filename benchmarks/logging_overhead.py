@@ -1,6 +1,6 @@
 """What logging, sample pictures and checkpoints cost, as a fraction of training time.
 
-Runs `gan train configs/mnist.yaml` (the real code path: experiment.train_experiment) for a short
+Runs `gan train configs/mnist.yaml` (the real code path: gan_cli.commands.train.train_here) for a short
 budget with every interval shortened, times each event where it happens (train steps, metrics
 rows, sample pictures, checkpoints), and projects the fraction of time they take at the intervals
 of configs/mnist.yaml and at the LogConfig defaults. Measuring each event's cost inside one run
@@ -26,10 +26,12 @@ import numpy as np
 import torch
 
 from gan_cli.config import LogConfig, read_yaml
-from gan_cli.training import command as experiment
+from gan_cli.commands import train as experiment
+from gan_cli.training import hooks, ranks
 from gan_cli.training import loop as train
 from gan_cli.training import run as run_module
 from gan_cli.training.console import Reporter
+from gan_cli.training.options import TrainOptions
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,11 +77,11 @@ def main() -> None:
             super().train_step()
             events["step"].append(time.perf_counter() - t0)
 
-    experiment.Trainer = TimedTrainer  # type: ignore[misc]
+    ranks.Trainer = TimedTrainer  # type: ignore[misc]
     run_module.save_checkpoint = timed(run_module.save_checkpoint, events["checkpoint"])
-    experiment.draw = timed(experiment.draw, events["picture"])
+    hooks.draw = timed(hooks.draw, events["picture"])
     experiment.run = timed(experiment.run, events["run"])
-    experiment.train_experiment(str(REPO / "configs" / "mnist.yaml"), overrides, out=str(tmp / "run"), reporter=Reporter(quiet=True))
+    experiment.train_here(TrainOptions(REPO / "configs" / "mnist.yaml", tuple(overrides), tmp / "run"), Reporter(quiet=True))
 
     n = args.steps
     step = statistics.median(events["step"])

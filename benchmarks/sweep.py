@@ -1,7 +1,7 @@
 """gan sweep on Ray against running the same trials one after another; Ray's start-up cost apart.
 
 Four trials of configs/ring8.yaml (2 seeds x train.k in [1, 2], a shorter budget and a small
-`gan eval`), each the very function a Ray worker runs (gan_cli.sweep.trial.run_trial):
+`gan eval`), each the very function a Ray worker runs (gan_cli.commands.sweep.run_trial):
 
 1. one after another in this process, each with 1 torch thread (--seq-threads), the same work
    per trial as on Ray, so the difference is the parallelism alone; --seq-threads 2 is a shell
@@ -30,7 +30,8 @@ import yaml
 
 from gan_cli.sweep import engine
 from gan_cli.sweep import spec as spec_mod
-from gan_cli.sweep.trial import payload, run_trial
+from gan_cli.commands.sweep import run_trial
+from gan_cli.sweep.trial import payload
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = {"num_samples": 2000, "critic_seeds": 1, "critic_steps": 300, "w1_samples": 300}
@@ -38,8 +39,8 @@ EVAL = {"num_samples": 2000, "critic_seeds": 1, "critic_steps": 300, "w1_samples
 
 def _warm_up() -> int:
     """A no-op trial-sized import: what a fresh Ray worker pays before its first trial."""
-    import gan_cli.evaluate.command  # noqa: F401
-    import gan_cli.training.command  # noqa: F401
+    import gan_cli.commands.eval  # noqa: F401
+    import gan_cli.commands.train  # noqa: F401
 
     return os.getpid()
 
@@ -86,7 +87,7 @@ def main() -> None:
         workers = time.perf_counter() - start
         rows: list[dict] = []
         start = time.perf_counter()
-        engine.run_trials(cluster, payloads("ray", 1), 1, 0, rows.append)
+        engine.run_trials(cluster, run_trial, payloads("ray", 1), 1, 0, rows.append)
         on_ray = time.perf_counter() - start
         init = cluster.startup_s
     assert all(r["status"] == "ok" for r in rows), rows

@@ -1,4 +1,4 @@
-"""Run directories, atomic checkpoint writes, safe loads, and RNG capture/restore.
+"""Atomic checkpoint writes, safe loads, and RNG capture/restore (where a run keeps them: gan_cli.run_dir).
 
 A checkpoint is one `torch.save` dict of plain types that loads with `weights_only=True`: no
 pickled modules or classes, so loading a file never executes code from it.
@@ -6,7 +6,6 @@ pickled modules or classes, so loading a file never executes code from it.
 
 from __future__ import annotations
 
-import datetime as _dt
 import io
 import os
 import pickle
@@ -23,66 +22,9 @@ import torch
 
 from gan_cli import __version__
 from gan_cli.errors import GanError
+from gan_cli.run_dir import TEMP_SUFFIX, resolve_checkpoint
 
 FORMAT_VERSION = 1
-STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
-TEMP_SUFFIX = ".tmp"  # atomic_save's temp files: .NAME.XXXX.tmp, never matched as checkpoints
-
-
-# ---------------------------------------------------------------- run directories
-
-
-def default_run_dir(name: str, parent: Path = Path("runs")) -> Path:
-    """runs/<name>-<YYYYmmdd-HHMMSS>, with -2, -3 ... when that name is taken (same second).
-
-    The directory is created here (mkdir is atomic), so two runs started in the same second can
-    never claim the same name; call it only once every check of the run has passed.
-    """
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = parent / f"{name}-{stamp}"
-    candidate, n = base, 1
-    while True:
-        try:
-            candidate.mkdir(parents=True, exist_ok=False)
-            return candidate
-        except FileExistsError:
-            n += 1
-            candidate = Path(f"{base}-{n}")
-        except OSError as exc:
-            raise GanError(f"cannot create the run directory {candidate}: {exc.strerror or exc} (choose another with --out)") from None
-
-
-def is_nonempty_dir(path: Path) -> bool:
-    return path.is_dir() and any(path.iterdir())
-
-
-def checkpoint_dir(run_dir: Path) -> Path:
-    return run_dir / "checkpoints"
-
-
-def step_path(run_dir: Path, step: int) -> Path:
-    return checkpoint_dir(run_dir) / f"step_{step:07d}.pt"
-
-
-def resolve(path: str | Path) -> Path:
-    """A checkpoint file, or a run directory (then its checkpoints/last.pt)."""
-    p = Path(path).expanduser()
-    if p.is_dir():
-        last = checkpoint_dir(p) / "last.pt"
-        if last.is_file():
-            return last
-        if (p / "last.pt").is_file():
-            return p / "last.pt"
-        raise GanError(f"{p} has no checkpoints/last.pt: is it a run directory of a run that saved a checkpoint?")
-    if not p.exists():
-        raise GanError(f"checkpoint not found: {p}")
-    return p
-
-
-def run_dir_of(ckpt_path: Path) -> Path:
-    """The run directory a checkpoint file belongs to (its parent's parent for checkpoints/*.pt)."""
-    parent = ckpt_path.resolve().parent
-    return parent.parent if parent.name == "checkpoints" else parent
 
 
 # ---------------------------------------------------------------- RNG state
@@ -149,19 +91,6 @@ def atomic_save(obj: dict[str, Any], path: Path) -> None:
         raise
 
 
-def remove_stale_temps(run_dir: Path) -> list[Path]:
-    """Delete temp files a killed writer left in checkpoints/ (never a finished checkpoint)."""
-    removed = []
-    for f in checkpoint_dir(run_dir).glob(".*"):
-        if f.is_file() and (f.name.endswith(TEMP_SUFFIX) or f.name.endswith(".link")):
-            try:
-                f.unlink()
-                removed.append(f)
-            except OSError:
-                pass
-    return removed
-
-
 def make_checkpoint(**parts: Any) -> dict[str, Any]:
     """The checkpoint dict: format_version and package version, then the given parts."""
     return {"format_version": FORMAT_VERSION, "version": __version__, **parts}
@@ -178,7 +107,7 @@ def nonfinite_tensors(state: dict[str, Any]) -> list[str]:
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and check a checkpoint with weights_only=True; every failure is one GanError."""
-    p = resolve(path)
+    p = resolve_checkpoint(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols; the outcome is reported below
@@ -227,19 +156,3 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
             )
     ckpt["path"] = str(p)
     return ckpt
-
-
-def prune(run_dir: Path, keep: int) -> None:
-    """Delete all but the `keep` newest step_*.pt files (last.pt and best.pt are never touched)."""
-    files = sorted((int(m.group(1)), f) for f in checkpoint_dir(run_dir).glob("step_*.pt") if (m := STEP_FILE.match(f.name)))
-    for _, f in files[: max(len(files) - keep, 0)]:
-        try:
-            f.unlink()
-        except OSError:
-            pass
-
-
-def list_steps(run_dir: Path) -> list[tuple[int, Path]]:
-    """(step, path) of the periodic checkpoints of a run, oldest first."""
-    return sorted((int(m.group(1)), f) for f in checkpoint_dir(run_dir).glob("step_*.pt") if (m := STEP_FILE.match(f.name)))
-

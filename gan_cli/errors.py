@@ -1,4 +1,5 @@
-"""The one error type that reaches the user as a single line and exit code 1."""
+"""The one error type that reaches the user as a single line and exit code 1, and the one way a
+command stops early with another exit code."""
 
 from __future__ import annotations
 
@@ -11,3 +12,13 @@ class GanError(Exception):
         if self.problems:
             message = message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(message)
+
+
+class Stopped(Exception):
+    """A command that stopped before finishing, on purpose (a signal, or a failure its processes have
+    already reported): `message` (may be empty) on stderr, then exit with `code` (130 for a signal)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code

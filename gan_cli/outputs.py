@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Callable
 
 from gan_cli.errors import GanError
+from gan_cli.run_dir import TRAINING_ONLY_FILES, RunDir
 
-RUN_FILES = ("config.yaml", "metrics.jsonl", "selection.jsonl", "command.txt")
-"""Files of a run directory that only training writes."""
 
 
 def _is_run_dir(directory: Path) -> bool:
-    return (directory / "checkpoints").is_dir() or (directory / "config.yaml").is_file() and (directory / "metrics.jsonl").exists()
+    run = RunDir(directory)
+    return run.checkpoints.is_dir() or run.config.is_file() and run.metrics.exists()
 
 
 def protected_reason(path: Path) -> str | None:
@@ -33,9 +33,9 @@ def protected_reason(path: Path) -> str | None:
     except (OSError, RuntimeError):
         resolved = target.absolute()
     parent = resolved.parent
-    if parent.name == "checkpoints" and (resolved.suffix == ".pt" or _is_run_dir(parent.parent)):
+    if parent.name == RunDir(parent.parent).checkpoints.name and (resolved.suffix == ".pt" or _is_run_dir(parent.parent)):
         return f"it is in the checkpoints folder of the run {parent.parent}"
-    if resolved.name in RUN_FILES and _is_run_dir(parent):
+    if resolved.name in TRAINING_ONLY_FILES and _is_run_dir(parent):
         return f"it is the run's own {resolved.name} (in {parent})"
     return None
 
@@ -48,6 +48,12 @@ def check_output(path: Path, option: str) -> Path:
     if Path(path).is_dir():
         raise GanError(f"{option} {path}: is a directory; give a file name")
     return Path(path)
+
+
+def check_writable(directory: Path, option: str) -> None:
+    """A GanError naming `option` when files cannot be created in `directory` (read-only, not ours)."""
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise GanError(f"{option}: cannot write in {directory} (permission denied or read-only); choose another place")
 
 
 def write_atomic(path: Path, write: Callable[[Path], None], option: str) -> Path:

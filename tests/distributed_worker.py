@@ -18,7 +18,7 @@ from gan_cli import config as config_mod
 from gan_cli import data
 from gan_cli.errors import GanError
 from gan_cli.training import distributed
-from gan_cli.training.command import train_experiment
+from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.ranks import Ranks
 

@@ -301,3 +301,25 @@ UPDATE_SCHEMES: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+def train_experiment(
+    config_path: str | None,
+    overrides: list[str],
+    out: str | None = None,
+    resume: bool = False,
+    device: str | None = None,
+    seed: int | None = None,
+    dry_run: bool = False,
+    reporter: Any = None,
+    ranks: Any = None,
+) -> Path | None:
+    """`gan train`'s own code in this process (gan_cli.commands.train.train_here), from plain arguments."""
+    from gan_cli.commands.train import train_here
+    from gan_cli.training.options import TrainOptions
+
+    options = TrainOptions(
+        config=Path(config_path) if config_path else None, overrides=tuple(overrides), out=Path(out) if out else None,
+        resume=resume, device=device, seed=seed, dry_run=dry_run,
+    )
+    return train_here(options, reporter, ranks)

@@ -14,6 +14,7 @@ import pytest
 import torch
 from helpers import gan, one_clean_error, toy_config, write_config
 
+from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint
 
 
@@ -114,10 +115,10 @@ def test_temp_files_are_never_taken_for_checkpoints(tmp_path: Path, good_run: Pa
     (ckdir / ".step_0000009.pt.link").write_bytes(b"")
     for f in ckdir.glob("*.pt"):
         f.unlink()
-    assert checkpoint.list_steps(run) == []
+    assert RunDir(run).step_checkpoints() == []
     message = one_clean_error(gan("sample", "--ckpt", run))
     assert "has no checkpoints/last.pt" in message
-    assert sorted(p.name for p in checkpoint.remove_stale_temps(run)) == [".last.pt.abc123.tmp", ".step_0000009.pt.link"]
+    assert sorted(p.name for p in RunDir(run).remove_stale_temps()) == [".last.pt.abc123.tmp", ".step_0000009.pt.link"]
 
 
 # ---------------------------------------------------------------- disk full, unwritable directories

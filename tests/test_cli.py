@@ -207,7 +207,7 @@ def test_quiet_reporter_prints_nothing_while_training(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from gan_cli.training.command import train_experiment
+    from helpers import train_experiment
     from gan_cli.training.console import Reporter
 
     buffer = io.StringIO()

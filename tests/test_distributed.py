@@ -13,6 +13,8 @@ code; the reference runs are computed here, in one process.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from pathlib import Path
 from typing import Any
@@ -33,10 +35,11 @@ from gan_cli import checkpoint, data, models
 from gan_cli import config as config_mod
 from gan_cli.cli import app
 from gan_cli.data import EpochSampler
-from gan_cli.training.command import train_experiment
+from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.distributed import ShardedSampler, step_seed
-from gan_cli.training.launch import _worker_args
+from gan_cli.training.launch import worker_argv
+from gan_cli.training.options import TrainOptions
 from gan_cli.training.loop import DATA_ORDER_SEED_OFFSET, Trainer
 
 WORLD = 2
@@ -149,12 +152,17 @@ def test_a_one_process_checkpoint_resumes_with_two(two_ranks: dict[str, Any]) ->
 
 
 def test_the_launcher_forwards_every_option_of_gan_train_but_nproc() -> None:
-    args = _worker_args(Path("c.yaml"), ["train.steps=3"], Path("out"), True, "cpu", 3, True)
+    """The workers get the whole options object: every field but nproc arrives as given, and every
+    option of `gan train` is a field of it (so none can be forgotten on the way)."""
+    given = TrainOptions(Path("c.yaml"), ("train.steps=3", "seed=2"), Path("out"), True, "cpu", 3, True, 4, "gan train c.yaml --nproc 4")
+    args = worker_argv(given)
+    assert args[:4] == ["-m", "gan_cli", "train", "--worker-options"]
+    assert TrainOptions.from_json(args[4]) == dataclasses.replace(given, nproc=None)
+    fields = {f.name for f in dataclasses.fields(TrainOptions)}
     train = typer.main.get_command(app).commands["train"]
     for param in train.params:
-        if param.param_type_name == "option" and param.name not in ("help", "nproc"):
-            assert any(opt in args for opt in param.opts), f"gan train {param.opts[0]} does not reach the workers (training/launch.py)"
-    assert "--nproc" not in args and args[:3] == ["-m", "gan_cli", "train"]
+        if param.name not in ("help", "worker_options"):
+            assert {"set_": "overrides", "dry_run": "dry_run"}.get(param.name, param.name) in fields, f"gan train {param.name} is not in TrainOptions"
 
 
 def test_the_ranks_shards_make_up_the_one_process_batch() -> None:

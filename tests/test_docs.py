@@ -214,7 +214,7 @@ def test_every_command_and_option_of_gan_help_is_in_the_readme_synopsis() -> Non
     for path, cmd in commands().items():
         assert path in entries, f"`gan {path}` is missing from the README's command synopsis"
         for param in cmd.params:
-            if param.name == "help":
+            if param.name == "help" or getattr(param, "hidden", False):
                 continue
             if param.param_type_name == "option":
                 assert any(re.search(re.escape(o) + r"(?![\w-])", entries[path]) for o in param.opts), (

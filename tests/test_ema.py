@@ -18,11 +18,12 @@ import torch
 from helpers import metrics_rows, toy_config, without_timing, write_config
 from typer.testing import CliRunner
 
+from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint, data, optim
 from gan_cli.cli import app
 from gan_cli.config import from_dict
 from gan_cli.training import selection
-from gan_cli.training.command import train_experiment
+from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer
 
@@ -230,7 +231,7 @@ def test_figure1_draws_the_averaged_G_in_its_last_panel(runs: dict[str, Path], t
 def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None:
     cfg = ema_config(10, select_every_epochs=1)
     run = train(cfg, tmp_path, "sel")
-    rows = [json.loads(line) for line in (run / selection.SELECTION_FILE).read_text().splitlines()]
+    rows = [json.loads(line) for line in (RunDir(run).selection).read_text().splitlines()]
     assert len(rows) == 2  # 160 examples / 32 = 5 steps an epoch
     assert all(math.isfinite(r["valid_parzen"]) and math.isfinite(r["valid_parzen_raw"]) for r in rows)
     assert any(r["valid_parzen"] != r["valid_parzen_raw"] for r in rows)
@@ -239,7 +240,7 @@ def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None
     from gan_cli.sample import load_models
 
     best_row = max(rows, key=lambda r: r["valid_parzen"])
-    loaded = load_models(checkpoint.checkpoint_dir(run) / selection.BEST_FILE, torch.device("cpu"))
+    loaded = load_models(RunDir(run).best, torch.device("cpu"))
     assert loaded.weights == "ema" and loaded.ckpt["step"] == best_row["step"]
     gen = torch.Generator().manual_seed(loaded.cfg.seed + selection.SELECTION_NOISE_SEED_OFFSET)
     noise = models.sample_noise(loaded.cfg.log.select_samples, loaded.cfg.noise.dim, loaded.cfg.noise.prior, loaded.cfg.noise.scale, torch.device("cpu"), gen)

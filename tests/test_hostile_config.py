@@ -15,6 +15,7 @@ import yaml
 from helpers import toy_config
 from typer.testing import CliRunner
 
+from gan_cli import run_dir
 from gan_cli import checkpoint
 from gan_cli.cli import app
 
@@ -124,9 +125,9 @@ def test_two_runs_started_in_the_same_second_get_different_directories(tmp_path:
         def now(cls, tz: Any = None) -> dt.datetime:  # type: ignore[override]
             return frozen
 
-    monkeypatch.setattr(checkpoint._dt, "datetime", FrozenClock)
-    first = checkpoint.default_run_dir("exp", tmp_path / "runs")
-    second = checkpoint.default_run_dir("exp", tmp_path / "runs")
+    monkeypatch.setattr(run_dir._dt, "datetime", FrozenClock)
+    first = run_dir.default("exp", tmp_path / "runs").path
+    second = run_dir.default("exp", tmp_path / "runs").path
     assert first.name == "exp-20260102-030405" and second.name == "exp-20260102-030405-2"
     assert first.is_dir() and second.is_dir(), "each run holds its directory from the moment it is named"
 

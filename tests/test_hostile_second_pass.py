@@ -188,7 +188,7 @@ def test_the_resume_hint_is_shell_quoted_on_one_line(tmp_path: Path, monkeypatch
     def interrupted(*args, **kwargs):
         raise Interrupted("SIGTERM", ckpt)
 
-    monkeypatch.setattr("gan_cli.training.command.train_experiment", interrupted)
+    monkeypatch.setattr("gan_cli.commands.train.train_here", interrupted)
     result = gan("train", tmp_path / "c.yaml")
     assert result.exit_code == 130
     hint = next(line for line in result.stderr.splitlines() if line.startswith("resume with: "))
@@ -245,6 +245,6 @@ def test_eval_on_a_too_small_validation_split_fails_before_any_critic(tmp_path: 
     def no_critics(*args, **kwargs):
         raise AssertionError("critics trained before the split check")
 
-    monkeypatch.setattr("gan_cli.evaluate.command._critic_section", no_critics)
+    monkeypatch.setattr("gan_cli.evaluate.measure._critic_section", no_critics)
     message = one_clean_error(gan("eval", "--ckpt", tmp_path / "run", "--split", "valid", "--num-samples", "100"))
     assert "leaves 0 to score" in message

@@ -20,6 +20,8 @@ from helpers import (
 )
 from typer.testing import CliRunner
 
+from gan_cli.run_dir import RunDir
+from gan_cli import run_dir
 from gan_cli import checkpoint
 from gan_cli.cli import app
 
@@ -115,7 +117,7 @@ def test_a_second_signal_exits_at_once_and_leaves_last_pt_loadable(tmp_path: Pat
     assert ckpt["step"] == 3, "last.pt is still the previous, complete checkpoint"
     leftovers = [n for n in checkpoint_files(run) if n.startswith(".")]
     assert leftovers and all(n.endswith(".tmp") for n in leftovers), "the interrupted write stayed a temp file"
-    assert [s for s, _ in checkpoint.list_steps(run)] == [3]
+    assert [s for s, _ in RunDir(run).step_checkpoints()] == [3]
 
     result = runner.invoke(app, ["train", "--resume", str(run), "--set", "train.steps=5"])
     assert result.exit_code == 0, result.output
@@ -153,12 +155,12 @@ os.write = write
 def assert_checkpoints_sound(run: Path) -> int:
     """last.pt loads; every step_*.pt loads; temp files never pass for checkpoints. Returns last.pt's step."""
     step = checkpoint.load(run)["step"]
-    assert checkpoint.resolve(run).name == "last.pt"
-    for s, path in checkpoint.list_steps(run):
+    assert run_dir.resolve_checkpoint(run).name == "last.pt"
+    for s, path in RunDir(run).step_checkpoints():
         assert checkpoint.load(path)["step"] == s
         assert not path.name.startswith(".")
     for name in checkpoint_files(run):
-        assert name == "last.pt" or checkpoint.STEP_FILE.match(name) or (name.startswith(".") and name.endswith((".tmp", ".link"))), name
+        assert name == "last.pt" or run_dir.STEP_FILE.match(name) or (name.startswith(".") and name.endswith((".tmp", ".link"))), name
     return step
 
 
@@ -198,7 +200,7 @@ def test_ctrl_c_before_training_starts_exits_130_without_a_traceback(tmp_path: P
     def interrupted_load(cfg: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("gan_cli.training.command.data.load", interrupted_load)
+    monkeypatch.setattr("gan_cli.commands.train.data.load", interrupted_load)
     result = runner.invoke(app, ["train", str(long_config(tmp_path)), "--out", str(tmp_path / "run")])
     assert result.exit_code == 130
     assert "interrupted before training started; no checkpoint was written" in result.stderr

@@ -10,8 +10,9 @@ import yaml
 from helpers import tiny_toy_config
 from PIL import Image
 
+from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint
-from gan_cli.training.command import train_experiment
+from helpers import train_experiment
 from gan_cli.training.console import Reporter
 
 
@@ -44,10 +45,10 @@ def test_a_failing_picture_warns_once_and_every_checkpoint_is_written(tmp_path: 
     def broken_draw(*args, **kwargs):
         raise RuntimeError("the plotting library fell over")
 
-    monkeypatch.setattr("gan_cli.training.command.draw", broken_draw)
+    monkeypatch.setattr("gan_cli.training.hooks.draw", broken_draw)
     cfg = tiny_toy_config(log={"every": 4, "samples_every": 2, "checkpoint_every": 6, "keep": 5})
     run = train_experiment(str(_write(tmp_path, cfg)), [], out=str(tmp_path / "run"), reporter=Reporter(quiet=True))
-    assert [s for s, _ in checkpoint.list_steps(run)] == [6, 12]
+    assert [s for s, _ in RunDir(run).step_checkpoints()] == [6, 12]
     err = capsys.readouterr().err
     assert err.count("could not draw the samples picture") == 1
     assert "the plotting library fell over" in err

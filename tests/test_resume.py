@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from gan_cli import checkpoint
 from gan_cli.cli import app
-from gan_cli.training.command import train_experiment
+from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.run import Interrupted
 

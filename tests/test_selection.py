@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
+from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint
 from gan_cli.cli import app
 from gan_cli.evaluate import parzen
@@ -52,7 +53,7 @@ def test_validation_parzen_is_the_best_grid_mean_and_restores_train_mode() -> No
 def test_read_best_skips_torn_lines_and_later_steps(tmp_path: Path) -> None:
     rows = [{"step": 10, "valid_parzen": -5.0}, {"step": 20, "valid_parzen": -2.0}, {"step": 30, "valid_parzen": -1.0}]
     text = "".join(json.dumps(r) + "\n" for r in rows) + '{"step": 40, "valid_par'
-    (tmp_path / selection.SELECTION_FILE).write_text(text)
+    (RunDir(tmp_path).selection).write_text(text)
     assert selection.read_best(tmp_path) == -1.0
     assert selection.read_best(tmp_path, up_to_step=25) == -2.0
     assert selection.read_best(tmp_path / "nowhere") is None
@@ -88,12 +89,12 @@ def test_training_logs_each_epoch_and_keeps_the_best_checkpoint(tmp_path: Path) 
         running = max(running, r["valid_parzen"])
         assert r["sigma"] in parzen.PAPER_SIGMAS
     best_row = max(rows, key=lambda r: r["valid_parzen"])
-    best = checkpoint.load(checkpoint.checkpoint_dir(run) / selection.BEST_FILE)
+    best = checkpoint.load(RunDir(run).best)
     assert best["step"] == best_row["step"]
     # the signal recomputed from best.pt's G is the logged one
     from gan_cli.sample import load_models
 
-    loaded = load_models(checkpoint.checkpoint_dir(run) / selection.BEST_FILE, torch.device("cpu"))
+    loaded = load_models(RunDir(run).best, torch.device("cpu"))
     from gan_cli import data
 
     ds = data.load(loaded.cfg)
@@ -111,7 +112,7 @@ def test_every_n_epochs_and_off(tmp_path: Path) -> None:
     assert [r["epoch"] for r in rows] == [2, 4]
     off = _train(tmp_path / "off")
     assert not (off / "selection.jsonl").exists()
-    assert not (checkpoint.checkpoint_dir(off) / selection.BEST_FILE).exists()
+    assert not (RunDir(off).best).exists()
 
 
 def test_resume_forgets_checks_after_the_checkpoint(tmp_path: Path) -> None:
@@ -119,7 +120,7 @@ def test_resume_forgets_checks_after_the_checkpoint(tmp_path: Path) -> None:
     # pretend the run died after step 8's checkpoint: last.pt is step 8's
     import shutil
 
-    ck = checkpoint.checkpoint_dir(run)
+    ck = RunDir(run).checkpoints
     shutil.copy(ck / "step_0000008.pt", ck / "last.pt")
     res = runner.invoke(app, ["train", "--resume", str(run)], catch_exceptions=False)
     assert res.exit_code == 0, res.output

@@ -23,7 +23,7 @@ from sweep_helpers import tiny_base, write_sweep
 from gan_cli import checkpoint
 from gan_cli.errors import GanError
 from gan_cli.sweep import engine, results
-from gan_cli.sweep.command import sweep_command
+from gan_cli.commands.sweep import SweepOptions, sweep_command
 from gan_cli.sweep.intervals import mean_interval
 from gan_cli.sweep.summary import format_interval
 
@@ -49,7 +49,7 @@ def rows_by_trial(sweep_dir: Path) -> dict[str, dict]:
 
 def test_a_two_seed_two_value_sweep(tmp_path: Path, local_ray: engine.Cluster) -> None:
     path = write_sweep(tmp_path, grid={"train.k": [1, 2]}, metric="jsd_critic", metrics=["value", "w1"])
-    out = sweep_command(path, out=tmp_path / "sw")
+    out = sweep_command(SweepOptions(path, out=tmp_path / "sw"))
     rows = rows_by_trial(out)
     assert sorted(rows) == ["k=1,seed=0", "k=1,seed=1", "k=2,seed=0", "k=2,seed=1"]
     for trial_id, r in rows.items():
@@ -73,7 +73,7 @@ def test_a_two_seed_two_value_sweep(tmp_path: Path, local_ray: engine.Cluster) -
     assert (out / "summary_jsd_critic.png").stat().st_size > 1000, "the figure's metric need not be in the table"
 
     # --resume of a finished sweep runs nothing and writes the same summary
-    assert sweep_command(None, resume=out) == out
+    assert sweep_command(SweepOptions(out, resume=True)) == out
     assert (out / "summary.md").read_text() == summary
     assert rows_by_trial(out) == rows
 
@@ -81,7 +81,7 @@ def test_a_two_seed_two_value_sweep(tmp_path: Path, local_ray: engine.Cluster) -
 def test_a_failing_trial_is_recorded_and_the_others_go_on(tmp_path: Path, local_ray: engine.Cluster) -> None:
     path = write_sweep(tmp_path, seeds=1, grid={"train.optimizer.lr": [0.001, 1e30]})  # lr 1e30: NaN at once
     with pytest.raises(GanError, match=r"1 of 2 trials failed") as info:
-        sweep_command(path, out=tmp_path / "sw")
+        sweep_command(SweepOptions(path, out=tmp_path / "sw"))
     rows = rows_by_trial(tmp_path / "sw")
     good, bad = rows["lr=0.001,seed=0"], rows["lr=1e+30,seed=0"]
     assert good["status"] == "ok" and good["metrics"]
@@ -132,7 +132,7 @@ def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Pa
     cfg = yaml.safe_load(base.read_text())
     cfg["train"]["steps"] = max(steps) + 3
     base.write_text(yaml.safe_dump(cfg))
-    sweep_command(None, resume=out)
+    sweep_command(SweepOptions(out, resume=True))
     rows = rows_by_trial(out)
     for s, step in zip((0, 1), steps):
         run = out / f"k=1,seed={s}"

@@ -9,6 +9,7 @@ import pytest
 import torch
 from helpers import tiny_toy_config
 
+from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint, config, data, objectives
 from gan_cli.training.loop import Trainer, budget_steps
 from gan_cli.training.run import run
@@ -92,6 +93,6 @@ def test_different_seed_gives_different_weights(tmp_path: Path) -> None:
 def test_checkpoints_keep_only_the_newest(tmp_path: Path) -> None:
     tr = make_trainer(train={"steps": 12}, log={"checkpoint_every": 3, "keep": 2})
     run(tr, tmp_path, 12)
-    assert [s for s, _ in checkpoint.list_steps(tmp_path)] == [9, 12]
+    assert [s for s, _ in RunDir(tmp_path).step_checkpoints()] == [9, 12]
     assert (tmp_path / "checkpoints" / "last.pt").is_file()
     assert not list((tmp_path / "checkpoints").glob(".*")), "no temp files left behind"

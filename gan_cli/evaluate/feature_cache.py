@@ -215,27 +215,3 @@ def ensure(cfg: Config, ds: data.Dataset | None, console: Console) -> FeatureNet
         return load_cached(path, ld)
     console.print(f"no feature network for {cfg.data.name} at {path}: training one (once; later runs reuse it)", markup=False, highlight=False, soft_wrap=True)
     return train_and_save(ld, path, fn.TrainSettings(steps=fn.default_steps(len(ld.train))), console)
-
-
-def features_command(config_path: str | Path, overrides: list[str], force: bool, steps: int | None, console: Console) -> FeatureNet:
-    """`gan eval features --data CONFIG`: train and cache the dataset's feature network (or report the cached one)."""
-    from gan_cli.config import load
-
-    cfg = load(config_path, overrides)
-    if steps is not None and steps < 1:
-        raise GanError(f"--steps {steps}: must be >= 1")
-    ld = labelled_data(cfg)
-    path = cache_path(cfg)
-    if path.is_file() and not force:
-        net = load_cached(path, ld)
-        console.print(f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True)
-        return net
-    settings = fn.TrainSettings(steps=steps or fn.default_steps(len(ld.train)))
-    net = train_and_save(ld, path, settings, console)
-    i = net.info
-    console.print(
-        f"trained in {i['train_seconds']:.1f} s ({i['train_cpu_seconds']:.1f} s CPU, {i['threads']} thread(s), {i['steps']:,} steps of {i['batch_size']}): "
-        f"{net.describe()}",
-        markup=False, highlight=False, soft_wrap=True,
-    )
-    return net

@@ -27,7 +27,8 @@ def write_json(result: dict[str, Any], path: Path) -> None:
     outputs.write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--json")
 
 
-def _fmt(x: Any) -> str:
+def format_value(x: Any) -> str:
+    """A metric value for a table: 4 decimals, 2 from 100 on, scientific below 0.001; - for none."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "inf" if isinstance(x, float) and x == math.inf else "-"
     if isinstance(x, int):
@@ -53,16 +54,17 @@ def table(result: dict[str, Any]) -> Table:
     t.add_column("n", justify="right")
     t.add_column("what (estimator in eval.json)")
     for name, m in result["metrics"].items():
-        shown = _fmt(m["value"]) + (f" ± {_fmt(m['stderr'])}" if m.get("stderr") is not None else "")
+        shown = format_value(m["value"]) + (f" ± {format_value(m['stderr'])}" if m.get("stderr") is not None else "")
         row = [name, shown]
         if calibrated:  # the same metric between two real splits
             cal = m.get("calibration")
-            row.append(_fmt(cal["value"]) + (f" ± {_fmt(cal['stderr'])}" if cal.get("stderr") is not None else "") if cal else "")
+            row.append(format_value(cal["value"]) + (f" ± {format_value(cal['stderr'])}" if cal.get("stderr") is not None else "") if cal else "")
         t.add_row(*row, _n(m["n"]), m.get("label") or m["estimator"])
     return t
 
 
-def print_report(result: dict[str, Any], console: Console, json_path: Path) -> None:
+def print_report(result: dict[str, Any], console: Console) -> None:
+    """The table and its notes (calibration pairs, caveats)."""
     console.print(table(result))
     pairs = {m["calibration"]["pair"] for m in result["metrics"].values() if m.get("calibration")}
     if pairs:
@@ -70,4 +72,24 @@ def print_report(result: dict[str, Any], console: Console, json_path: Path) -> N
     for name, m in result["metrics"].items():
         if m.get("caveat"):
             console.print(f"note ({name}): {m['caveat']}", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"wrote {json_path}", markup=False, highlight=False, soft_wrap=True)
+
+
+HEADLINE = ("fid", "kid", "precision", "recall", "coverage", "classes_covered", "parzen_ll", "jsd_exact", "modes_captured", "jsd_critic", "value")
+"""The metrics `gan eval --all` shows, in this order, where a result has them."""
+
+
+def headline(result: dict[str, Any], count: int = 5) -> list[str]:
+    return [name for name in HEADLINE if name in result["metrics"]][:count]
+
+
+def steps_table(rows: list[dict[str, Any]]) -> Table:
+    """`gan eval --all`: one row per checkpoint, the headline metrics as columns."""
+    names = headline(rows[-1], 6)
+    last = rows[-1]
+    t = Table(title=f"gan eval --all: {len(rows)} checkpoints (split {last['split']}, n {last['num_samples']:,}, seed {last['seed']})", title_justify="left")
+    t.add_column("step", justify="right")
+    for name in names:
+        t.add_column(name, justify="right")
+    for r in rows:
+        t.add_row(f"{r['step']:,}", *(format_value(r["metrics"][n]["value"]) if n in r["metrics"] else "-" for n in names))
+    return t

@@ -23,6 +23,7 @@ from gan_cli import data
 from gan_cli.evaluate import feature_cache
 from gan_cli.evaluate import feature_metrics as fm
 from gan_cli.evaluate.feature_net import DigitCNN, extract
+from gan_cli.evaluate.feature_scores import score_features
 from gan_cli.evaluate.report import metric
 from gan_cli.sample import Loaded, generate
 
@@ -66,8 +67,6 @@ def mode_metrics(labels: torch.Tensor) -> dict[str, Any]:
 
 def stacked_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console) -> dict[str, Any]:
     """The stacked-mnist records: the feature metrics of feature_section plus modes_captured and reverse_kl."""
-    from gan_cli.evaluate.feature_section import score_features
-
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     labels = data.load_labels(cfg)
     net = stacked_net(cfg, labels["train"], console)

@@ -17,6 +17,7 @@ from gan_cli import outputs, runlog
 from gan_cli.errors import GanError
 from gan_cli.figures.files import save_figure
 from gan_cli.objectives import LOG_4
+from gan_cli.run_dir import RunDir
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
@@ -27,7 +28,7 @@ def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[flo
 def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
     """Draw the curves of RUN_DIR/metrics.jsonl (and selection.jsonl if present) into `out` (PNG)."""
     run_dir, out = Path(run_dir), Path(out)
-    metrics = run_dir / "metrics.jsonl"
+    metrics = RunDir(run_dir).metrics
     if not metrics.is_file():
         raise GanError(f"{metrics} does not exist: is {run_dir} a gan-cli run directory that has logged a step?")
     if out.suffix.lower() != ".png":
@@ -36,7 +37,7 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
     rows = runlog.read_rows(metrics)
     if not rows:
         raise GanError(f"{metrics} has no complete row yet: wait for the first log.every steps")
-    selection = runlog.read_rows(run_dir / "selection.jsonl")
+    selection = runlog.read_rows(RunDir(run_dir).selection)
     n_panels = 5 if selection else 4
     with plt.rc_context({"lines.marker": "." if len(rows) < 30 else ""}):  # a short run's few points stay visible
         fig = _draw(run_dir, rows, selection, n_panels)

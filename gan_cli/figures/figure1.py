@@ -1,4 +1,4 @@
-"""`gan plot figure1`: the paper's Figure 1 drawn from the checkpoints of a 1-D run.
+"""The paper's Figure 1 drawn from the four states of a 1-D run (gan_cli.training.figure1_replay).
 
 Four panels, as in the paper, each the 1-D panel of figures.density1d (p_data black dotted, p_g
 green solid, D blue dashed, D* = p_data / (p_data + p_g) red), over the z line (noise) with
@@ -21,48 +21,11 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
-from gan_cli import checkpoint, data, models, outputs, toy
-from gan_cli.config import TOY_DATASETS, Config, from_dict
-from gan_cli.errors import GanError
-from gan_cli.evaluate import density
+from gan_cli import toy
+from gan_cli.config import Config
 from gan_cli.figures.density1d import p_data_on, plot_density_1d, x_grid
 from gan_cli.figures.files import save_figure
-from gan_cli.sample import d_probability
-
-D_STEPS = 300  # D updates with G frozen for panel (b)
-G_STEPS = 5  # G updates against that D for panel (c)
-ARROWS = 21
-CPU = torch.device("cpu")
-
-
-def _trainer(cfg: Config, ckpt: dict[str, Any]) -> Any:
-    from gan_cli.training.loop import Trainer
-
-    tr = Trainer(cfg, data.load(cfg), CPU)
-    tr.load_state_dict(ckpt)
-    return tr
-
-
-def _state(tr: Any, target: toy.GaussianMixture, label: str, G: torch.nn.Module | None = None) -> dict[str, Any]:
-    """What one panel draws, computed from a trainer's D and G (default: its raw G), both in eval mode."""
-    c = tr.cfg.noise
-    G = G if G is not None else tr.G
-    d = d_probability(tr.D, CPU)
-    exact = density.exact_1d(density.numpy_generator(G), c.prior, c.scale, target)
-    z_arrows = density.noise_ppf(c.prior, c.scale, (np.arange(ARROWS) + 0.5) / ARROWS)
-    with models.eval_mode(G):
-        x_arrows = G(torch.from_numpy(z_arrows).float()[:, None]).double().numpy().reshape(-1)
-    return {
-        "label": label,
-        "step": tr.step,
-        "exact": exact,
-        "z_arrows": z_arrows,
-        "x_arrows": x_arrows,
-        "d": d,
-        "stats": density.summary_1d(exact, d, target),
-    }
 
 
 def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, xs: np.ndarray, z_scale: float, i: int) -> tuple[list[Any], list[str]]:
@@ -93,39 +56,8 @@ def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, x
     return handles, labels
 
 
-def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float]]:
-    """Draw Figure 1 for the 1-D run in `run_dir` into `out`; returns the PNG path and the final stats."""
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise GanError(f"--out {out}: use a .png file")
-    outputs.check_output(out, "--out")
-    last = checkpoint.resolve(run_dir)
-    rdir = checkpoint.run_dir_of(last)
-    steps = checkpoint.list_steps(rdir)
-    if len(steps) < 2:
-        raise GanError(
-            f"{rdir} has {len(steps)} periodic checkpoint(s); Figure 1 needs at least 2 besides last.pt "
-            "(train with log.checkpoint_every small enough and log.keep >= 3)"
-        )
-    final = checkpoint.load(last)
-    cfg = from_dict(final["config"])
-    if cfg.data.name not in TOY_DATASETS or cfg.noise.dim != 1 or (final.get("data_info") or {}).get("dim") != 1:
-        raise GanError(f"{rdir}: Figure 1 needs a 1-D run with 1-D noise (configs/gaussian1d.yaml)")
-    target = toy.from_config(cfg.data)
-
-    states = []
-    tr = _trainer(cfg, checkpoint.load(steps[0][1]))
-    states.append(_state(tr, target, "(a) early"))
-    tr = _trainer(cfg, checkpoint.load(steps[len(steps) // 2][1]))
-    for _ in range(D_STEPS):  # in the nets' training mode, as in training
-        tr.discriminator_step()
-    states.append(_state(tr, target, f"(b) mid, G frozen, {D_STEPS} D steps"))
-    for _ in range(G_STEPS):
-        tr.generator_step()
-    states.append(_state(tr, target, f"(c) after {G_STEPS} G steps"))
-    tr = _trainer(cfg, final)
-    states.append(_state(tr, target, "(d) end" + (", G averaged" if tr.ema is not None else ""), tr.eval_G))
-
+def draw_figure1(states: list[dict[str, Any]], target: toy.GaussianMixture, cfg: Config, out: Path) -> None:
+    """Four panels side by side, each over its z line with the arrows z -> x = G(z)."""
     xs = x_grid(target, [tuple(st["exact"].pushforward.quantiles([0.005, 0.995])) for st in states], 1200)
 
     fig = plt.figure(figsize=(15, 4.6))
@@ -139,7 +71,3 @@ def figure1(run_dir: str | Path, out: str | Path) -> tuple[Path, dict[str, float
         if i == 0:
             fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06))
     save_figure(fig, out, dpi=70, bbox_inches="tight")
-    return out, states[-1]["stats"]
-
-
-figure1_command = figure1

@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_cli import checkpoint, data, devices, models, outputs
+from gan_cli import data, models
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import distances
 from gan_cli.figures.files import save_image
 from gan_cli.figures.samples import image_grid
-from gan_cli.sample import generate, load_models
+from gan_cli.sample import generate
 
 YELLOW = (255, 215, 0)
 PAD = 2  # pixels between tiles, image_grid's default
@@ -82,21 +82,3 @@ def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: in
     vr = tuple(info.get("value_range") or (0.0, 1.0))
     arr = image_grid(x, shape, vr, nrow=cols, pad=PAD)
     return save_image(_upscale(Image.fromarray(arr), shape), out)
-
-
-def figure_command(
-    ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str, mode: str, cols: int | None, weights: str | None = None
-) -> Path:
-    """`gan sample --nearest | --interpolate`: write Figure 2 or 3 for a checkpoint; returns the PNG path.
-    `weights`: ema | raw | None (see gan_cli.sample.load_models)."""
-    device = devices.select(device_name)
-    loaded = load_models(ckpt_path, device, weights)
-    step = int(loaded.ckpt["step"])
-    if out is None:
-        out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"{mode}_step{step:07d}_seed{seed}.png"
-    if out.suffix.lower() != ".png":
-        raise GanError(f"--out {out}: --{mode} writes a picture; use a .png file")
-    outputs.check_output(out, "--out")
-    if mode == "nearest":
-        return save_nearest_figure(loaded.G, loaded.cfg, loaded.data_info, n, cols or 6, seed, device, out)
-    return save_interpolation_figure(loaded.G, loaded.cfg, loaded.data_info, n, cols or 10, seed, device, out)

@@ -15,13 +15,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from gan_cli import checkpoint, devices, models, outputs, toy
+from gan_cli import models, toy
 from gan_cli.config import NoiseConfig
 from gan_cli.errors import GanError
 from gan_cli.evaluate import density
 from gan_cli.figures.density1d import save_density_1d
 from gan_cli.figures.files import save_figure, save_image
-from gan_cli.sample import d_probability, generate, load_models, save_raw
+from gan_cli.sample import d_probability
 
 PICTURE_Z_NODES = 100_000  # noise quantiles through G for a picture's exact p_g (gan eval uses eval.z_grid)
 
@@ -143,26 +143,3 @@ def draw(
         return
     ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples)
     plot_projected(ref.numpy(), samples.numpy(), path, title)
-
-
-def sample_command(ckpt_path: str | Path, n: int, seed: int, out: Path | None, device_name: str = "cpu", weights: str | None = None) -> Path:
-    """`gan sample`: n samples from the checkpoint's G written to `out` (default: a PNG in the run dir):
-    .png the picture of `draw`, .npy or .pt the raw rows. `weights`: ema | raw | None (see load_models)."""
-    device = devices.select(device_name)
-    loaded = load_models(ckpt_path, device, weights)
-    step = int(loaded.ckpt["step"])
-    if out is None:
-        which = f"_{loaded.weights}" if "ema" in loaded.ckpt else ""  # ema and raw pictures side by side
-        out = checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "samples" / f"sample_step{step:07d}_seed{seed}{which}.png"
-    if out.suffix.lower() not in (".png", ".npy", ".pt"):
-        raise GanError(f"--out {out}: use a .png, .npy or .pt file")
-    outputs.check_output(out, "--out")
-    samples = generate(loaded.G, loaded.cfg, n, seed, device)
-    if out.suffix.lower() == ".png":
-        draw(
-            samples, loaded.data_info, out, target=loaded.target, D=loaded.D, device=device,
-            title=f"step {step}, {n} samples, seed {seed}", G=loaded.G, noise=loaded.cfg.noise,
-        )
-    else:
-        save_raw(samples, out)
-    return out

@@ -1,6 +1,6 @@
 """Ray: start or join a cluster, run trials as tasks with their CPUs and GPUs, stop them on Ctrl-C.
 
-Each trial is one Ray task (`run_trial`), so Ray's scheduler keeps as many trials running as the
+Each trial is one Ray task (gan_cli.commands.sweep.run_trial), so Ray's scheduler keeps as many trials running as the
 resources allow. Ctrl-C (or SIGTERM) in the driver cancels the tasks: Ray delivers the cancel to
 a running trial as SIGINT, which the training loop answers by finishing its step, writing
 checkpoints/last.pt and stopping; queued trials never start.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanError
-from gan_cli.sweep.trial import FAILED, row, run_trial
+from gan_cli.sweep.trial import FAILED, row
 
 INSTALL_HINT = "pip install 'gan-cli[sweep]'"
 
@@ -162,17 +162,18 @@ def _outcome(ray: Any, ref: Any, p: dict[str, Any]) -> dict[str, Any] | None:
 
 def run_trials(
     cluster: Cluster,
+    trial: Callable[[dict[str, Any]], dict[str, Any]],
     payloads: list[dict[str, Any]],
     cpus: float,
     gpus: float,
     on_row: Callable[[dict[str, Any]], None],
     on_stop: Callable[[int], None] = lambda running: None,
 ) -> bool:
-    """Run every payload as a Ray task needing `cpus` CPUs and `gpus` GPUs; call `on_row` with each
+    """Run `trial` on every payload as a Ray task needing `cpus` CPUs and `gpus` GPUs; call `on_row` with each
     row as it arrives. Returns True when Ctrl-C / SIGTERM stopped the sweep (after the running
     trials have checkpointed and reported), False when every trial finished."""
     ray = cluster.ray
-    task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(run_trial)
+    task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(trial)
     with _signals_stop_the_sweep():
         refs = {task.remote(p): p for p in payloads}
         try:

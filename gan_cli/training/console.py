@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from gan_cli.objectives import LOG_4
+from gan_cli.run_dir import RunDir
 
 
 class Reporter:
@@ -75,4 +76,5 @@ class Reporter:
     def done(self, run_dir: Path) -> None:
         if self.quiet:
             return
-        self.print(f"done: {run_dir}  (samples in {run_dir / 'samples'}, checkpoint {run_dir / 'checkpoints' / 'last.pt'})")
+        run = RunDir(run_dir)
+        self.print(f"done: {run_dir}  (samples in {run.samples}, checkpoint {run.last})")

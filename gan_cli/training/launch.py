@@ -17,12 +17,14 @@ line and an exit code, as for every `gan` command:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import shlex
+import shutil
 import signal
 import sys
 import uuid
-from pathlib import Path
 
 import torch
 from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, SignalException
@@ -30,33 +32,20 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from gan_cli import checkpoint, devices
+from gan_cli import run_dir as run_dir_mod
 from gan_cli import config as config_mod
 from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
+from gan_cli.training.options import TrainOptions
 from gan_cli.training.ranks import LAUNCHED_ENV
 
 SHUTDOWN_TIMEOUT_S = 30  # seconds the agent waits for signalled workers (a checkpoint) before SIGKILL
 MONITOR_INTERVAL_S = 0.1  # how often the agent looks at its workers
 
 
-def _worker_args(config_path: Path | None, overrides: list[str], out: Path | None, resume: bool, device: str | None, seed: int | None, dry_run: bool) -> list[str]:
-    """`-m gan_cli train ...` for every worker: the user's arguments, without --nproc. (A new option
-    of `gan train` that workers need is forwarded here.)"""
-    args = ["-m", "gan_cli", "train"]
-    if config_path is not None:
-        args.append(str(config_path))
-    for item in overrides:
-        args += ["--set", item]
-    if out is not None:
-        args += ["--out", str(out)]
-    if resume:
-        args.append("--resume")
-    if device is not None:
-        args += ["--device", device]
-    if seed is not None:
-        args += ["--seed", str(seed)]
-    if dry_run:
-        args.append("--dry-run")
-    return args
+def worker_argv(options: TrainOptions) -> list[str]:
+    """`-m gan_cli train --worker-options JSON` for every worker: the whole options object, less --nproc."""
+    return ["-m", "gan_cli", "train", "--worker-options", dataclasses.replace(options, nproc=None).to_json()]
 
 
 def _check_gpus(nproc: int, device: str) -> None:
@@ -75,26 +64,17 @@ def _quiet_agent() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def launch(
-    nproc: int,
-    config_path: Path | None,
-    overrides: list[str],
-    out: Path | None,
-    resume: bool,
-    device: str | None,
-    seed: int | None,
-    dry_run: bool,
-) -> int:
-    """Start `nproc` workers of `gan train` and wait for them; the exit code. Raises GanError."""
+def launch(options: TrainOptions) -> int:
+    """Start `options.nproc` workers of `gan train` and wait for them; the exit code. Raises GanError."""
+    nproc = options.nproc or 1
     made_run_dir = False
-    if config_path is not None:
+    if options.config is not None:
         # the config's errors once, here, rather than once per worker; and the run directory's name
-        extra = overrides + ([f"seed={seed}"] if seed is not None else []) + ([f"device={device}"] if device is not None else [])
-        cfg = config_mod.load(config_path, extra)
+        cfg = config_mod.load(options.config, options.config_overrides())
         _check_gpus(nproc, cfg.device)
-        if out is None and not resume and not dry_run:
-            out, made_run_dir = checkpoint.default_run_dir(cfg.name), True
-    run_dir = out
+        if options.out is None and not options.resume and not options.dry_run:
+            options, made_run_dir = dataclasses.replace(options, out=run_dir_mod.default(cfg.name).path), True
+    run_dir = RunDir(options.out) if options.out is not None else None
 
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))  # the cores, shared
     os.environ[LAUNCHED_ENV] = "1"
@@ -110,7 +90,7 @@ def launch(
         logs_specs=DefaultLogsSpecs(log_dir=os.devnull),
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
     )
-    args = _worker_args(config_path, overrides, out, resume, device, seed, dry_run)
+    args = worker_argv(options)
     _quiet_agent()
     try:
         elastic_launch(launch_config, sys.executable)(*args)
@@ -120,14 +100,14 @@ def launch(
     except ChildFailedError as exc:
         return _report(exc, run_dir, nproc)
     finally:
-        if made_run_dir and run_dir is not None and not checkpoint.is_nonempty_dir(run_dir):
+        if made_run_dir and run_dir is not None and not run_dir.is_nonempty():
             try:
-                run_dir.rmdir()  # the workers stopped before writing anything
+                shutil.rmtree(run_dir.path)  # the workers stopped before writing anything
             except OSError:
                 pass
 
 
-def _report(exc: ChildFailedError, run_dir: Path | None, nproc: int) -> int:
+def _report(exc: ChildFailedError, run_dir: RunDir | None, nproc: int) -> int:
     """The exit code for failed workers, and one line about them unless a worker has spoken already:
     rank 0 reports its own errors (and the setup errors of every rank), any rank its own GanError, a
     crash its traceback; a rank killed by a signal cannot, so it is reported here."""
@@ -144,11 +124,11 @@ def _report(exc: ChildFailedError, run_dir: Path | None, nproc: int) -> int:
     how = f"was killed by {first.signal_name()}" if first.exitcode < 0 else f"exited with code {first.exitcode}"
     where = "no checkpoint was written"
     if run_dir is not None:
-        last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+        last = run_dir.last
         if last.is_file():
             try:
                 step = checkpoint.load(last)["step"]
-                where = f"the last good checkpoint is {last} (step {step}): resume with gan train --resume {run_dir} --nproc {nproc}"
+                where = f"the last good checkpoint is {last} (step {step}): resume with gan train --resume {shlex.quote(str(run_dir.path))} --nproc {nproc}"
             except GanError as load_error:
                 where = f"the last checkpoint does not load: {load_error}"
     print(f"error: training process rank {rank} (pid {first.pid}) {how}; the other processes were stopped; {where}", file=sys.stderr, flush=True)

@@ -35,7 +35,6 @@ from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
 from gan_cli.training import accel, nan_guard
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
-METRICS_FILE = "metrics.jsonl"
 DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
 SAMPLE_NOISE_SEED_OFFSET = 2_000_003
 TOY_PICTURE_SAMPLES = 5_000

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from gan_cli import checkpoint
+from gan_cli.run_dir import RunDir
 from gan_cli.config import TrainConfig
 from gan_cli.errors import GanError
 
@@ -28,7 +28,7 @@ def last_good(last_saved_step: int | None, run_dir: Path) -> str:
     """Where the newest checkpoint of this run is, for messages."""
     if last_saved_step is None:
         return "no checkpoint has been written yet"
-    return f"the last good checkpoint is {checkpoint.checkpoint_dir(run_dir) / 'last.pt'} (step {last_saved_step})"
+    return f"the last good checkpoint is {RunDir(run_dir).last} (step {last_saved_step})"
 
 
 def check_losses(row: dict[str, float], step: int, where: str) -> None:
@@ -84,7 +84,7 @@ def decide_rollback(error: NonFiniteError, train: TrainConfig, rollbacks: int, l
         raise error
     if rollbacks >= train.nan_max_rollbacks:
         raise NonFiniteError(f"{error}; gave up after {rollbacks} rollback(s) (train.nan_max_rollbacks)") from None
-    last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+    last = RunDir(run_dir).last
     if last_saved_step is None or not last.is_file():
         raise NonFiniteError(f"{error}; nothing to roll back to (lower log.checkpoint_every)") from None
     return Rollback(last, lr_scale * train.nan_lr_scale, rollbacks + 1, train.nan_max_rollbacks)

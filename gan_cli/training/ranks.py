@@ -23,7 +23,7 @@ from typing import Any, Callable, TypeVar
 import torch
 import torch.distributed as dist
 
-from gan_cli import checkpoint, devices
+from gan_cli import devices, run_dir
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset
 from gan_cli.errors import GanError
@@ -66,7 +66,7 @@ class Solo(OneProcess):
         """Several processes check that every one passed its setup; one has nothing to check."""
 
     def default_run_dir(self, name: str) -> Path:
-        return checkpoint.default_run_dir(name)
+        return run_dir.default(name).path
 
     def note(self, cfg: Config) -> str:
         """A line for the banner and command.txt: the processes and the global batch ("" for one)."""
@@ -155,7 +155,7 @@ class Ranks(OneProcess):
         error: str | None = None
         if self.writes:
             try:
-                made = str(checkpoint.default_run_dir(name))
+                made = str(run_dir.default(name).path)
             except GanError as exc:
                 error = str(exc)
         made, error = self.share((made, error))

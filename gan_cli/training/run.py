@@ -16,12 +16,17 @@ from typing import Any, Callable, TextIO
 
 from gan_cli import checkpoint, runlog
 from gan_cli.training import nan_guard
-from gan_cli.training.loop import METRICS_FILE, Trainer
+from gan_cli.run_dir import RunDir
+from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
 class Interrupt:
-    """SIGINT/SIGTERM: the first asks the loop to checkpoint and stop; a second exits at once.
+    """SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session): the first asks the loop
+    to checkpoint and stop; a second exits at once. SIGHUP ignored on entry (nohup) stays ignored.
 
     A repeat within `repeat_s` seconds of the first counts as the first (several processes: a
     scheduler may signal every process, and torchrun passes its own signal on again)."""
@@ -42,7 +47,9 @@ class Interrupt:
         self._first_at = time.monotonic()
 
     def __enter__(self) -> "Interrupt":
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
+            if sig == getattr(signal, "SIGHUP", None) and signal.getsignal(sig) is signal.SIG_IGN:
+                continue
             try:
                 self._previous[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread
@@ -71,7 +78,8 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int, write: bool = Tr
     """
     watched = nan_guard.watched_tensors(trainer.G, trainer.D, trainer.opt_g, trainer.opt_d, trainer.acc.sums)
     nan_guard.check_finite(watched, trainer.device, trainer.step, nan_guard.last_good(trainer.last_saved_step, run_dir))
-    last = checkpoint.checkpoint_dir(run_dir) / "last.pt"
+    run = RunDir(run_dir)
+    last = run.last
     if not write:  # rank 0 writes it; this rank made the same NaN check, so every rank decides alike
         trainer.last_saved_step = trainer.step
         return last
@@ -79,7 +87,7 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int, write: bool = Tr
     checkpoint.atomic_save(state, last)
     trainer.last_saved_step = trainer.step
     if keep > 0:
-        target = checkpoint.step_path(run_dir, trainer.step)
+        target = run.step_checkpoint(trainer.step)
         tmp = target.with_name(f".{target.name}.link")
         try:
             if tmp.exists():
@@ -88,7 +96,7 @@ def save_checkpoint(trainer: Trainer, run_dir: Path, keep: int, write: bool = Tr
             os.replace(tmp, target)
         except OSError:
             checkpoint.atomic_save(state, target)
-        checkpoint.prune(run_dir, keep)
+        run.prune(keep)
     return last
 
 
@@ -153,7 +161,7 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: Ru
     bad_step = trainer.step
     trainer.roll_back(plan)
     if writes:
-        runlog.rewind(run_dir / METRICS_FILE, trainer.step)
+        runlog.rewind(RunDir(run_dir).metrics, trainer.step)
     if hooks.on_rollback:
         hooks.on_rollback(plan.note(bad_step, trainer.step, trainer.base_lr * trainer.lr_scale))
 
@@ -173,7 +181,7 @@ class _Session:
     def train(self, total_steps: int) -> dict[str, Any] | None:
         tr, log, hooks = self.trainer, self.log, self.hooks
         last_row: dict[str, Any] | None = None
-        with open(self.run_dir / METRICS_FILE if self.processes.writes else os.devnull, "a", encoding="utf-8") as metrics:
+        with open(RunDir(self.run_dir).metrics if self.processes.writes else os.devnull, "a", encoding="utf-8") as metrics:
             while tr.step < total_steps:
                 tr.train_step()
                 step = tr.step

@@ -23,9 +23,8 @@ import torch
 
 from gan_cli import checkpoint, models, runlog
 from gan_cli.evaluate import parzen
+from gan_cli.run_dir import RunDir
 
-SELECTION_FILE = "selection.jsonl"
-BEST_FILE = "best.pt"
 SELECTION_NOISE_SEED_OFFSET = 3_000_003  # its own generator: the training RNG stream is untouched
 
 
@@ -44,7 +43,7 @@ def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
     """The best `valid_parzen` logged so far in RUN_DIR/selection.jsonl (rows after `up_to_step` ignored)."""
     scores = [
         row["valid_parzen"]
-        for row in runlog.read_rows(run_dir / SELECTION_FILE)
+        for row in runlog.read_rows(RunDir(run_dir).selection)
         if isinstance(row.get("valid_parzen"), (int, float)) and (up_to_step is None or row["step"] <= up_to_step)
     ]
     return max(scores) if scores else None
@@ -65,7 +64,7 @@ class Selection:
         gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
         noise = models.sample_noise(cfg.log.select_samples, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen)
         self.noise = noise.to(trainer.device)
-        runlog.rewind(run_dir / SELECTION_FILE, trainer.step)
+        runlog.rewind(RunDir(run_dir).selection, trainer.step)
         self.best = read_best(run_dir, trainer.step)
 
     def check(self, trainer: Any) -> None:
@@ -75,11 +74,11 @@ class Selection:
         is_best = self.best is None or value > self.best
         if is_best:
             self.best = value
-            checkpoint.atomic_save(trainer.state_dict(), checkpoint.checkpoint_dir(self.run_dir) / BEST_FILE)
+            checkpoint.atomic_save(trainer.state_dict(), RunDir(self.run_dir).best)
         row = {"step": trainer.step, "epoch": trainer.completed_epochs, "valid_parzen": value, "sigma": sigma, "best": is_best}
         if trainer.eval_G is not trainer.G:  # train.ema: the raw G's signal beside the average's
             row["valid_parzen_raw"] = validation_parzen(trainer.G, self.valid, self.noise)[0]
-        with open(self.run_dir / SELECTION_FILE, "a", encoding="utf-8") as fh:
+        with open(RunDir(self.run_dir).selection, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
 
 

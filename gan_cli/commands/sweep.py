@@ -11,37 +11,48 @@ SWEEP_DIR/
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from dataclasses import dataclass
+import io
+import shlex
+import socket
+import time
+import traceback
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from rich.console import Console
 
-from gan_cli import checkpoint
-from gan_cli.errors import GanError
+from gan_cli import run_dir
+from gan_cli.errors import GanError, Stopped
+from gan_cli.run_dir import RunDir, hold_lock
 from gan_cli.sweep import engine, results, summary
 from gan_cli.sweep import spec as spec_mod
 from gan_cli.sweep.spec import SweepSpec, Trial
-from gan_cli.sweep.trial import FAILED, INTERRUPTED, OK, payload
+from gan_cli.sweep.trial import FAILED, INTERRUPTED, OK, cancellable, error_line, metric_values, payload, prepare, row, train_argv
 
 SPEC_FILE, BASE_FILE, SUMMARY_FILE = "sweep.yaml", "base.yaml", "summary.md"
 FINISHED = (OK, FAILED)  # --resume runs the other trials again (interrupted, or never started)
 
 
-class SweepInterrupted(Exception):
-    """Ctrl-C / SIGTERM stopped the sweep; the running trials checkpointed."""
+class SweepInterrupted(Stopped):
+    """Ctrl-C / SIGTERM stopped the sweep; the running trials checkpointed. Exit 130."""
 
     def __init__(self, sweep_dir: Path, stopped: int, remaining: int) -> None:
-        super().__init__(str(sweep_dir))
+        super().__init__(
+            f"interrupted: {stopped} running trial(s) checkpointed, {remaining} trial(s) left\n"
+            f"resume with: gan sweep --resume {shlex.quote(str(sweep_dir))}",
+            130,
+        )
         self.sweep_dir, self.stopped, self.remaining = sweep_dir, stopped, remaining
 
 
 def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
     """Create SWEEP_DIR (--out exactly, or runs/<name>-<YYYYmmdd-HHMMSS>) and write its sweep files."""
     if out is None:
-        sweep_dir = checkpoint.default_run_dir(spec.name)
-    elif out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):  # made since the first check
+        sweep_dir = run_dir.default(spec.name).path
+    elif out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):  # made since the first check
         raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
     else:
         sweep_dir = out
@@ -119,25 +130,9 @@ def _read_spec(sweep_file: Path | None, out: Path | None, address: str | None, r
         raise GanError("--out names a new sweep directory; with --resume the sweep directory is the argument")
     spec = _open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
     spec_mod.validate(spec)
-    if resume is None and out is not None and out.exists() and (not out.is_dir() or checkpoint.is_nonempty_dir(out)):
+    if resume is None and out is not None and out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):
         raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
     return spec
-
-
-@contextlib.contextmanager
-def _locked(sweep_dir: Path) -> Iterator[None]:
-    """Hold SWEEP_DIR/.lock: two `gan sweep` processes never run one sweep directory at once."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
-        yield
-        return
-    with open(sweep_dir / ".lock", "a", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise GanError(f"another gan sweep is running on {sweep_dir}; wait for it, or stop it first") from None
-        yield
 
 
 def _run(console: Console, spec: SweepSpec, cluster: engine.Cluster, sweep_dir: Path, todo: list[dict[str, Any]], done: int, total: int) -> bool:
@@ -158,21 +153,32 @@ def _run(console: Console, spec: SweepSpec, cluster: engine.Cluster, sweep_dir: 
     def on_stop(running: int) -> None:
         console.print(f"\nstopping: {running} unfinished trial(s); the running ones write their checkpoints (Ctrl-C again quits at once)", markup=False, highlight=False)
 
-    return engine.run_trials(cluster, todo, spec.cpus, spec.gpus, record, on_stop)
+    return engine.run_trials(cluster, run_trial, todo, spec.cpus, spec.gpus, record, on_stop)
 
 
-def sweep_command(
-    sweep_file: Path | None,
-    out: Path | None = None,
-    address: str | None = None,
-    resume: Path | None = None,
-    cpus: int | None = None,
-    console: Console | None = None,
-) -> Path:
+@dataclass(frozen=True)
+class SweepOptions:
+    """The options of `gan sweep`."""
+
+    sweep_file: Path | None
+    """The sweep YAML; with `resume`, the sweep directory to continue."""
+    out: Path | None = None
+    address: str | None = None
+    """auto | HOST:6379 | ray://HOST:10001; None: start a local Ray."""
+    resume: bool = False
+    cpus: int | None = None
+    """CPUs the local Ray may use; None: all."""
+
+
+def sweep_command(options: SweepOptions, console: Console | None = None) -> Path:
     """Run (or, with `resume` = SWEEP_DIR, continue) a sweep; returns SWEEP_DIR.
     Raises GanError (bad input; or, after writing every result, trials that failed) and
     SweepInterrupted (Ctrl-C / SIGTERM, after the running trials checkpointed). A new sweep
     directory is made only once Ray is up, so no failed check or connection leaves one behind."""
+    if options.resume and options.sweep_file is None:
+        raise GanError("--resume needs the sweep directory: gan sweep --resume SWEEP_DIR")
+    out, address, cpus = options.out, options.address, options.cpus
+    sweep_file, resume = (None, options.sweep_file) if options.resume else (options.sweep_file, None)
     console = console or Console(highlight=False)
     spec = _read_spec(sweep_file, out, address, resume, cpus)
     engine.import_ray()
@@ -186,7 +192,7 @@ def sweep_command(
             sweep_dir = _new_sweep_dir(spec, out)
         else:
             sweep_dir = resume.resolve()
-        stack.enter_context(_locked(sweep_dir))
+        stack.enter_context(hold_lock(sweep_dir / ".lock", "gan sweep", f"another gan sweep is running on {sweep_dir}:"))
         path = sweep_dir / results.RESULTS
         rows = results.latest(results.read(path))
         known = {t.trial_id for t in trials}
@@ -210,3 +216,37 @@ def sweep_command(
             [f"{r['trial']}: {str(r.get('error') or '').splitlines()[0] if r.get('error') else ''}" for r in failures],
         )
     return sweep_dir
+
+
+def run_trial(p: dict[str, Any]) -> dict[str, Any]:
+    """Train (or resume) the trial's run directory with `gan train`'s own code, evaluate it (eval.json),
+    and return its row. Threads follow the trial's CPUs (torch.set_num_threads). Never raises for
+    a trial's own failure: a NaN stop or an exception becomes status failed with its error line; a
+    signal (Ctrl-C, or Ray cancelling the task) becomes status interrupted after the checkpoint."""
+    from gan_cli.commands.eval import EvalOptions, evaluate_one
+    from gan_cli.commands.train import train_here
+    from gan_cli.training.console import Reporter
+    from gan_cli.training.options import TrainOptions
+    from gan_cli.training.run import Interrupted
+
+    cancellable()
+    torch.set_num_threads(max(1, int(p["cpus"])))
+    run_dir = Path(p["run_dir"])
+    start = time.perf_counter()
+    host = socket.gethostname()
+    try:
+        resume = prepare(run_dir)
+        options = TrainOptions(
+            config=Path(p["base"]), overrides=tuple(p["overrides"]), out=run_dir, resume=resume, device=p["device"], seed=p["seed"],
+            command_line=shlex.join(train_argv(p, resume)),  # command.txt records the `gan train` that repeats this trial
+        )
+        train_here(options, Reporter(Console(file=io.StringIO()), quiet=True))
+        result = evaluate_one(run_dir, EvalOptions(device=p["device"]), Console(file=io.StringIO()))
+    except Interrupted as exc:
+        return row(p, INTERRUPTED, f"interrupted by {exc.signal_name}; checkpoint written", wall_s=time.perf_counter() - start, host=host)
+    except KeyboardInterrupt:
+        return row(p, INTERRUPTED, "interrupted outside the training loop", wall_s=time.perf_counter() - start, host=host)
+    except Exception as exc:  # noqa: BLE001 - a trial's failure is data; the sweep goes on
+        extra = {} if isinstance(exc, GanError) else {"traceback": traceback.format_exc()}
+        return row(p, FAILED, error_line(exc), wall_s=time.perf_counter() - start, host=host, **extra)
+    return row(p, OK, None, metric_values(result), time.perf_counter() - start, int(result["step"]), host=host, threads=torch.get_num_threads())

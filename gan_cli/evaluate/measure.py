@@ -1,4 +1,4 @@
-"""`gan eval`: the value and the divergences of a checkpoint, each with its estimator, n and interval.
+"""Every metric of `gan eval` for one checkpoint: the value and the divergences, each with its estimator, n and interval.
 
 Sections (docs/evaluation.md): the checkpoint's own V(G, D); the fresh-critic JSD bound (any data); the
 near-exact JSD, V(G, D*) and W1 against a known p_data (toy targets); mode metrics (mixtures);
@@ -11,26 +11,27 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
-from rich.console import Console
 
-from gan_cli import checkpoint, data, devices, outputs
+from gan_cli import data, devices
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
 from gan_cli.evaluate import density, images, modes
 from gan_cli.evaluate.feature_section import feature_metrics
-from gan_cli.evaluate.report import metric, print_report, write_json
+from gan_cli.evaluate.report import metric
 from gan_cli.evaluate.value import ValueEstimate, logits, value_estimate
 from gan_cli.objectives import LOG_4
 from gan_cli.sample import Loaded, generate, load_models
 
 SPLITS = ("valid", "test")
+DensityFigure = Callable[[Any, np.ndarray, Callable[[np.ndarray], np.ndarray], str, Any], Path]
+"""Draws a 1-D comparison: (target, samples, D(x), title, exact p_g) -> the PNG written."""
 MIN_CRITIC_PART = 10  # fewest real (and generated) points in each critic split
 MIN_DENSITY_SAMPLES = 20
 
@@ -108,7 +109,7 @@ def _d_deviation(d_logit: Any, target: Any, r: Any) -> dict[str, Any]:
         "max |D - 1/2| (data +- 3 std)", mean_under_m=mean_under_m,
     )
 
-def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure_path: Path | None = None) -> dict[str, Any]:
+def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure: DensityFigure | None = None) -> dict[str, Any]:
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     out: dict[str, Any] = {}
     if target.dim == 1 and cfg.noise.dim == 1:
@@ -126,17 +127,11 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
         )
         out["w1"] = metric(r.w1, None, ev.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
         out["d_max_dev"] = _d_deviation(d_fn, target, r)
-        if figure_path is not None:
-            from gan_cli.figures.density1d import save_density_1d
-
+        if figure is not None:
             samples = generate(loaded.G, cfg, n, _stream(seed, "density", 3), dev).numpy().reshape(-1)
             d_prob = lambda x: 1 / (1 + np.exp(-d_fn(x)))  # noqa: E731
             title = f"step {loaded.ckpt['step']:,}: JSD {r.jsd:.4f}, V(G, D*) {r.value_optimal:.4f}, V(G, D) {v_d:.4f}"
-            try:
-                save_density_1d(figure_path, target, samples, d_prob, title, exact=r.pushforward)
-            except OSError as exc:
-                raise GanError(f"cannot write the density picture {figure_path}: {exc.strerror or exc}") from None
-            out["jsd_exact"]["figure"] = str(figure_path)
+            out["jsd_exact"]["figure"] = str(figure(target, samples, d_prob, title, r.pushforward))
         return out
     if target.dim > 5:
         return out  # kernel sums do not converge in more dimensions; the critic bound still applies
@@ -224,9 +219,10 @@ def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int,
     return out
 
 
-def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | None = None) -> dict[str, Any]:
+def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure: DensityFigure | None = None) -> dict[str, Any]:
     """Every metric that applies to this checkpoint's data, as the eval.json dict; 1-D exact
-    comparisons also draw p_data, p_g, D and D* to `figure_path`."""
+    comparisons also hand p_data, G's samples, D and the exact p_g to `figure` (which draws them
+    and returns the picture's path)."""
     cfg = loaded.cfg
     if split not in SPLITS:
         raise GanError(f"--split {split}: use valid or test (the held-out splits)")
@@ -252,7 +248,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure_path: Path | 
         metrics.update(_critic_section(loaded, ds, held, n, seed, split))
         lap("critic")
         if ds.target is not None:
-            metrics.update(_density_section(loaded, ds.target, est, n, seed, figure_path))
+            metrics.update(_density_section(loaded, ds.target, est, n, seed, figure))
             lap("density")
             if ds.target.num_modes > 1:
                 metrics.update(_mode_section(loaded, ds.target, seed))
@@ -282,36 +278,3 @@ def load_for_eval(ckpt_path: str | Path, device_name: str | None = None, weights
     cpu = load_models(ckpt_path, torch.device("cpu"), weights)
     dev = devices.select(device_name or cpu.cfg.device)
     return Loaded(cpu.cfg, cpu.G.to(dev), cpu.D.to(dev), cpu.ckpt, cpu.data_info, dev, cpu.weights)
-
-
-@dataclass(frozen=True)
-class EvalOptions:
-    """The options of `gan eval`; None takes the value from the checkpoint config's eval section."""
-
-    split: str | None = None
-    num_samples: int | None = None
-    seed: int | None = None
-    json_path: Path | None = None
-    device_name: str | None = None
-    weights: str | None = None  # ema | raw; None: ema when the checkpoint has it
-
-
-def evaluate_command(ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> dict[str, Any]:
-    """`gan eval`: evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
-    split, num_samples, seed, json_path = options.split, options.num_samples, options.seed, options.json_path
-    loaded = load_for_eval(ckpt_path, options.device_name, options.weights)
-    ev = loaded.cfg.eval
-    if seed is not None and seed < 0:
-        raise GanError(f"--seed {seed}: must be >= 0")
-    out = json_path or checkpoint.run_dir_of(Path(loaded.ckpt["path"])) / "eval.json"
-    figure = out.with_name(out.stem + "_density.png")
-    outputs.check_output(out, "--json")  # fail before the work, not after it
-    outputs.check_output(figure, "--json")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
-    result = evaluate(loaded, split or ev.split, num_samples if num_samples is not None else ev.num_samples, ev.seed if seed is None else seed, figure)
-    write_json(result, out)
-    print_report(result, console or Console(highlight=False), out)
-    return result

@@ -1,0 +1,172 @@
+"""`gan eval --ckpt` and `gan eval --all`: measure a checkpoint, or every checkpoint of a run.
+
+Every destination is checked before the work starts; the results are printed before they are
+written, so a late write failure never loses the numbers. Writing into a run directory holds the
+run's outputs lock (gan_cli.run_dir), so two evaluations never write one run's files at once,
+while a run that is still training goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from gan_cli import checkpoint, outputs, run_dir
+from gan_cli.errors import GanError, Stopped
+from gan_cli.evaluate.measure import evaluate, load_for_eval
+from gan_cli.evaluate.report import format_value, headline, print_report, steps_table, write_json
+from gan_cli.run_dir import RunDir
+from gan_cli.runlog import json_safe
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """The options of `gan eval`; None takes the value from the checkpoint config's eval section."""
+
+    ckpt: Path | None = None
+    """A checkpoint file or a run directory (its checkpoints/last.pt)."""
+    all_run: Path | None = None
+    """`--all RUN_DIR`: every checkpoint of the run."""
+    split: str | None = None
+    num_samples: int | None = None
+    seed: int | None = None
+    json_path: Path | None = None
+    device: str | None = None
+    weights: str | None = None
+    """ema | raw; None: ema when the checkpoint has it."""
+
+
+def eval_command(options: EvalOptions, console: Console | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+    """`gan eval`: the eval.json dict of one checkpoint, or the rows of `--all`."""
+    console = console or Console(highlight=False)
+    if options.ckpt is None and options.all_run is None:
+        raise GanError("gan eval: give --ckpt CHECKPOINT_OR_RUN_DIR, --all RUN_DIR, or the subcommand features")
+    if options.ckpt is not None and options.all_run is not None:
+        raise GanError("--ckpt and --all: give one of them (--all evaluates every checkpoint of a run directory)")
+    if options.seed is not None and options.seed < 0:
+        raise GanError(f"--seed {options.seed}: must be >= 0")
+    try:
+        if options.all_run is not None:
+            return evaluate_all(options.all_run, options, console)
+        return evaluate_one(options.ckpt or Path(), options, console)
+    except KeyboardInterrupt:
+        raise Stopped("gan eval interrupted: nothing was written (the files from an earlier evaluation are kept)", 130) from None
+
+
+def _settings(options: EvalOptions, cfg_eval: Any) -> tuple[str, int, int]:
+    """(split, generated samples, seed): the options, else the config's eval section."""
+    n = options.num_samples if options.num_samples is not None else cfg_eval.num_samples
+    return options.split or cfg_eval.split, n, cfg_eval.seed if options.seed is None else options.seed
+
+
+def _writing_into(run: RunDir, path: Path) -> bool:
+    try:
+        return path.resolve().parent == run.path.resolve()
+    except OSError:
+        return False
+
+
+def evaluate_one(ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> dict[str, Any]:
+    """Evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
+    console = console or Console(highlight=False)
+    loaded = load_for_eval(ckpt_path, options.device, options.weights)
+    run = run_dir.of_checkpoint(Path(loaded.ckpt["path"]))
+    out = options.json_path or run.eval_json
+    figure = out.with_name(out.stem + "_density.png")
+    outputs.check_output(out, "--json")  # fail before the work, not after it
+    outputs.check_output(figure, "--json")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
+    outputs.check_writable(out.parent, "--json")
+    with run.writer("outputs", "gan eval") if _writing_into(run, out) else contextlib.nullcontext():
+        result = evaluate(loaded, *_settings(options, loaded.cfg.eval), functools.partial(_density_picture, figure))
+        print_report(result, console)
+        write_json(result, out)
+    console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
+    return result
+
+
+def _density_picture(path: Path, target: Any, samples: Any, d_prob: Any, title: str, exact: Any) -> Path:
+    from gan_cli.figures.density1d import save_density_1d
+
+    try:
+        save_density_1d(path, target, samples, d_prob, title, exact=exact)
+    except OSError as exc:
+        raise GanError(f"cannot write the density picture {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def checkpoints_of(run: RunDir) -> list[tuple[int, Path]]:
+    """(step, file) of every periodic checkpoint of the run, and last.pt when it is newer; oldest first."""
+    if not run.path.is_dir():
+        raise GanError(f"--all {run.path}: not a directory; give a run directory (it holds checkpoints/)")
+    found = run.step_checkpoints()
+    if run.last.is_file():
+        try:
+            step = int(checkpoint.load(run.last)["step"])
+        except GanError:
+            step = -1  # reported when its turn comes
+        if not found or step > found[-1][0]:
+            found.append((step, run.last))
+    if not found:
+        raise GanError(f"--all {run.path}: no checkpoints in {run.checkpoints}: is it a run directory of a run that saved one?")
+    return found
+
+
+def evaluate_all(run_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> list[dict[str, Any]]:
+    """Evaluate each checkpoint alike (same split, n and seed); RUN_DIR/eval_all.jsonl (or --json)
+    gets one eval.json object per checkpoint and RUN_DIR/eval_all/ a PNG per metric against step.
+    A checkpoint that does not load (damaged, or pruned by log.keep while the run trains) is
+    skipped with a line. The previous results are replaced only once the new ones are complete."""
+    from gan_cli.figures.eval_steps import plot_eval_steps
+
+    console = console or Console(highlight=False)
+    run = RunDir(Path(run_path).expanduser())
+    found = checkpoints_of(run)
+    out = options.json_path or run.eval_all
+    outputs.check_output(out, "--json")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
+    outputs.check_writable(out.parent, "--json")
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    with run.writer("outputs", "gan eval --all") if _writing_into(run, out) else contextlib.nullcontext():
+        fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                for i, (step, path) in enumerate(found, 1):
+                    try:
+                        loaded = load_for_eval(path, options.device, options.weights)
+                    except GanError as exc:
+                        skipped.append(path.name)
+                        console.print(f"[{i}/{len(found)}] skipped {path.name}: {exc}", markup=False, highlight=False, soft_wrap=True)
+                        continue
+                    result = evaluate(loaded, *_settings(options, loaded.cfg.eval))
+                    fh.write(json.dumps(json_safe(result), allow_nan=False) + "\n")
+                    fh.flush()
+                    rows.append(result)
+                    shown = ", ".join(f"{name} {format_value(result['metrics'][name]['value'])}" for name in headline(result))
+                    console.print(f"[{i}/{len(found)}] step {step:,} ({path.name}): {shown}", markup=False, highlight=False, soft_wrap=True)
+            if not rows:
+                raise GanError(f"--all {run.path}: none of its {len(found)} checkpoints could be loaded")
+            console.print(steps_table(rows))
+            os.replace(partial, out)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+        figures = plot_eval_steps(rows, out.with_suffix(""))
+    also = f"; skipped {len(skipped)} that did not load ({', '.join(skipped)})" if skipped else ""
+    console.print(f"wrote {out} ({len(rows)} rows) and {len(figures)} pictures in {out.with_suffix('')}{also}", markup=False, highlight=False, soft_wrap=True)
+    return rows

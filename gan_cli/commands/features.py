@@ -1,0 +1,54 @@
+"""`gan eval features --data CONFIG`: train and cache a labelled dataset's feature network (or
+report the cached one)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from gan_cli.config import load
+from gan_cli.errors import GanError, Stopped
+from gan_cli.evaluate import feature_net as fn
+from gan_cli.evaluate.feature_cache import FeatureNet, cache_path, labelled_data, load_cached, train_and_save
+
+MAX_STEPS = 1_000_000
+
+
+@dataclass(frozen=True)
+class FeaturesOptions:
+    """The options of `gan eval features`."""
+
+    data: Path
+    """An experiment YAML whose data section names the dataset."""
+    overrides: tuple[str, ...] = ()
+    force: bool = False
+    """Retrain even when a cached network is there."""
+    steps: int | None = None
+    """Adam updates of 128 images; None: 20 epochs, within 300..1,200."""
+
+
+def features_command(options: FeaturesOptions, console: Console | None = None) -> FeatureNet:
+    console = console or Console(highlight=False)
+    if options.steps is not None and not 1 <= options.steps <= MAX_STEPS:
+        raise GanError(f"--steps {options.steps}: must be between 1 and {MAX_STEPS:,}")
+    cfg = load(options.data, list(options.overrides))
+    ld = labelled_data(cfg)
+    path = cache_path(cfg)
+    if path.is_file() and not options.force:
+        net = load_cached(path, ld)
+        console.print(f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True)
+        return net
+    settings = fn.TrainSettings(steps=options.steps or fn.default_steps(len(ld.train)))
+    try:
+        net = train_and_save(ld, path, settings, console)
+    except KeyboardInterrupt:
+        raise Stopped(f"gan eval features interrupted: no network was written to {path}", 130) from None
+    i = net.info
+    console.print(
+        f"trained in {i['train_seconds']:.1f} s ({i['train_cpu_seconds']:.1f} s CPU, {i['threads']} thread(s), {i['steps']:,} steps of {i['batch_size']}): "
+        f"{net.describe()}",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+    return net

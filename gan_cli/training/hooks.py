@@ -1,0 +1,72 @@
+"""What `gan train` does beside the loop when the loop calls back (training.run.RunHooks): the
+sample pictures, TensorBoard scalars, the console, notes in command.txt."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gan_cli.config import Config
+from gan_cli.data import Dataset
+from gan_cli.errors import GanError
+from gan_cli.figures.samples import draw
+from gan_cli.run_dir import RunDir
+from gan_cli.training.console import Reporter
+from gan_cli.training.loop import Trainer
+
+
+def tensorboard_writer_class(cfg: Config) -> Any:
+    """The SummaryWriter class when log.tensorboard is on (None when off); checked before the run
+    directory exists, so a missing package never leaves a half-made run."""
+    if not cfg.log.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise GanError("log.tensorboard: true needs the tensorboard package: pip install tensorboard (or set it to false)") from None
+    return SummaryWriter
+
+
+def samples_picture(run: RunDir, dataset: Dataset, cfg: Config, reporter: Reporter) -> Callable[[Trainer], None]:
+    """Draw G's fixed-noise samples to samples/step_NNNNNNN.png. A picture never stops training:
+    the first failure is one warning, later ones are silent."""
+    failed = False
+
+    def on_samples(tr: Trainer) -> None:
+        nonlocal failed
+        try:
+            draw(
+                tr.fixed_samples().cpu(), tr.data_info, run.step_picture(tr.step), target=dataset.target, D=tr.D, device=tr.device,
+                real=dataset.train[:2_000] if not dataset.is_image else None, title=f"step {tr.step}", G=tr.G, noise=cfg.noise,
+            )
+        except Exception as exc:  # noqa: BLE001 - a picture must never stop training, whatever broke it
+            if not failed:
+                failed = True
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                reporter.warn(f"could not draw the samples picture at step {tr.step} ({first}); training goes on, without pictures if it keeps failing")
+
+    return on_samples
+
+
+def log_row(reporter: Reporter, writer: Any) -> Callable[[dict[str, Any]], None]:
+    """Each metrics row to the console and, with a TensorBoard writer, as scalars at its step."""
+    if writer is None:
+        return reporter.log_row
+
+    def on_log(row: dict[str, Any]) -> None:
+        reporter.log_row(row)
+        for key, value in row.items():
+            if key != "step" and isinstance(value, (int, float)):
+                writer.add_scalar(key, value, row["step"])
+        writer.flush()
+
+    return on_log
+
+
+def rollback_note(run: RunDir, reporter: Reporter) -> Callable[[str], None]:
+    """A NaN rollback: a warning on stderr (even when quiet), and the note kept in command.txt."""
+
+    def on_rollback(note: str) -> None:
+        reporter.warn(note)
+        run.note(note)
+
+    return on_rollback

@@ -1,0 +1,70 @@
+"""`gan train --resume`: what may change between a run's checkpoint and the resumed config, and
+loading the checkpoint's state into the trainer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gan_cli import checkpoint
+from gan_cli.config import Config, to_dict
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
+from gan_cli.training.distributed import data_order_note
+from gan_cli.training.loop import Trainer, with_lr
+
+FROZEN_ON_RESUME = ("name", "seed", "data", "noise", "generator", "discriminator")
+"""Sections whose change would make a resumed run a different experiment."""
+FROZEN_TRAIN_KEYS = ("update", "k", "generator_loss", "d_loss_scale", "batch_size", "optimizer")
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    return {prefix: d}
+
+
+def config_differences(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(refused, allowed) differences between a checkpoint's config and a resumed one, as 'key: a -> b'."""
+    a, b = _flatten(old), _flatten(new)
+    refused, allowed = [], []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key):
+            continue
+        line = f"{key}: {a.get(key)!r} -> {b.get(key)!r}"
+        top, _, rest = key.partition(".")
+        frozen = top in FROZEN_ON_RESUME or (top == "train" and rest.split(".")[0] in FROZEN_TRAIN_KEYS)
+        (refused if frozen else allowed).append(line)
+    return refused, allowed
+
+
+def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> str:
+    """Load run's checkpoints/last.pt into `trainer` after checking the config against it; the note
+    for command.txt. GanError when the config changed what defines the experiment, the file is
+    damaged, or the run is already past `total` steps."""
+    # on the CPU: RNG and generator states must be CPU tensors; load_state_dict moves the weights
+    ckpt = checkpoint.load(run.last)
+    # a run that rolled back from NaN saved its scaled lr; compare like with like
+    schedule = ckpt.get("schedule")
+    lr_scale = schedule.get("lr_scale", 1.0) if isinstance(schedule, dict) else 1.0
+    expected = with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
+    refused, allowed = config_differences(ckpt["config"], to_dict(expected))
+    if refused:
+        raise GanError(
+            "--resume: the config differs from the checkpoint's in keys that define the experiment (start a new run for these):",
+            refused,
+        )
+    try:
+        trainer.load_state_dict(ckpt)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise GanError(f"--resume: {run.last} is damaged or does not match its config: {type(exc).__name__}: {first}") from None
+    if trainer.step > total:
+        raise GanError(
+            f"--resume: the run is at step {trainer.step}, past the budget of {total} steps; "
+            f"set a larger budget, e.g. --set train.steps={2 * trainer.step}"
+        )
+    note = f"resumed from step {trainer.step}" + (": changed " + "; ".join(allowed) if allowed else "")
+    return note + data_order_note(trainer, ckpt)
