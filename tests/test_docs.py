@@ -26,7 +26,8 @@ from gan_cli.cli import app
 
 README = REPO / "README.md"
 DOCS = sorted((REPO / "docs").glob("*.md"))
-PAGES = [README, *DOCS]
+NOTES = sorted((REPO / "docs" / "notes").glob("*.md"))  # dated experiment notes, linked from the guide
+PAGES = [README, *DOCS, *NOTES]
 CONFIG_DOC = REPO / "docs" / "config.md"
 
 FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
