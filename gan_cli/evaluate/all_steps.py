@@ -67,7 +67,7 @@ def evaluate_all_command(run_dir: str | Path, options: EvalOptions = EvalOptions
         for i, (step, path) in enumerate(found, 1):
             loaded = load_for_eval(path, device_name, options.weights)
             ev = loaded.cfg.eval
-            result = evaluate(loaded, split or ev.split, num_samples if num_samples is not None else ev.num_samples, ev.seed if seed is None else seed)
+            result = evaluate(loaded, split or ev.split, num_samples if num_samples is not None else ev.generated_samples, ev.seed if seed is None else seed)
             fh.write(json.dumps(json_safe(result), allow_nan=False) + "\n")
             fh.flush()
             rows.append(result)

@@ -25,8 +25,8 @@ from gan_cli.sample import Loaded, generate
 def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
     """Every feature metric of `other` (features, labels) against the held-out (features, labels)."""
     (hf, _), (of, ol) = held, other
-    f = fm.fid_interval(hf, of, ev.fid_bootstrap, seed)
-    k = fm.kid(hf, of, ev.kid_subset_size, seed + 1)
+    f = fm.fid_interval(hf, of, ev.features.fid_bootstrap, seed)
+    k = fm.kid(hf, of, ev.features.kid_subset_size, seed + 1)
     balls = fm.prdc(hf, of, real_knn=held_knn)
     ch = fm.class_histogram(ol, classes, seed=seed + 2)
     return {
@@ -41,24 +41,24 @@ def _calibration(r: dict[str, Any], pair: str) -> dict[str, Any]:
 
 
 def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console | None = None) -> dict[str, Any]:
-    """The section's eval.json metrics: the feature network's (labelled data, eval.features) and
-    Inception's (3-channel data, eval.inception); {} when neither applies."""
+    """The section's eval.json metrics: the feature network's (labelled data, eval.features.enabled) and
+    Inception's (3-channel data, eval.features.inception); {} when neither applies."""
     cfg, ev = loaded.cfg, loaded.cfg.eval
     console = console or Console(stderr=True, highlight=False)
     out: dict[str, Any] = {}
-    if ev.features and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist") and not data.has_labels(cfg):
+    if ev.features.enabled and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist") and not data.has_labels(cfg):
         console.print(
             f"eval.features: skipped, no label files ({', '.join(data.LABEL_STEMS)}) under data.root={cfg.data.root}: place them beside "
-            "the images for FID, KID, precision/recall and class coverage, or set eval.features: false",
+            "the images for FID, KID, precision/recall and class coverage, or set eval.features.enabled: false",
             markup=False, highlight=False, soft_wrap=True,
         )
-    elif ev.features and cfg.data.name == "stacked-mnist":
+    elif ev.features.enabled and cfg.data.name == "stacked-mnist":
         from gan_cli.evaluate.stacked import stacked_metrics
 
         out.update(stacked_metrics(loaded, ds, held, n, split, stream, console))
-    elif ev.features and cfg.data.name in data.LABELLED:
+    elif ev.features.enabled and cfg.data.name in data.LABELLED:
         out.update(_labelled(loaded, ds, held, n, split, stream, console))
-    if ev.inception:
+    if ev.features.inception:
         from gan_cli.evaluate.inception import inception_metrics
 
         out.update(inception_metrics(loaded, ds, held, n, split, lambda i: stream(10 + i), console))
@@ -80,7 +80,7 @@ def score_images(
     stream: Callable[[int], int], device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
-    calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size."""
+    calibration; all three are images in [0, 1]. `ev` (the config's eval section) supplies features.fid_bootstrap and features.kid_subset_size."""
     held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
     return score_features(net, fake_fl, held_fl, train_fl, split, ev, stream)
 
@@ -100,7 +100,7 @@ def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Fe
     kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}
     common = {"split": split, "feature_net": {k: net.info[k] for k in ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256")}}
     specs = {
-        "fid": (f"FID ({tag})", f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n", {"caveat": net.describe()}),
+        "fid": (f"FID ({tag})", f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.features.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n", {"caveat": net.describe()}),
         "kid": (f"KID ({tag})", f"unbiased MMD^2 with the kernel (x.y / d + 1)^3 in {tag} features, mean +- s.e. over {kid_shape['subsets']} disjoint subsets of {kid_shape['subset_size']:,} per side", kid_shape),
         "precision": (f"precision, k = {fm.PR_K}", f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
         "recall": (f"recall, k = {fm.PR_K}", f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),

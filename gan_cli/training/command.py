@@ -226,7 +226,7 @@ def train_experiment(
         # a run that rolled back from NaN saved its scaled lr; compare like with like
         lr_scale = ckpt.get("schedule", {}).get("lr_scale", 1.0) if isinstance(ckpt.get("schedule"), dict) else 1.0
         expected = with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
-        refused, allowed = config_differences(ckpt["config"], to_dict(expected))
+        refused, allowed = config_differences(config_mod.migrate(ckpt["config"]), to_dict(expected))
         if refused:
             raise GanError(
                 "--resume: the config differs from the checkpoint's in keys that define the experiment "
@@ -305,7 +305,7 @@ def train_experiment(
 
     if dataset.is_image and not (run_dir / "samples" / "real.png").exists():
         # the training data beside G's samples, for comparison by eye
-        draw(dataset.train[: cfg.log.num_samples], trainer.data_info, run_dir / "samples" / "real.png")
+        draw(dataset.train[: cfg.log.picture_samples], trainer.data_info, run_dir / "samples" / "real.png")
 
     reporter.banner(run_dir, dev, models.count_parameters(trainer.G), models.count_parameters(trainer.D), trainer.step, total, processes.note(cfg))
     try:
