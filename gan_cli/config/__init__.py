@@ -1,7 +1,7 @@
 """Experiment configuration: the schema (frozen dataclasses with their docs) and its loading.
 
-`gan_cli.config.schema` holds every key with its default, checks and doc; `gan_cli.config.loading`
-reads YAML (`yaml_io`), maps renamed keys to their new places (`renames`), applies `--set` overrides
+`gan_cli.config.schema` (with `schema_eval`, the eval section) holds every key with its default,
+checks and doc; `gan_cli.config.loading` reads YAML (`yaml_io`), maps renamed keys to their new places (`renames`), applies `--set` overrides
 (`overrides`) and validates strictly (`typed`, `checks`). Import the names from here.
 """
 
@@ -14,29 +14,31 @@ from gan_cli.config.schema import (
     TOY_DATASETS,
     Activation,
     Config,
-    CriticEvalConfig,
     DataConfig,
     DataName,
-    DensityEvalConfig,
     DiscriminatorConfig,
     EmaConfig,
-    EvalConfig,
-    FeaturesEvalConfig,
     GeneratorConfig,
     LayerConfig,
     LogConfig,
     LrScheduleConfig,
-    MemorisationEvalConfig,
-    ModesEvalConfig,
     MomentumScheduleConfig,
     NoiseConfig,
     OptimizerConfig,
-    ParzenEvalConfig,
     SelectConfig,
-    StackedEvalConfig,
     TrainConfig,
     field_docs,
     key_paths,
+)
+from gan_cli.config.schema_eval import (
+    CriticEvalConfig,
+    DensityEvalConfig,
+    EvalConfig,
+    FeaturesEvalConfig,
+    MemorisationEvalConfig,
+    ModesEvalConfig,
+    ParzenEvalConfig,
+    StackedEvalConfig,
 )
 from gan_cli.config.yaml_io import dump_yaml, read_yaml, to_dict
 
