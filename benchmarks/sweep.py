@@ -34,7 +34,7 @@ from gan_cli.commands.sweep import run_trial
 from gan_cli.sweep.trial import payload
 
 REPO = Path(__file__).resolve().parents[1]
-EVAL = {"num_samples": 2000, "critic_seeds": 1, "critic_steps": 300, "w1_samples": 300}
+EVAL = {"generated_samples": 2000, "critic": {"seeds": 1, "steps": 300}, "density": {"w1_samples": 300}}
 
 
 def _warm_up() -> int:

@@ -113,7 +113,7 @@ def eval_(
     ctx: typer.Context,
     ckpt: Annotated[Optional[Path], typer.Option("--ckpt", help=CKPT_HELP)] = None,
     split: Annotated[Optional[str], typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")] = None,
-    num_samples: Annotated[Optional[int], typer.Option("--num-samples", help="Generated samples per metric (default: eval.num_samples).")] = None,
+    num_samples: Annotated[Optional[int], typer.Option("--num-samples", help="Generated samples per metric (default: eval.generated_samples).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,

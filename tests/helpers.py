@@ -35,12 +35,12 @@ def tiny_toy_config(**sections: Any) -> dict[str, Any]:
         "name": "tiny",
         "seed": 0,
         "device": "cpu",
-        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 256, "eval_samples": 128},
+        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "train_size": 256, "held_out_size": 128},
         "noise": {"dim": 2, "prior": "uniform", "scale": 1.0},
         "generator": {"hidden": [{"units": 8, "activation": "relu"}], "output_activation": "linear"},
         "discriminator": {"hidden": [{"units": 8, "activation": "maxout", "pieces": 2, "dropout": 0.1}], "output_dropout": 0.1},
         "train": {"batch_size": 32, "steps": 12, "optimizer": {"name": "adam", "lr": 0.001}},
-        "log": {"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 1, "num_samples": 16},
+        "log": {"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 1, "picture_samples": 16},
     }
     return merge_sections(cfg, sections)
 
@@ -58,10 +58,10 @@ def merge_sections(cfg: dict[str, Any], sections: dict[str, Any]) -> dict[str, A
 def toy_config(**sections: Any) -> dict[str, Any]:
     """The tiny 1-D experiment, logging every 2 steps and never saving on its own schedule."""
     cfg = tiny_toy_config(
-        data={"eval_samples": 64},
+        data={"held_out_size": 64},
         # dropout makes D consume torch's global RNG, so a forgotten RNG restore shows up
         discriminator={"hidden": [{"units": 8, "activation": "maxout", "pieces": 2, "dropout": 0.2}], "output_dropout": 0.2},
-        log={"every": 2, "samples_every": 1_000_000, "checkpoint_every": 1_000_000, "keep": 1, "num_samples": 16},
+        log={"every": 2, "samples_every": 1_000_000, "checkpoint_every": 1_000_000, "keep": 1, "picture_samples": 16},
     )
     return merge_sections(cfg, sections)
 

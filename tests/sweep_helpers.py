@@ -11,13 +11,9 @@ from helpers import tiny_toy_config
 # `gan eval` settings small enough for a fraction of a second per trial (every metric still runs)
 TINY_EVAL = {
     "split": "test",
-    "num_samples": 64,
-    "critic_seeds": 1,
-    "critic_steps": 20,
-    "critic_eval_every": 10,
-    "z_grid": 1000,
-    "x_bins": 200,
-    "w1_samples": 32,
+    "generated_samples": 64,
+    "critic": {"seeds": 1, "steps": 20, "check_every": 10},
+    "density": {"z_grid": 1000, "x_bins": 200, "w1_samples": 32},
 }
 
 
@@ -26,7 +22,7 @@ def tiny_base(steps: int = 12, **log: int) -> dict[str, Any]:
     return tiny_toy_config(
         discriminator={"hidden": [{"units": 8, "activation": "relu"}], "output_dropout": 0.0},
         train={"steps": steps},
-        log={"every": 4, "samples_every": 1_000_000, "checkpoint_every": 6, "keep": 1, "num_samples": 16, **log},
+        log={"every": 4, "samples_every": 1_000_000, "checkpoint_every": 6, "keep": 1, "picture_samples": 16, **log},
     )
 
 

@@ -90,7 +90,7 @@ def test_toy_train_then_sample_round_trip(tmp_path: Path) -> None:
 
 
 def test_2d_ring_round_trip(tmp_path: Path) -> None:
-    raw = tiny_toy_config(data={"name": "ring", "num_samples": 256, "eval_samples": 64}, noise={"dim": 2})
+    raw = tiny_toy_config(data={"name": "ring", "train_size": 256, "held_out_size": 64}, noise={"dim": 2})
     run = tmp_path / "run"
     assert gan("train", write_config(tmp_path, raw), "--out", run).exit_code == 0
     _check_run_dir(run, 12)
@@ -105,7 +105,7 @@ def test_digits_train_then_sample_round_trip(tmp_path: Path) -> None:
         discriminator={"hidden": [{"units": 16, "activation": "maxout", "pieces": 2, "dropout": 0.2}], "output_dropout": 0.5},
         train={"steps": 8, "update": "simultaneous", "d_loss_scale": 0.5,
                "optimizer": {"name": "sgd", "lr": 0.1, "lr_schedule": {"name": "exponential"}, "momentum_schedule": {"name": "linear"}}},
-        log={"every": 4, "samples_every": 8, "checkpoint_every": 8, "num_samples": 25},
+        log={"every": 4, "samples_every": 8, "checkpoint_every": 8, "picture_samples": 25},
     )
     run = tmp_path / "run"
     result = gan("train", write_config(tmp_path, raw), "--out", run)

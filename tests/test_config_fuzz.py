@@ -72,7 +72,7 @@ def load_or_error(text: str, overrides: list[str]) -> Config | GanError:
 @example("eval: {seed: 2001-13-99}\n")
 @example("? [a, b]\n: 1\n")
 @example("a: &x [*x]\n")
-@example("data: {num_samples: 1" + "0" * 400 + "}\n")
+@example("data: {train_size: 1" + "0" * 400 + "}\n")
 @example("noise: {scale: 1" + "0" * 400 + "}\n")
 @example("\x00")
 def test_any_text_loads_or_fails_cleanly(text: str) -> None:

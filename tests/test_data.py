@@ -162,7 +162,7 @@ def test_image_folder_dataset(tmp_path: Path) -> None:
 
 
 def test_mixture_in_three_dimensions() -> None:
-    raw = tiny_toy_config(data={"name": "mixture", "means": [[0, 0, 0], [5, 5, 5]], "weights": [1, 3], "std": 0.1, "num_samples": 400})
+    raw = tiny_toy_config(data={"name": "mixture", "means": [[0, 0, 0], [5, 5, 5]], "weights": [1, 3], "std": 0.1, "train_size": 400})
     ds = data.load(config.from_dict(raw))
     assert ds.dim == 3 and ds.target is not None
     frac_far = (ds.train[:, 0] > 2.5).float().mean().item()

@@ -52,7 +52,7 @@ def case_config(steps: int = STEPS, **train: Any) -> dict[str, Any]:
     return tiny_toy_config(
         discriminator=NO_DROPOUT,
         train={**tiny_toy_config()["train"], "batch_size": B, "steps": steps, **train},
-        log={"every": 5, "samples_every": 1_000_000, "checkpoint_every": 10, "keep": 1, "num_samples": 16},
+        log={"every": 5, "samples_every": 1_000_000, "checkpoint_every": 10, "keep": 1, "picture_samples": 16},
     )
 
 

@@ -39,7 +39,7 @@ def ema_config(steps: int, ema: dict[str, Any] | None = EMA, **log: Any) -> dict
     train = {**toy_config()["train"], "steps": steps}
     if ema is not None:
         train["ema"] = ema
-    return toy_config(data={"num_samples": 160}, train=train, log={**toy_config()["log"], **log})
+    return toy_config(data={"train_size": 160}, train=train, log={**toy_config()["log"], **log})
 
 
 def train(cfg: dict[str, Any], tmp_path: Path, name: str, resume: bool = False, overrides: tuple[str, ...] = ()) -> Path:
@@ -159,7 +159,7 @@ def test_ema_turned_on_at_a_resume_starts_from_the_loaded_G(tmp_path: Path) -> N
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("ema_runs")
-    fast_eval = {"num_samples": 200, "critic_steps": 20, "critic_seeds": 1, "critic_eval_every": 10, "critic_batch_size": 32, "z_grid": 5000, "x_bins": 1000}
+    fast_eval = {"generated_samples": 200, "critic": {"steps": 20, "seeds": 1, "check_every": 10, "batch_size": 32}, "density": {"z_grid": 5000, "x_bins": 1000}}
     out = {}
     for name, ema in (("ema", {"decay": 0.99}), ("plain", None)):
         cfg = ema_config(12, ema=ema, checkpoint_every=4, keep=3)
@@ -229,7 +229,7 @@ def test_figure1_draws_the_averaged_G_in_its_last_panel(runs: dict[str, Path], t
 
 
 def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None:
-    cfg = ema_config(10, select_every_epochs=1)
+    cfg = {**ema_config(10), "select": {"every_epochs": 1}}
     run = train(cfg, tmp_path, "sel")
     rows = [json.loads(line) for line in (RunDir(run).selection).read_text().splitlines()]
     assert len(rows) == 2  # 160 examples / 32 = 5 steps an epoch
@@ -243,6 +243,6 @@ def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None
     loaded = load_models(RunDir(run).best, torch.device("cpu"))
     assert loaded.weights == "ema" and loaded.ckpt["step"] == best_row["step"]
     gen = torch.Generator().manual_seed(loaded.cfg.seed + selection.SELECTION_NOISE_SEED_OFFSET)
-    noise = models.sample_noise(loaded.cfg.log.select_samples, loaded.cfg.noise.dim, loaded.cfg.noise.prior, loaded.cfg.noise.scale, torch.device("cpu"), gen)
-    value, _ = selection.validation_parzen(loaded.G, data.load(loaded.cfg).valid[: loaded.cfg.log.select_valid], noise)
+    noise = models.sample_noise(loaded.cfg.select.kernels, loaded.cfg.noise.dim, loaded.cfg.noise.prior, loaded.cfg.noise.scale, torch.device("cpu"), gen)
+    value, _ = selection.validation_parzen(loaded.G, data.load(loaded.cfg).valid[: loaded.cfg.select.valid_examples], noise)
     assert value == pytest.approx(best_row["valid_parzen"], abs=1e-6)

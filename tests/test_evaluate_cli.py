@@ -18,16 +18,17 @@ from gan_cli.cli import app
 
 torch.set_num_threads(1)
 runner = CliRunner()
-FAST_EVAL = {"num_samples": 400, "critic_steps": 40, "critic_seeds": 2, "critic_eval_every": 20, "critic_batch_size": 64,
-             "z_grid": 5000, "x_bins": 1000, "mode_samples": 500, "w1_samples": 100, "nn_samples": 50, "parzen_valid": 50}
-COMMON = {"seed": 0, "device": "cpu", "log": {"every": 10, "samples_every": 20, "checkpoint_every": 10, "keep": 2, "num_samples": 16}}
+FAST_EVAL = {"generated_samples": 400, "critic": {"steps": 40, "seeds": 2, "check_every": 20, "batch_size": 64},
+             "density": {"z_grid": 5000, "x_bins": 1000, "w1_samples": 100}, "modes": {"generated_samples": 500},
+             "memorisation": {"samples": 50}, "parzen": {"valid_examples": 50}}
+COMMON = {"seed": 0, "device": "cpu", "log": {"every": 10, "samples_every": 20, "checkpoint_every": 10, "keep": 2, "picture_samples": 16}}
 SMALL_MLP = {"hidden": [{"units": 16, "activation": "relu"}]}
 CONFIGS: dict[str, dict[str, Any]] = {
-    "gaussian1d": {"data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 500, "eval_samples": 300},
+    "gaussian1d": {"data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "train_size": 500, "held_out_size": 300},
                    "noise": {"dim": 1, "prior": "uniform", "scale": 1.0}, "generator": {**SMALL_MLP, "output_activation": "linear"}},
-    "gaussian_kde": {"data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 500, "eval_samples": 300},
+    "gaussian_kde": {"data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "train_size": 500, "held_out_size": 300},
                      "noise": {"dim": 3, "prior": "normal", "scale": 1.0}, "generator": {**SMALL_MLP, "output_activation": "linear"}},
-    "ring": {"data": {"name": "ring", "num_samples": 500, "eval_samples": 300}, "noise": {"dim": 2, "prior": "normal", "scale": 1.0},
+    "ring": {"data": {"name": "ring", "train_size": 500, "held_out_size": 300}, "noise": {"dim": 2, "prior": "normal", "scale": 1.0},
              "generator": {**SMALL_MLP, "output_activation": "linear"}},
     "digits": {"data": {"name": "digits"}, "noise": {"dim": 8, "prior": "uniform"},
                "generator": {**SMALL_MLP, "output_activation": "sigmoid", "output_bias": "marginals"}},
@@ -170,7 +171,7 @@ def test_eval_settings_are_validated_in_the_config(tmp_path: Path) -> None:
     from gan_cli.errors import GanError
 
     with pytest.raises(GanError) as exc:
-        from_dict({"train": {"steps": 1}, "eval": {"critic_seeds": 0, "critic": "svm", "kde_bandwidth": -1, "z_grid": 10}})
+        from_dict({"train": {"steps": 1}, "eval": {"critic": {"seeds": 0, "architecture": "svm"}, "density": {"kde_bandwidth": -1, "z_grid": 10}}})
     text = str(exc.value)
-    for key in ("eval.critic_seeds", "eval.critic", "eval.kde_bandwidth", "eval.z_grid"):
+    for key in ("eval.critic.seeds", "eval.critic.architecture", "eval.density.kde_bandwidth", "eval.density.z_grid"):
         assert key in text

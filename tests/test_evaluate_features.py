@@ -17,7 +17,7 @@ from gan_cli.cli import app
 
 runner = CliRunner()
 FEATURE_METRICS = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered", "class_kl"]
-FAST_EVAL = {"num_samples": 300, "critic_steps": 20, "critic_seeds": 1, "critic_eval_every": 10, "critic_batch_size": 64, "nn_samples": 50, "parzen_valid": 50, "fid_bootstrap": 5}
+FAST_EVAL = {"generated_samples": 300, "critic": {"steps": 20, "seeds": 1, "check_every": 10, "batch_size": 64}, "memorisation": {"samples": 50}, "parzen": {"valid_examples": 50}, "features": {"fid_bootstrap": 5}}
 
 
 def gan(*args: Any):
@@ -32,7 +32,7 @@ def make_run(root: Path, name: str, activation: str = "sigmoid", steps: int = 10
         "generator": {"hidden": [{"units": 16, "activation": "relu"}], "output_activation": activation},
         "discriminator": {"hidden": [{"units": 16, "activation": "relu"}]},
         "train": {"batch_size": 32, "steps": steps, "optimizer": {"name": "adam", "lr": 0.002}},
-        "log": {"every": 10, "samples_every": 10, "checkpoint_every": 10, "keep": 3, "num_samples": 16},
+        "log": {"every": 10, "samples_every": 10, "checkpoint_every": 10, "keep": 3, "picture_samples": 16},
         "eval": {**FAST_EVAL, **eval_keys},
     }
     cfg = root / f"{name}.yaml"
@@ -95,7 +95,7 @@ def test_same_seed_same_numbers_and_tanh_generators(root: Path, tmp_path: Path) 
 
 
 def test_features_off_leaves_the_section_out(root: Path) -> None:
-    r = evaluate(make_run(root, "off", features=False))
+    r = evaluate(make_run(root, "off", features={"enabled": False}))
     assert not set(FEATURE_METRICS) & set(r["metrics"]) and "features" in r["seconds"]
     assert "real vs real" not in r["_output"]
 
@@ -147,8 +147,8 @@ def rgb_run(root: Path, **eval_keys: Any) -> Path:
     raw = {
         "name": "rgb", "seed": 0, "device": "cpu", "data": {"name": "npz", "path": str(npz)}, "noise": {"dim": 4},
         "generator": {"hidden": [{"units": 8}], "output_activation": "sigmoid"}, "discriminator": {"hidden": [{"units": 8}]},
-        "train": {"batch_size": 30, "steps": 4}, "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "num_samples": 4},
-        "eval": {**FAST_EVAL, "num_samples": 40, "inception": True, **eval_keys},
+        "train": {"batch_size": 30, "steps": 4}, "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "picture_samples": 4},
+        "eval": {**FAST_EVAL, "generated_samples": 40, "features": {**FAST_EVAL["features"], "inception": True}, **eval_keys},
     }
     cfg = root / "rgb.yaml"
     cfg.write_text(yaml.safe_dump(raw))
@@ -162,7 +162,7 @@ def test_inception_offline_is_one_line_and_skipped(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(inception, "weights_available", lambda cuda: "<urlopen error [Errno -3] Temporary failure in name resolution>")
     r = evaluate(rgb_run(tmp_path))
     assert "inception_fid" not in r["metrics"] and "jsd_critic" in r["metrics"]
-    lines = [ln for ln in r["_output"].splitlines() if "eval.inception" in ln]
+    lines = [ln for ln in r["_output"].splitlines() if "eval.features.inception" in ln]
     assert len(lines) == 1 and "offline" in lines[0] and "name resolution" in lines[0]
 
 

@@ -72,7 +72,7 @@ def test_parzen_on_the_validation_split_never_scores_the_sigma_choosing_images()
     assert r["n"] == 30
     sigma = parzen.select_sigma(valid[:20], kernels)[0]
     assert r["mean"] == pytest.approx(direct_numpy(valid[20:].numpy(), kernels.numpy(), sigma).mean(), abs=1e-3)
-    with pytest.raises(GanError, match="parzen_valid"):
+    with pytest.raises(GanError, match="eval.parzen.valid_examples"):
         images.parzen_metric(kernels, valid, "valid", valid[:0], n_valid=50)
 
 

@@ -225,8 +225,8 @@ def test_gan_eval_on_stacked_mnist_reports_modes_beside_real_stacks(tmp_path: Pa
     raw.update({
         "seed": 0, "device": "cpu", "noise": {"dim": 4}, "generator": {"hidden": [{"units": 8}], "output_activation": "sigmoid"},
         "discriminator": {"hidden": [{"units": 8}]}, "train": {"batch_size": 25, "steps": 4},
-        "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "num_samples": 4},
-        "eval": {"num_samples": 60, "critic_steps": 10, "critic_seeds": 1, "critic_eval_every": 5, "nn_samples": 20, "parzen_valid": 20, "fid_bootstrap": 3, "stacked_samples": 200},
+        "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "picture_samples": 4},
+        "eval": {"generated_samples": 60, "critic": {"steps": 10, "seeds": 1, "check_every": 5}, "memorisation": {"samples": 20}, "parzen": {"valid_examples": 20}, "features": {"fid_bootstrap": 3}, "stacked": {"generated_samples": 200}},
     })
     cfg = tmp_path / "stacked_run.yaml"
     cfg.write_text(yaml.safe_dump(raw))
@@ -246,8 +246,8 @@ def test_gan_eval_without_label_files_skips_the_feature_metrics_with_one_line(tm
     raw.update({
         "seed": 0, "device": "cpu", "noise": {"dim": 4}, "generator": {"hidden": [{"units": 8}], "output_activation": "sigmoid"},
         "discriminator": {"hidden": [{"units": 8}]}, "train": {"batch_size": 25, "steps": 4},
-        "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "num_samples": 4},
-        "eval": {"num_samples": 40, "critic_steps": 10, "critic_seeds": 1, "critic_eval_every": 5, "nn_samples": 20, "parzen_valid": 20},
+        "log": {"every": 4, "samples_every": 4, "checkpoint_every": 4, "keep": 1, "picture_samples": 4},
+        "eval": {"generated_samples": 40, "critic": {"steps": 10, "seeds": 1, "check_every": 5}, "memorisation": {"samples": 20}, "parzen": {"valid_examples": 20}},
     })
     cfg = tmp_path / "run.yaml"
     cfg.write_text(yaml.safe_dump(raw))
@@ -257,4 +257,4 @@ def test_gan_eval_without_label_files_skips_the_feature_metrics_with_one_line(tm
     m = json.loads((tmp_path / "run" / "eval.json").read_text())["metrics"]
     assert "parzen_ll" in m and "fid" not in m
     notes = [ln for ln in result.output.splitlines() if "eval.features" in ln]
-    assert len(notes) == 1 and "train-labels-idx1-ubyte" in notes[0] and "eval.features: false" in notes[0]
+    assert len(notes) == 1 and "train-labels-idx1-ubyte" in notes[0] and "eval.features.enabled: false" in notes[0]

@@ -39,7 +39,7 @@ def _train(tmp_path: Path, name: str, cfg: dict) -> Path:
 def run_1d(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = {
         "name": "fig1", "seed": 0, "device": "cpu",
-        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "num_samples": 256, "eval_samples": 128},
+        "data": {"name": "gaussian", "mean": 1.0, "std": 0.5, "train_size": 256, "held_out_size": 128},
         "noise": {"dim": 1, "prior": "uniform", "scale": 1.0},
         "generator": {"hidden": [{"units": 8}]},
         "discriminator": {"hidden": [{"units": 8}]},

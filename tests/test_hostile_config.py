@@ -45,7 +45,7 @@ CASES: list[tuple[str, str, list[str], str]] = [
     ("wrong-type-int", with_("train.batch_size", "many"), [], "train.batch_size: expected an integer, got 'many'"),
     ("wrong-type-section", with_("train", [1, 2]), [], "train: expected a mapping"),
     ("wrong-type-bool", with_("data.download", "maybe"), [], "data.download: expected true/false"),
-    ("nan-size", with_("data.num_samples", float("nan")), [], "data.num_samples: expected an integer, got nan"),
+    ("nan-size", with_("data.train_size", float("nan")), [], "data.train_size: expected an integer, got nan"),
     ("nan-float", with_("data.std", float("nan")), [], "data.std: must be a finite number"),
     ("inf-lr", with_("train.optimizer.lr", float("inf")), [], "train.optimizer.lr: must be a finite number"),
     ("negative-size", with_("noise.dim", -3), [], "noise.dim: must be > 0, got -3"),

@@ -98,7 +98,7 @@ def test_nproc_beyond_one_machine_is_one_message_before_any_process_starts(tmp_p
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("finished")
-    cfg = write_config(tmp / "c.yaml", toy_config(train={"steps": 4}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "num_samples": 8}))
+    cfg = write_config(tmp / "c.yaml", toy_config(train={"steps": 4}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "picture_samples": 8}))
     assert gan("train", cfg, "--out", tmp / "run").exit_code == 0
     return tmp / "run"
 
@@ -152,14 +152,14 @@ def test_dry_run_prints_config_and_parameter_counts_before_missing_data(tmp_path
 
 
 def test_a_run_that_failed_before_its_first_checkpoint_is_reused_and_never_resumed(tmp_path: Path) -> None:
-    cfg = toy_config(train={"steps": 4, "nan_policy": "stop", "optimizer": {"name": "sgd", "lr": 1e30}}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "num_samples": 8})
+    cfg = toy_config(train={"steps": 4, "nan_policy": "stop", "optimizer": {"name": "sgd", "lr": 1e30}}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "picture_samples": 8})
     write_config(tmp_path / "c.yaml", cfg)
     out = tmp_path / "run"
     first = gan("train", tmp_path / "c.yaml", "--out", out)
     assert first.exit_code == 1 and (out / "config.yaml").is_file() and not (out / "checkpoints" / "last.pt").exists()
     resumed = one_clean_error(gan("train", "--resume", out))
     assert "stopped before its first checkpoint" in resumed and "without --resume" in resumed
-    write_config(tmp_path / "good.yaml", toy_config(train={"steps": 4}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "num_samples": 8}))
+    write_config(tmp_path / "good.yaml", toy_config(train={"steps": 4}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "picture_samples": 8}))
     again = gan("train", tmp_path / "good.yaml", "--out", out)
     assert again.exit_code == 0, again.output
     assert checkpoint.load(out)["step"] == 4
@@ -237,7 +237,7 @@ def test_eval_on_a_too_small_validation_split_fails_before_any_critic(tmp_path: 
         data={"name": "mnist", "root": str(tmp_path / "mnist"), "download": False, "train_range": [0, 100], "valid_range": [100, 120]},
         generator={"output_activation": "sigmoid"},
         train={"steps": 2, "batch_size": 10},
-        log={"every": 2, "checkpoint_every": 2, "samples_every": 2, "keep": 1, "num_samples": 4},
+        log={"every": 2, "checkpoint_every": 2, "samples_every": 2, "keep": 1, "picture_samples": 4},
     )
     write_config(tmp_path / "c.yaml", cfg)
     assert gan("train", tmp_path / "c.yaml", "--out", tmp_path / "run").exit_code == 0

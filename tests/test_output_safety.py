@@ -99,7 +99,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from helpers import gan, tiny_toy_config, write_config
 
     tmp = tmp_path_factory.mktemp("trained")
-    cfg = write_config(tmp / "cfg.yaml", tiny_toy_config(log={"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 5, "num_samples": 16}))
+    cfg = write_config(tmp / "cfg.yaml", tiny_toy_config(log={"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 5, "picture_samples": 16}))
     result = gan("train", cfg, "--out", tmp / "run")
     assert result.exit_code == 0, result.output
     return tmp / "run"

@@ -49,8 +49,8 @@ def test_mnist_yaml_resolves_to_the_protocol_values() -> None:
     m = o.momentum_schedule
     assert (m.name, m.start, m.final, m.saturate_epoch) == ("linear", 0.5, 0.7, 250)
     assert o.weight_decay == 0.0
-    assert cfg.log.select_every_epochs == 1  # model selection on the validation Parzen signal is on
-    assert cfg.eval.num_samples == 10_000
+    assert cfg.select.every_epochs == 1  # model selection on the validation Parzen signal is on
+    assert cfg.eval.generated_samples == 10_000
 
 
 def test_algorithm1_config_differs_only_in_the_update_scheme() -> None:
@@ -79,7 +79,7 @@ def test_mnist_nets_have_the_papers_shapes_and_init_ranges() -> None:
 
 def test_selection_is_off_by_default() -> None:
     cfg = config_mod.from_dict({"train": {"steps": 1}})
-    assert cfg.log.select_every_epochs == 0
+    assert cfg.select.every_epochs == 0
 
 
 def test_averaged_recipe_is_the_released_training_with_G_averaged() -> None:
@@ -89,7 +89,7 @@ def test_averaged_recipe_is_the_released_training_with_G_averaged() -> None:
     assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
     assert diff == {
         "name", "train.epochs", "train.ema.decay", "train.ema.rampup", "log.checkpoint_every", "log.keep",
-        "log.select_samples",
+        "select.kernels",
     }
     averaged = _load("mnist_averaged.yaml")
     assert (averaged.train.ema.decay, averaged.train.ema.rampup) == (0.9995, None)
@@ -102,7 +102,7 @@ def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G()
     b = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
     diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
     assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
-    assert {k for k in diff if not k.startswith(("train.optimizer.", "log."))} == {"name", "train.epochs", "train.ema.decay", "train.ema.rampup"}
+    assert {k for k in diff if not k.startswith(("train.optimizer.", "log.", "select."))} == {"name", "train.epochs", "train.ema.decay", "train.ema.rampup"}
     tuned = _load("mnist_algorithm1_adam.yaml")
     assert (tuned.train.update, tuned.train.k, tuned.train.optimizer.name) == ("alternating", 1, "adam")
     assert (tuned.train.ema.decay, tuned.train.ema.rampup) == (0.9999, 0.2)

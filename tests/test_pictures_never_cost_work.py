@@ -25,7 +25,7 @@ def _write(tmp_path: Path, cfg: dict) -> Path:
 @pytest.mark.parametrize("dim", [3, 5])
 def test_mixture_of_three_or_more_dimensions_trains_checkpoints_and_draws(tmp_path: Path, dim: int) -> None:
     means = np.eye(dim)[:3].tolist()
-    cfg = tiny_toy_config(data={"name": "mixture", "means": means, "std": 0.1, "num_samples": 256, "eval_samples": 64})
+    cfg = tiny_toy_config(data={"name": "mixture", "means": means, "std": 0.1, "train_size": 256, "held_out_size": 64})
     run = train_experiment(str(_write(tmp_path, cfg)), [], out=str(tmp_path / "run"), reporter=Reporter(quiet=True))
     assert (run / "checkpoints" / "last.pt").is_file()
     assert checkpoint.load(run)["step"] == 12

@@ -57,7 +57,7 @@ class QuietReporter(Reporter):
 
 def config(tmp_path: Path, update: str, steps: int, **log: Any) -> Path:
     train = {**toy_config()["train"], **UPDATES[update], "steps": steps}
-    cfg = toy_config(data={"num_samples": 160}, train=train, log={**toy_config()["log"], **log})
+    cfg = toy_config(data={"train_size": 160}, train=train, log={**toy_config()["log"], **log})
     return write_config(tmp_path / f"{update}-{steps}.yaml", cfg)
 
 
@@ -101,7 +101,7 @@ def test_two_n_steps_equal_n_steps_resumed_for_n_more(tmp_path: Path, update: st
 
 def test_resume_across_an_epoch_boundary_with_a_two_batch_epoch(tmp_path: Path) -> None:
     """64 examples / 32 = 2 batches per epoch: the resumed half runs through several new permutations."""
-    raw = toy_config(data={"num_samples": 64}, train={**toy_config()["train"], "steps": 3}, log={**toy_config()["log"], "every": 1})
+    raw = toy_config(data={"train_size": 64}, train={**toy_config()["train"], "steps": 3}, log={**toy_config()["log"], "every": 1})
     write_config(tmp_path / "short.yaml", raw)
     write_config(tmp_path / "long.yaml", {**raw, "train": {**raw["train"], "steps": 9}})
     full = train(tmp_path / "long.yaml", tmp_path / "full")

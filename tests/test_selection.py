@@ -63,10 +63,10 @@ def _train(tmp_path: Path, *sets: str) -> Path:
     out = tmp_path / "run"
     args = [
         "train", "--out", str(out), "--device", "cpu",
-        "--set", "name=sel", "--set", "data.name=gaussian", "--set", "data.num_samples=256", "--set", "data.eval_samples=64",
+        "--set", "name=sel", "--set", "data.name=gaussian", "--set", "data.train_size=256", "--set", "data.held_out_size=64",
         "--set", "noise.dim=1", "--set", "generator.hidden=[{units: 8}]", "--set", "discriminator.hidden=[{units: 8}]",
         "--set", "train.batch_size=64", "--set", "train.epochs=5", "--set", "log.every=4",
-        "--set", "log.samples_every=1000", "--set", "log.checkpoint_every=1000", "--set", "log.select_samples=50",
+        "--set", "log.samples_every=1000", "--set", "log.checkpoint_every=1000", "--set", "select.kernels=50",
         *sets,
     ]
     # no config file: build one from the overrides alone
@@ -79,7 +79,7 @@ def _train(tmp_path: Path, *sets: str) -> Path:
 
 
 def test_training_logs_each_epoch_and_keeps_the_best_checkpoint(tmp_path: Path) -> None:
-    run = _train(tmp_path, "--set", "log.select_every_epochs=1")
+    run = _train(tmp_path, "--set", "select.every_epochs=1")
     rows = [json.loads(line) for line in (run / "selection.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4, 5]
     assert [r["step"] for r in rows] == [4, 8, 12, 16, 20]  # 256 examples / 64 per batch = 4 steps an epoch
@@ -107,7 +107,7 @@ def test_training_logs_each_epoch_and_keeps_the_best_checkpoint(tmp_path: Path) 
 
 
 def test_every_n_epochs_and_off(tmp_path: Path) -> None:
-    run = _train(tmp_path, "--set", "log.select_every_epochs=2")
+    run = _train(tmp_path, "--set", "select.every_epochs=2")
     rows = [json.loads(line) for line in (run / "selection.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [2, 4]
     off = _train(tmp_path / "off")
@@ -116,7 +116,7 @@ def test_every_n_epochs_and_off(tmp_path: Path) -> None:
 
 
 def test_resume_forgets_checks_after_the_checkpoint(tmp_path: Path) -> None:
-    run = _train(tmp_path, "--set", "log.select_every_epochs=1", "--set", "log.checkpoint_every=8")
+    run = _train(tmp_path, "--set", "select.every_epochs=1", "--set", "log.checkpoint_every=8")
     # pretend the run died after step 8's checkpoint: last.pt is step 8's
     import shutil
 

@@ -28,7 +28,7 @@ def raw_config(dropout: float = 0.0, **train: Any) -> dict[str, Any]:
         "name": "speed",
         "seed": 3,
         "device": "cpu",
-        "data": {"name": "mixture", "means": [[0, 0, 1, 1], [2, 2, 0, 0]], "std": 0.2, "num_samples": 256, "eval_samples": 64},
+        "data": {"name": "mixture", "means": [[0, 0, 1, 1], [2, 2, 0, 0]], "std": 0.2, "train_size": 256, "held_out_size": 64},
         "noise": {"dim": 3},
         "generator": {"hidden": [{"units": 16, "activation": "relu"}, {"units": 16, "activation": "relu"}]},
         "discriminator": {

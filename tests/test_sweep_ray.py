@@ -58,7 +58,7 @@ def test_a_two_seed_two_value_sweep(tmp_path: Path, local_ray: engine.Cluster) -
         run = out / trial_id  # an ordinary run directory: config, checkpoint, eval.json
         cfg = yaml.safe_load((run / "config.yaml").read_text())
         assert cfg["train"]["k"] == r["grid"]["train.k"] and cfg["seed"] == r["seed"]
-        assert cfg["eval"]["num_samples"] == 64, "the sweep's eval settings reach the trial"
+        assert cfg["eval"]["generated_samples"] == 64, "the sweep's eval settings reach the trial"
         assert checkpoint.load(run / "checkpoints" / "last.pt")["step"] == 12
         ev = json.loads((run / "eval.json").read_text())
         assert r["metrics"]["value"] == ev["metrics"]["value"]["value"] and "jsd_critic" in r["metrics"]

@@ -1,7 +1,9 @@
-"""Rewrite the table of config keys in docs/config.md from the code (`gan config --markdown`).
+"""Rewrite the tables of config keys in docs/config.md from the code: every key (`gan config
+--markdown`) and the renamed keys (`gan_cli.config.RENAMES`).
 
-The table sits between the `<!-- keys:start -->` and `<!-- keys:end -->` markers; everything else in
-the file is left as it is. Running it twice changes nothing (tests/test_docs.py checks the table).
+The tables sit between the `<!-- keys:start -->` and `<!-- keys:end -->` markers and between
+`<!-- renames:start -->` and `<!-- renames:end -->`; everything else in the file is left as it is.
+Running it twice changes nothing (tests/test_docs.py checks the tables).
 
     python tools/update_config_doc.py
 """
@@ -18,9 +20,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the gan_cli of this checkout, even where another one is installed
 
 from gan_cli.cli import app  # noqa: E402
+from gan_cli.config import RENAMES  # noqa: E402
 
 CONFIG_DOC = REPO / "docs" / "config.md"
 START, END = "<!-- keys:start -->", "<!-- keys:end -->"
+RENAMES_START, RENAMES_END = "<!-- renames:start -->", "<!-- renames:end -->"
 
 
 def key_table() -> str:
@@ -31,11 +35,21 @@ def key_table() -> str:
     return result.output
 
 
+def renames_table() -> str:
+    """One row per renamed key, old -> new, in the order of the table in gan_cli/config/renames.py."""
+    rows = "".join(f"| `{old}` | `{new}` |\n" for old, new in RENAMES.items())
+    return "| old key | new key |\n|---|---|\n" + rows
+
+
+def _between(text: str, start: str, end: str, table: str) -> str:
+    if start not in text or end not in text:
+        raise ValueError(f"{CONFIG_DOC.name} needs the markers {start} and {end}")
+    return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: f"{start}\n{table}{end}", text, flags=re.S)
+
+
 def render(text: str) -> str:
-    """`text` with the key table between the markers replaced by the current one."""
-    if START not in text or END not in text:
-        raise ValueError(f"{CONFIG_DOC.name} needs the markers {START} and {END}")
-    return re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: f"{START}\n{key_table()}{END}", text, flags=re.S)
+    """`text` with the tables between the markers replaced by the current ones."""
+    return _between(_between(text, START, END, key_table()), RENAMES_START, RENAMES_END, renames_table())
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ def eval_command(options: EvalOptions, console: Console | None = None) -> dict[s
 
 def _settings(options: EvalOptions, cfg_eval: Any) -> tuple[str, int, int]:
     """(split, generated samples, seed): the options, else the config's eval section."""
-    n = options.num_samples if options.num_samples is not None else cfg_eval.num_samples
+    n = options.num_samples if options.num_samples is not None else cfg_eval.generated_samples
     return options.split or cfg_eval.split, n, cfg_eval.seed if options.seed is None else options.seed
 
 

@@ -174,7 +174,7 @@ def _train(
     """Train to `total` steps with the run's hooks: log lines, pictures, selection, TensorBoard."""
     writer = writer_class(str(run_dir.tensorboard)) if writer_class else None
     if dataset.is_image and not run_dir.real_picture.exists():  # the training data beside G's samples, for comparison by eye
-        draw(dataset.train[: cfg.log.num_samples], trainer.data_info, run_dir.real_picture)
+        draw(dataset.train[: cfg.log.picture_samples], trainer.data_info, run_dir.real_picture)
     g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
     reporter.banner(run_dir.path, device, g, d, trainer.step, total, processes.note(cfg))
     try:

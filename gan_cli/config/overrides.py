@@ -1,4 +1,5 @@
-"""`--set KEY=VALUE` overrides applied to a raw config, with did-you-mean hints for unknown keys."""
+"""`--set KEY=VALUE` overrides applied to a raw config, with did-you-mean hints for unknown keys.
+An old key name (`renames.RENAMES`) sets its new key, with a note on stderr."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from gan_cli.config.renames import RENAMES, is_old, note
 from gan_cli.config.schema import key_paths
 from gan_cli.errors import GanError
 
@@ -16,7 +18,11 @@ EXAMPLE_OVERRIDE = "train.optimizer.lr=0.05"
 
 
 def _closest_path(key: str, valid: list[str]) -> list[str]:
-    """The valid dotted path most like `key`: same last part first (train.lr -> train.optimizer.lr)."""
+    """The valid dotted path most like `key`: same last part first (train.lr -> train.optimizer.lr);
+    a near miss of an old name gives its new one (eval.critic_step -> eval.critic.steps)."""
+    old = difflib.get_close_matches(key, list(RENAMES), n=1, cutoff=0.9)
+    if old:
+        return [RENAMES[old[0]]]
     leaf = key.rsplit(".", 1)[-1]
     same_leaf = [v for v in valid if v.rsplit(".", 1)[-1] == leaf]
     if same_leaf:
@@ -32,12 +38,16 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     out = copy.deepcopy(raw)
     valid = key_paths()
     errors: list[str] = []
+    moved: list[tuple[str, str]] = []
     for item in overrides:
         if "=" not in item:
             errors.append(f"--set {item!r}: expected KEY=VALUE, e.g. {EXAMPLE_OVERRIDE}")
             continue
         key, text = item.split("=", 1)
         key = key.strip()
+        if key in RENAMES and key not in valid:  # a scalar's old name that is now a section is checked below, with its value
+            moved.append((key, RENAMES[key]))
+            key = RENAMES[key]
         if key not in valid:
             close = _closest_path(key, valid)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -47,6 +57,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = yaml.safe_load(text) if text.strip() else None
         except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
             value = text  # not YAML (e.g. the date 2001-13-99): keep the text; validation names the key
+        if is_old(key, value):  # eval.critic=mlp: the old scalar, now eval.critic.architecture
+            moved.append((key, RENAMES[key]))
+            key = RENAMES[key]
         node = out
         parts = key.split(".")
         for part in parts[:-1]:
@@ -58,4 +71,5 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         node[parts[-1]] = value
     if errors:
         raise GanError("invalid --set override:", errors)
+    note(moved, "--set ")
     return out

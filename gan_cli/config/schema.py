@@ -1,8 +1,8 @@
 """The experiment configuration as frozen dataclasses: every key, its default, its checks, its doc.
 
 Every field carries its default and a one-line doc (units, the paper's value); `gan config` and
-docs/config.md are generated from these docs (`field_docs`). Loading and validation live in
-`gan_cli.config.loading`.
+docs/config.md are generated from these docs (`field_docs`). The `eval` section (one section per
+estimator) lives in `schema_eval`. Loading and validation live in `gan_cli.config.loading`.
 """
 
 from __future__ import annotations
@@ -10,18 +10,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from gan_cli.config.fields import doc_field as _f
+from gan_cli.config.schema_eval import EvalConfig
+
 SQRT3 = math.sqrt(3.0)
-
-
-def _f(default: Any = dataclasses.MISSING, doc: str = "", *, factory: Any = None, **checks: Any) -> Any:
-    """A dataclass field with a doc string and value checks (ge, gt, le, lt, len)."""
-    meta = {"doc": doc, **checks}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
 
 
 Activation = Literal["linear", "relu", "leaky_relu", "tanh", "sigmoid", "maxout"]
@@ -52,8 +47,8 @@ class DataConfig:
     train_range: list[int] | None = _f(None, "[start, end) indexes of the training split in the dataset's train pool; null = dataset default (MNIST: [0, 50000])", len=2)
     valid_range: list[int] | None = _f(None, "[start, end) of the validation split; null = default (MNIST: [50000, 60000])", len=2)
     test_range: list[int] | None = _f(None, "[start, end) of the test split where the dataset has no official test set", len=2)
-    num_samples: int = _f(50_000, "toy data: size of the training set drawn from p_data", gt=0)
-    eval_samples: int = _f(10_000, "toy data: size of each of the validation and test sets", gt=0)
+    train_size: int = _f(50_000, "toy data: examples in the training set drawn from p_data", gt=0)
+    held_out_size: int = _f(10_000, "toy data: examples in each of the validation and test sets", gt=0)
     mean: float = _f(4.0, "gaussian: mean of the 1-D target")
     std: float | None = _f(None, "std of each component (gaussian 0.5, ring 0.02, grid 0.05, mixture 0.1)", gt=0.0)
     modes: int = _f(8, "ring: number of equal-weight modes", gt=0)
@@ -169,42 +164,18 @@ class LogConfig:
     samples_every: int = _f(1000, "steps between sample pictures", gt=0)
     checkpoint_every: int = _f(1000, "steps between checkpoints", gt=0)
     keep: int = _f(3, "periodic checkpoints kept (newest); last.pt is always kept", ge=0)
-    num_samples: int = _f(100, "samples in each picture (images: a square grid; toy: drawn from p_g are many more)", gt=0)
+    picture_samples: int = _f(100, "samples drawn in each picture (images: a square grid; toy: drawn from p_g are many more)", gt=0)
     tensorboard: bool = _f(False, "also write TensorBoard scalars under RUN_DIR/tb (needs the tensorboard package)")
-    select_every_epochs: int = _f(0, "epochs between validation Parzen model-selection checks (best -> checkpoints/best.pt); 0 = off", ge=0)
-    select_samples: int = _f(1000, "generated samples used as Parzen kernels by each selection check", gt=0)
-    select_valid: int = _f(1000, "validation examples scored by each selection check (the first ones of the split)", gt=0)
 
 
 @dataclass(frozen=True)
-class EvalConfig:
-    """Defaults of `gan eval`."""
+class SelectConfig:
+    """Model selection during training: a validation Parzen check every few epochs keeps the best
+    G as checkpoints/best.pt (and selection.jsonl); off by default."""
 
-    split: Literal["valid", "test"] = _f("test", "held-out split evaluated")
-    num_samples: int = _f(10_000, "generated samples per metric (Parzen kernels, critic data)", gt=0)
-    seed: int = _f(0, "seed of the evaluation's noise and critics", ge=0)
-    critic: Literal["discriminator", "mlp"] = _f("discriminator", "fresh critic's architecture: the config's discriminator, or an MLP of two critic_units leaky-ReLU layers")
-    critic_units: int = _f(128, "hidden units per layer of the 'mlp' critic", gt=0)
-    critic_seeds: int = _f(3, "fresh critics trained (one per seed); the JSD bound is their mean +- s.e.", gt=0)
-    critic_steps: int = _f(2000, "most Adam steps per critic (it stops early on its validation split)", gt=0)
-    critic_batch_size: int = _f(256, "real and generated examples per critic step (each)", gt=0)
-    critic_lr: float = _f(1e-3, "critic Adam learning rate", gt=0.0)
-    critic_eval_every: int = _f(100, "critic steps between validation checks (early stopping)", gt=0)
-    critic_patience: int = _f(5, "validation checks without improvement before the critic stops", gt=0)
-    mode_samples: int = _f(2500, "generated samples for the mode metrics (VEEGAN/PacGAN protocol: 2,500)", gt=0)
-    quality_std: float = _f(3.0, "a sample is high quality within this many std (Mahalanobis) of its nearest mode", gt=0.0)
-    parzen_kernels: int | None = _f(None, "Parzen kernels drawn from G; null = num_samples (paper: 10,000)", gt=0)
-    parzen_valid: int = _f(1000, "first validation images that choose the Parzen sigma (paper: 1,000)", gt=0)
-    nn_samples: int = _f(1000, "samples and held-out images in the nearest-training-neighbour check", gt=1)
-    z_grid: int = _f(1_000_000, "1-D exact p_g: noise quantile grid points pushed through G", ge=1000)
-    x_bins: int = _f(20_000, "1-D exact p_g: bins of the x grid the JSD is summed over", ge=100)
-    kde_bandwidth: float = _f(0.5, "density JSD without exact p_g: Gaussian kernel width as a fraction of the target's smallest component std", gt=0.0, le=2.0)
-    w1_samples: int = _f(1000, "samples per side of each exact optimal-transport W1 in 2-D (cost grows as n^3)", gt=1)
-    features: bool = _f(True, "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a CNN trained once on the training split and cached in data.root/gan-cli-features, or under ~/.cache/gan-cli where data.root may not be written (`gan eval features` trains it)")
-    fid_bootstrap: int = _f(20, "FID: bootstrap resamples of each side for its s.e. (0 = no s.e.)", ge=0)
-    kid_subset_size: int = _f(1000, "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- s.e. over the subsets", gt=1)
-    stacked_samples: int = _f(26_000, "stacked-mnist: samples classified per channel for modes covered (of 1,000) and KL to uniform (VEEGAN/PacGAN: 26,000)", gt=0)
-    inception: bool = _f(False, "3-channel images: also torch-fidelity's Inception FID and KID (comparable with the literature; its weights download once; offline: one line, skipped)")
+    every_epochs: int = _f(0, "epochs between validation Parzen model-selection checks (best -> checkpoints/best.pt); 0 = off", ge=0)
+    kernels: int = _f(1000, "generated samples used as Parzen kernels by each check", gt=0)
+    valid_examples: int = _f(1000, "validation examples scored by each check (the first ones of the split)", gt=0)
 
 
 @dataclass(frozen=True)
@@ -220,6 +191,7 @@ class Config:
     discriminator: DiscriminatorConfig = _f(doc="the discriminator", factory=DiscriminatorConfig)
     train: TrainConfig = _f(doc="the training algorithm", factory=TrainConfig)
     log: LogConfig = _f(doc="logging, pictures and checkpoints", factory=LogConfig)
+    select: SelectConfig = _f(doc="model selection during training", factory=SelectConfig)
     eval: EvalConfig = _f(doc="gan eval defaults", factory=EvalConfig)
 
 

@@ -10,6 +10,7 @@ import types
 import typing
 from typing import Any, Literal
 
+from gan_cli.config.renames import old_names_in
 from gan_cli.config.schema import join_key
 
 MISSING = object()
@@ -138,8 +139,9 @@ def build(cls: type, raw: Any, path: str, errors: list[str]) -> Any:
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         if not isinstance(key, str) or key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f"; did you mean '{join_key(path, close[0])}'?" if close else ""
+            old = old_names_in(path)  # a near miss of an old name: its new one
+            close = difflib.get_close_matches(str(key), list(fields) + list(old), n=1)
+            hint = f"; did you mean '{join_key(path, close[0]) if close[0] in fields else old[close[0]]}'?" if close else ""
             errors.append(f"{join_key(path, str(key))}: unknown key{hint}")
             continue
         out = convert(value, hints[key], join_key(path, key), errors)

@@ -31,9 +31,9 @@ def load(cfg: Config) -> Dataset:
         gens = [torch.Generator().manual_seed(cfg.seed * 3 + i) for i in range(3)]
         return Dataset(
             d.name,
-            train=target.sample(d.num_samples, gens[0]),
-            valid=target.sample(d.eval_samples, gens[1]),
-            test=target.sample(d.eval_samples, gens[2]),
+            train=target.sample(d.train_size, gens[0]),
+            valid=target.sample(d.held_out_size, gens[1]),
+            test=target.sample(d.held_out_size, gens[2]),
             image_shape=None,
             value_range=None,
             target=target,

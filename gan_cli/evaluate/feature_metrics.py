@@ -41,7 +41,7 @@ def _fidelity(module: str) -> Any:
     except ImportError:
         raise GanError(
             "FID, KID and precision/recall need the torch-fidelity package: pip install 'torch-fidelity>=0.4' "
-            "(or set eval.features: false)"
+            "(or set eval.features.enabled: false)"
         ) from None
 
 

@@ -18,8 +18,8 @@ from gan_cli.evaluate.report import metric
 def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
     """Every feature metric of `other` (features, labels) against the held-out (features, labels)."""
     (hf, _), (of, ol) = held, other
-    f = fm.fid_interval(hf, of, ev.fid_bootstrap, seed)
-    k = fm.kid(hf, of, ev.kid_subset_size, seed + 1)
+    f = fm.fid_interval(hf, of, ev.features.fid_bootstrap, seed)
+    k = fm.kid(hf, of, ev.features.kid_subset_size, seed + 1)
     balls = fm.prdc(hf, of, real_knn=held_knn)
     ch = fm.class_histogram(ol, classes, seed=seed + 2)
     return {
@@ -38,7 +38,7 @@ def score_images(
     stream: Callable[[int], int], device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
-    calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size."""
+    calibration; all three are images in [0, 1]. `ev` (the config's eval section) supplies features.fid_bootstrap and features.kid_subset_size."""
     held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
     return score_features(net, fake_fl, held_fl, train_fl, split, ev, stream)
 
@@ -58,7 +58,7 @@ def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Fe
     kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}
     common = {"split": split, "feature_net": {k: net.info[k] for k in ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256")}}
     specs = {
-        "fid": (f"FID ({tag})", f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n", {"caveat": net.describe()}),
+        "fid": (f"FID ({tag})", f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.features.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n", {"caveat": net.describe()}),
         "kid": (f"KID ({tag})", f"unbiased MMD^2 with the kernel (x.y / d + 1)^3 in {tag} features, mean +- s.e. over {kid_shape['subsets']} disjoint subsets of {kid_shape['subset_size']:,} per side", kid_shape),
         "precision": (f"precision, k = {fm.PR_K}", f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
         "recall": (f"recall, k = {fm.PR_K}", f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),

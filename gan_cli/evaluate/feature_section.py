@@ -23,22 +23,22 @@ from gan_cli.sample import Loaded, generate
 
 
 def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console | None = None) -> dict[str, Any]:
-    """The section's eval.json metrics: the feature network's (labelled data, eval.features) and
-    Inception's (3-channel data, eval.inception); {} when neither applies."""
+    """The section's eval.json metrics: the feature network's (labelled data, eval.features.enabled) and
+    Inception's (3-channel data, eval.features.inception); {} when neither applies."""
     cfg, ev = loaded.cfg, loaded.cfg.eval
     console = console or Console(stderr=True, highlight=False)
     out: dict[str, Any] = {}
-    if ev.features and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist") and not data.has_labels(cfg):
+    if ev.features.enabled and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist") and not data.has_labels(cfg):
         console.print(
             f"eval.features: skipped, no label files ({', '.join(data.LABEL_STEMS)}) under data.root={cfg.data.root}: place them beside "
-            "the images for FID, KID, precision/recall and class coverage, or set eval.features: false",
+            "the images for FID, KID, precision/recall and class coverage, or set eval.features.enabled: false",
             markup=False, highlight=False, soft_wrap=True,
         )
-    elif ev.features and cfg.data.name == "stacked-mnist":
+    elif ev.features.enabled and cfg.data.name == "stacked-mnist":
         out.update(stacked_metrics(loaded, ds, held, n, split, stream, console))
-    elif ev.features and cfg.data.name in data.LABELLED:
+    elif ev.features.enabled and cfg.data.name in data.LABELLED:
         out.update(_labelled(loaded, ds, held, n, split, stream, console))
-    if ev.inception:
+    if ev.features.inception:
         out.update(inception_metrics(loaded, ds, held, n, split, lambda i: stream(10 + i), console))
     return out
 

@@ -31,7 +31,7 @@ def parzen_split(valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: i
     if len(scored) < 2:
         raise GanError(
             f"--split valid: the validation split has {len(valid)} images and the first {len(chooser)} choose the "
-            f"Parzen sigma, which leaves {len(scored)} to score; use --split test or lower eval.parzen_valid"
+            f"Parzen sigma, which leaves {len(scored)} to score; use --split test or lower eval.parzen.valid_examples"
         )
     return chooser, scored
 
@@ -52,7 +52,7 @@ def memorisation(samples: torch.Tensor, held_out: torch.Tensor, train: torch.Ten
     copy training images. stderr by a bootstrap that resamples the two sides separately.
     """
     if len(samples) < 2 or len(held_out) < 2:
-        raise GanError("the memorisation check needs at least 2 samples and 2 held-out images (eval.nn_samples)")
+        raise GanError("the memorisation check needs at least 2 samples and 2 held-out images (eval.memorisation.samples)")
     ds = distances.nearest(samples, train, device)[0].numpy()
     dr = distances.nearest(held_out, train, device)[0].numpy()
     ratio = float(np.median(ds) / np.median(dr))

@@ -1,5 +1,5 @@
 """The literature's Inception FID and KID (torch-fidelity's InceptionV3, 2048-d pool features) for
-3-channel images, an option (eval.inception). Its weights are downloaded once by torch-fidelity;
+3-channel images, an option (eval.features.inception). Its weights are downloaded once by torch-fidelity;
 where that is impossible (offline) the section prints one line and is skipped.
 
 Images go to torch-fidelity as uint8 (round(255 x) of the [0, 1] pixels), which resizes them to
@@ -65,12 +65,12 @@ def inception_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: i
     """inception_fid and inception_kid with their real-vs-real calibration, or {} and one printed line."""
     shape = ds.image_shape
     if shape is None or shape[0] != 3:
-        console.print(f"eval.inception: skipped, Inception FID/KID need 3-channel images and {loaded.cfg.data.name} has {shape[0] if shape else 'no'} channel(s)", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"eval.features.inception: skipped, Inception FID/KID need 3-channel images and {loaded.cfg.data.name} has {shape[0] if shape else 'no'} channel(s)", markup=False, highlight=False, soft_wrap=True)
         return {}
     cuda = loaded.device.type == "cuda"
     why = weights_available(cuda)
     if why is not None:
-        console.print(f"eval.inception: skipped, torch-fidelity's Inception weights are not available here (offline?): {why}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"eval.features.inception: skipped, torch-fidelity's Inception weights are not available here (offline?): {why}", markup=False, highlight=False, soft_wrap=True)
         return {}
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float().cpu() - low) / (high - low)  # noqa: E731

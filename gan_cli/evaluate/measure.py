@@ -58,7 +58,7 @@ def _check_sizes(cfg: Config, ds: data.Dataset, split: str, n: int) -> None:
             f"validation and test splits {MIN_CRITIC_PART} each"
         )
     if ds.target is None:
-        images.parzen_split(ds.valid, split, held, cfg.eval.parzen_valid)
+        images.parzen_split(ds.valid, split, held, cfg.eval.parzen.valid_examples)
     if ds.target is not None and not (ds.target.dim == 1 and cfg.noise.dim == 1) and n < MIN_DENSITY_SAMPLES:
         raise GanError(f"--num-samples {n} is too small for the density JSD: it needs at least {MIN_DENSITY_SAMPLES}")
 
@@ -82,22 +82,22 @@ def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
     splits = critic_mod.make_splits(
         ds.train, held, n, lambda m, i: generate(loaded.G, cfg, m, _stream(seed, "critic", i), loaded.device), _stream(seed, "critic")
     )
-    settings = critic_mod.CriticSettings(ev.critic, ev.critic_units, ev.critic_steps, ev.critic_batch_size, ev.critic_lr, ev.critic_eval_every, ev.critic_patience)
-    seeds = [_stream(seed, "critic", 100 + i) for i in range(ev.critic_seeds)]
+    settings = critic_mod.CriticSettings(ev.critic.architecture, ev.critic.units, ev.critic.steps, ev.critic.batch_size, ev.critic.lr, ev.critic.check_every, ev.critic.patience)
+    seeds = [_stream(seed, "critic", 100 + i) for i in range(ev.critic.seeds)]
     r = critic_mod.critic_bound(cfg, splits, settings, seeds, loaded.device)
-    arch = "the config's discriminator" if ev.critic == "discriminator" else f"an MLP {ev.critic_units}-{ev.critic_units} leaky ReLU"
+    arch = "the config's discriminator" if ev.critic.architecture == "discriminator" else f"an MLP {ev.critic.units}-{ev.critic.units} leaky ReLU"
     est = (
-        f"max(0, (V_test + log 4)/2) of a fresh critic ({arch}, Adam, <= {ev.critic_steps} steps early-stopped on a "
-        f"validation split), mean over {ev.critic_seeds} seed(s); real train = the training set, valid/test = halves of the {split} split"
+        f"max(0, (V_test + log 4)/2) of a fresh critic ({arch}, Adam, <= {ev.critic.steps} steps early-stopped on a "
+        f"validation split), mean over {ev.critic.seeds} seed(s); real train = the training set, valid/test = halves of the {split} split"
     )
     value, stderr = r.pop("value"), r.pop("stderr")
     extra = {}
-    if any(step >= ev.critic_steps for step in r["best_step"]):
+    if any(step >= ev.critic.steps for step in r["best_step"]):
         extra["caveat"] = (
-            f"a critic was still improving on its validation split at its budget of {ev.critic_steps} steps: "
-            "the bound is looser than it could be (raise eval.critic_steps)"
+            f"a critic was still improving on its validation split at its budget of {ev.critic.steps} steps: "
+            "the bound is looser than it could be (raise eval.critic.steps)"
         )
-    return {"jsd_critic": metric(value, stderr, r["n_test"], est, f"JSD >= fresh-critic bound, {ev.critic_seeds} seed(s)", split=split, **r, **extra)}
+    return {"jsd_critic": metric(value, stderr, r["n_test"], est, f"JSD >= fresh-critic bound, {ev.critic.seeds} seed(s)", split=split, **r, **extra)}
 
 
 def _d_deviation(d_logit: Any, target: Any, r: Any) -> dict[str, Any]:
@@ -116,16 +116,16 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
         g_fn = density.numpy_generator(loaded.G)
         d64 = copy.deepcopy(loaded.D).to("cpu").double().eval()
         d_fn = lambda x: d64(torch.from_numpy(np.asarray(x, dtype=np.float64)).reshape(-1, 1)).detach().numpy()  # noqa: E731
-        r = density.exact_1d(g_fn, cfg.noise.prior, cfg.noise.scale, target, ev.z_grid, ev.x_bins)
+        r = density.exact_1d(g_fn, cfg.noise.prior, cfg.noise.scale, target, ev.density.z_grid, ev.density.x_bins)
         v_d = density.expected_value_1d(d_fn, g_fn, cfg.noise.prior, cfg.noise.scale, target, r)
-        how = f"exact p_g by change of variables through G on a {ev.z_grid:,}-node noise quantile grid, summed over {ev.x_bins:,} x bins"
-        out["jsd_exact"] = metric(r.jsd, None, ev.x_bins, "JSD(p_data || p_g), " + how, "JSD, exact p_g (change of variables)")
-        out["value_optimal"] = metric(r.value_optimal, None, ev.x_bins, "V(G, D*) = -log 4 + 2 JSD by quadrature (Theorem 1)", "V(G, D*), quadrature")
+        how = f"exact p_g by change of variables through G on a {ev.density.z_grid:,}-node noise quantile grid, summed over {ev.density.x_bins:,} x bins"
+        out["jsd_exact"] = metric(r.jsd, None, ev.density.x_bins, "JSD(p_data || p_g), " + how, "JSD, exact p_g (change of variables)")
+        out["value_optimal"] = metric(r.value_optimal, None, ev.density.x_bins, "V(G, D*) = -log 4 + 2 JSD by quadrature (Theorem 1)", "V(G, D*), quadrature")
         out["value_gap"] = metric(
-            r.value_optimal - v_d, None, ev.x_bins, "V(G, D*) - V(G, D), both by quadrature over the same grids (Proposition 1: >= 0)",
+            r.value_optimal - v_d, None, ev.density.x_bins, "V(G, D*) - V(G, D), both by quadrature over the same grids (Proposition 1: >= 0)",
             "D's gap to D*: V(G, D*) - V(G, D)", value_of_d=v_d,
         )
-        out["w1"] = metric(r.w1, None, ev.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
+        out["w1"] = metric(r.w1, None, ev.density.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
         out["d_max_dev"] = _d_deviation(d_fn, target, r)
         if figure is not None:
             samples = generate(loaded.G, cfg, n, _stream(seed, "density", 3), dev).numpy().reshape(-1)
@@ -135,13 +135,13 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
         return out
     if target.dim > 5:
         return out  # kernel sums do not converge in more dimensions; the critic bound still applies
-    h = ev.kde_bandwidth * float(target.stds.min())
+    h = ev.density.kde_bandwidth * float(target.stds.min())
     gen = torch.Generator().manual_seed(_stream(seed, "density"))
     fake = generate(loaded.G, cfg, n, _stream(seed, "density", 1), dev)
     r = density.smoothed_jsd(target, fake, h, n, gen)
     out["jsd_exact"] = metric(
         r["jsd"], r["stderr"], [r["n_data"], r["n_kernels"]],
-        f"JSD of p_data and p_g both smoothed by N(0, h^2), h = {h:.3g} ({ev.kde_bandwidth} x component std): exact smoothed p_data, "
+        f"JSD of p_data and p_g both smoothed by N(0, h^2), h = {h:.3g} ({ev.density.kde_bandwidth} x component std): exact smoothed p_data, "
         "kernel sum over the samples, Monte Carlo over them plus kernel noise; a lower bound on the JSD (up to +0.001 from each point's own kernel)",
         "JSD, both smoothed (lower bound)", bandwidth=h,
     )
@@ -156,7 +156,7 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
     if target.dim == 1:
         out["w1"] = metric(density.w1_samples_1d(target, fake.numpy()), None, n, "Wasserstein-1 between exact p_data and the empirical p_g (biased up by ~n^-1/2)", "W1, empirical p_g")
     else:
-        out["w1"] = _w1_ot(loaded, target, ev.w1_samples, seed)
+        out["w1"] = _w1_ot(loaded, target, ev.density.w1_samples, seed)
     return out
 
 
@@ -176,9 +176,9 @@ def _w1_ot(loaded: Loaded, target: Any, m: int, seed: int, repeats: int = 3) -> 
 
 def _mode_section(loaded: Loaded, target: Any, seed: int) -> dict[str, Any]:
     ev = loaded.cfg.eval
-    samples = generate(loaded.G, loaded.cfg, ev.mode_samples, _stream(seed, "modes"), loaded.device)
-    r = modes.mode_metrics(samples, target, ev.quality_std)
-    n, k, q = r["n"], r["num_modes"], ev.quality_std
+    samples = generate(loaded.G, loaded.cfg, ev.modes.generated_samples, _stream(seed, "modes"), loaded.device)
+    r = modes.mode_metrics(samples, target, ev.modes.quality_std)
+    n, k, q = r["n"], r["num_modes"], ev.modes.quality_std
     hq_lo, hq_hi = r["high_quality_interval"]
     return {
         "modes_captured": metric(r["modes_captured"], None, n, f"modes (of {k}) nearest to at least one sample within {q:g} std", f"modes captured (of {k})", num_modes=k, counts=r["counts"]),
@@ -196,9 +196,9 @@ def _mode_section(loaded: Loaded, target: Any, seed: int) -> dict[str, Any]:
 
 def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str) -> dict[str, Any]:
     ev, dev = loaded.cfg.eval, loaded.device
-    kernels = ev.parzen_kernels or n
+    kernels = ev.parzen.kernels or n
     centres = generate(loaded.G, loaded.cfg, kernels, _stream(seed, "parzen"), dev).to(dev)
-    r = images.parzen_metric(centres, ds.valid.to(dev), split, held.to(dev), ev.parzen_valid)
+    r = images.parzen_metric(centres, ds.valid.to(dev), split, held.to(dev), ev.parzen.valid_examples)
     out = {
         "parzen_ll": metric(
             r["mean"], r["stderr"], r["n"],
@@ -207,7 +207,7 @@ def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int,
             f"Parzen log-likelihood, sigma {r['sigma']:.3g}", split=split, sigma=r["sigma"], n_kernels=r["n_kernels"], n_valid=r["n_valid"], valid_means=r["valid_means"], caveat=images.PARZEN_CAVEAT,
         )
     }
-    m = min(ev.nn_samples, len(held))
+    m = min(ev.memorisation.samples, len(held))
     samples = generate(loaded.G, loaded.cfg, m, _stream(seed, "memorisation"), dev)
     r = images.memorisation(samples, held[:m], ds.train, dev, _stream(seed, "memorisation", 1))
     value, stderr = r.pop("value"), r.pop("stderr")

@@ -1,7 +1,7 @@
 """Stacked MNIST (VEEGAN, PacGAN): three MNIST digits as the R, G, B channels of one image, 1,000 modes.
 
 A sample's mode is 100 a + 10 b + c, with a, b, c the MNIST feature network's labels of its three
-channels. Protocol metrics over eval.stacked_samples samples (26,000 in VEEGAN and PacGAN): modes
+channels. Protocol metrics over eval.stacked.generated_samples samples (26,000 in VEEGAN and PacGAN): modes
 covered (at least one sample; of 1,000) and KL(mode histogram || uniform) in nats. FID, KID,
 precision/recall and density/coverage use the three channels' features side by side (3 x 128).
 Calibration: the same numbers for as many real training stacks.
@@ -72,7 +72,7 @@ def stacked_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
     net = stacked_net(cfg, labels["train"], console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
-    s = ev.stacked_samples
+    s = ev.stacked.generated_samples
     gen = torch.Generator().manual_seed(stream(0))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(max(n, s), len(ds.train))]]
     fake = generate(loaded.G, cfg, max(n, s), stream(1), dev)

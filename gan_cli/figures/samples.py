@@ -23,7 +23,7 @@ from gan_cli.figures.density1d import save_density_1d
 from gan_cli.figures.files import save_figure, save_image
 from gan_cli.sample import d_probability
 
-PICTURE_Z_NODES = 100_000  # noise quantiles through G for a picture's exact p_g (gan eval uses eval.z_grid)
+PICTURE_Z_NODES = 100_000  # noise quantiles through G for a picture's exact p_g (gan eval uses eval.density.z_grid)
 
 
 def image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: tuple[float, float], nrow: int | None = None, pad: int = 2) -> np.ndarray:

@@ -7,7 +7,7 @@ A sweep file (every key but `base` optional):
     seeds: 5                     # a count (seeds 0..4) or a list of seeds [0, 7, 9]
     grid: {train.k: [1, 3]}      # dotted config keys (as --set) and the values to try
     set: {train.steps: 2000}     # fixed --set overrides of every trial
-    eval: {num_samples: 2000}    # `gan eval` settings: keys of the config's eval section
+    eval: {generated_samples: 2000, critic: {seeds: 1}}  # `gan eval` settings: keys of the config's eval section
     resources: {cpus: 1, gpus: 0}  # per trial; gpus 0 runs on the CPU
     metric: modes_captured       # the metric drawn against the grid (default: value)
     metrics: [value, w1]         # the metrics of the table (default: all that eval reports)
@@ -66,7 +66,7 @@ class SweepSpec:
 
     def overrides(self, grid_values: dict[str, Any]) -> list[str]:
         """`--set` strings of one grid point: the fixed ones, the eval settings, then the grid values."""
-        pairs = list(self.fixed.items()) + [(f"eval.{k}", v) for k, v in self.eval.items()] + list(grid_values.items())
+        pairs = list(self.fixed.items()) + list(_dotted(self.eval, "eval").items()) + list(grid_values.items())
         return [f"{key}={json.dumps(value)}" for key, value in pairs]
 
     def points(self) -> list[dict[str, Any]]:
@@ -100,6 +100,18 @@ class SweepSpec:
         if self.metrics is not None:
             data["metrics"] = self.metrics
         return data
+
+
+def _dotted(settings: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Nested settings as dotted keys ({critic: {seeds: 1}} -> eval.critic.seeds), so one key set
+    inside a section keeps the base config's other keys of that section."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict) and value:
+            out.update(_dotted(value, f"{prefix}.{key}"))
+        else:
+            out[f"{prefix}.{key}"] = value
+    return out
 
 
 def short_keys(keys: list[str]) -> dict[str, str]:

@@ -116,7 +116,7 @@ class Trainer:
         self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
         gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
         # toy pictures estimate a density, so they need far more points than an image grid
-        n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
+        n_fixed = cfg.log.picture_samples if dataset.is_image else max(cfg.log.picture_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
         # compile / bf16 / CUDA graphs, checked here
         options = accel.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gan_cli import checkpoint
+from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 from gan_cli.run_dir import RunDir
@@ -50,7 +51,7 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
     schedule = ckpt.get("schedule")
     lr_scale = schedule.get("lr_scale", 1.0) if isinstance(schedule, dict) else 1.0
     expected = with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
-    refused, allowed = config_differences(ckpt["config"], to_dict(expected))
+    refused, allowed = config_differences(config_mod.migrate(ckpt["config"]), to_dict(expected))
     if refused:
         raise GanError(
             "--resume: the config differs from the checkpoint's in keys that define the experiment (start a new run for these):",

@@ -125,7 +125,7 @@ class RunHooks:
     on_samples: Callable[[Trainer], None] | None = None
     """Every log.samples_every steps and at the end (for the picture of G's fixed-noise samples)."""
     on_select: Callable[[Trainer], None] | None = None
-    """After a step that completes an epoch divisible by log.select_every_epochs (off at 0), before
+    """After a step that completes an epoch divisible by select.every_epochs (off at 0), before
     that step's checkpoint (model selection)."""
     on_progress: Callable[[int], None] | None = None
     """After every step, with the step, once any checkpoint due at it is written."""
@@ -228,12 +228,12 @@ class _Session:
         return row
 
     def _selection_due(self) -> bool:
-        """Whether this step completed an epoch that model selection (log.select_every_epochs) checks."""
+        """Whether this step completed an epoch that model selection (select.every_epochs) checks."""
         epochs = self.trainer.completed_epochs
         if epochs == self.epochs_done:
             return False
         self.epochs_done = epochs
-        every = self.log.select_every_epochs
+        every = self.trainer.cfg.select.every_epochs
         return every > 0 and epochs % every == 0
 
     def _checkpoint(self) -> Path:

@@ -1,7 +1,7 @@
 """Model selection on a cheap validation Parzen signal, as the authors most likely chose their model.
 
-Every `log.select_every_epochs` epochs (the training loop keeps that cadence), `log.select_samples`
-samples from G (fixed noise, G in eval mode) are the kernel centres, the first `log.select_valid`
+Every `select.every_epochs` epochs (the training loop keeps that cadence), `select.kernels`
+samples from G (fixed noise, G in eval mode) are the kernel centres, the first `select.valid_examples`
 validation examples are scored for every sigma of the paper's grid (numpy.logspace(-1, 0, 10)), and
 the best mean log-likelihood over the grid is the signal `valid_parzen` (nats). One row per check
 goes to RUN_DIR/selection.jsonl; a new best writes checkpoints/best.pt atomically. Choosing sigma
@@ -60,9 +60,9 @@ class Selection:
     def __init__(self, trainer: Any, run_dir: Path) -> None:
         cfg = trainer.cfg
         self.run_dir = run_dir
-        self.valid = trainer.dataset.valid[: cfg.log.select_valid].to(trainer.device)
+        self.valid = trainer.dataset.valid[: cfg.select.valid_examples].to(trainer.device)
         gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
-        noise = models.sample_noise(cfg.log.select_samples, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen)
+        noise = models.sample_noise(cfg.select.kernels, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen)
         self.noise = noise.to(trainer.device)
         runlog.rewind(RunDir(run_dir).selection, trainer.step)
         self.best = read_best(run_dir, trainer.step)
@@ -84,7 +84,7 @@ class Selection:
 
 def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any], None] | None:
     """The `on_select(trainer)` hook for gan_cli.training.run.run, or None when selection is off
-    (log.select_every_epochs 0). The loop decides on which epochs it runs."""
-    if trainer.cfg.log.select_every_epochs <= 0:
+    (select.every_epochs 0). The loop decides on which epochs it runs."""
+    if trainer.cfg.select.every_epochs <= 0:
         return None
     return Selection(trainer, run_dir).check
