@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.gan-cli-installed
 
-.PHONY: demo test install clean
+.PHONY: demo test check install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/gan train configs/digits.yaml --out runs/demo-digits-$$(date +%Y%m%d-%H%M%S)
 	@echo "look at the sample grids under runs/demo-digits-*/samples/"
+
+## make check: lint, format and types of the package (ruff, mypy); CI runs it before the tests
+check: $(STAMP)
+	$(VENV)/bin/ruff check gan_cli
+	$(VENV)/bin/ruff format --check gan_cli
+	$(VENV)/bin/mypy
 
 ## make test: the test suite (CPU, about ten minutes on 2 cores). The Ray tests run in a pytest of
 ## their own: a local Ray cluster is state of the whole process, shared by every test after it starts.
