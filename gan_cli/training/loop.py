@@ -16,7 +16,8 @@ fake batch S = G(z), D's and G's losses from the same D passes, both gradients t
 either net moves, both nets stepped together. One training *step* is one generator update.
 With several processes (training/distributed.py) the updates are these, on each rank's shard of
 the batch, and each optimizer step first averages its own net's gradient over the ranks.
-The run around the Trainer (cadences, checkpoints, signals) is training/run.py.
+The update rules themselves (D's, G's, the simultaneous one) are training/updates.py, their speed
+options training/accel.py; the run around the Trainer (cadences, checkpoints, signals) is training/run.py.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gan_cli import checkpoint, models, objectives, optim
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
 from gan_cli.training import accel, nan_guard
+from gan_cli.training.updates import DUpdate, EagerUpdates, Updates
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
 METRICS_FILE = "metrics.jsonl"
@@ -119,9 +121,8 @@ class Trainer:
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
-        # compile / bf16 / CUDA graphs, checked here
         options = accel.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
-        eager = accel.EagerUpdates(options, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise, cfg.train)
+        eager = EagerUpdates(options, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise, cfg.train)
         self.fast = accel.FastUpdates(cfg, eager)
 
     # ------------------------------------------------------------ the step
@@ -161,7 +162,7 @@ class Trainer:
             # average G's iterates: w_ema <- beta_t w_ema + (1 - beta_t) w_G (D still plays the raw G)
             self.ema.update()
 
-    def _iteration(self, updates: accel.Updates) -> None:
+    def _iteration(self, updates: Updates) -> None:
         """One iteration of Algorithm 1 (train.update alternating) or of the released code (simultaneous)."""
         t = self.cfg.train
         if t.update == "simultaneous":
@@ -187,7 +188,7 @@ class Trainer:
         v = objectives.value(real_logits, fake_logits)
         self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
 
-    def discriminator_step(self) -> accel.DUpdate:
+    def discriminator_step(self) -> DUpdate:
         """One D update outside the loop (no schedule, eager) on a fresh data batch and fresh noise."""
         out = self.fast.eager.discriminator(self.sampler.next())
         self.d_updates += 1
