@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "gan_cli.runlog": 2,
     "gan_cli.outputs": 2,
     "gan_cli.data": 2,
+    "gan_cli.seeds": 2,
     # 3: a trained generator's samples
     "gan_cli.sample": 3,
     # 4: the estimators of `gan eval`

@@ -203,6 +203,8 @@ def train_experiment(
     cfg, run_dir = _resolve_config(config_path, overrides, out, resume, seed, device)
     dev = processes.device(cfg.device)
     _check_out(run_dir, resume)
+    if resume and run_dir is not None:  # a resumed run keeps the random streams it started with (gan_cli/seeds.py)
+        cfg = dataclasses.replace(cfg, seed_scheme=checkpoint.seed_scheme(checkpoint.checkpoint_dir(run_dir) / "last.pt") or cfg.seed_scheme)
     if dry_run:  # the config and the nets' sizes first: a missing dataset is reported after them
         reporter.print(dry_run_header(cfg, dev))
     elif data.known_dim(cfg) is not None:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, models, objectives, optim
+from gan_cli import checkpoint, models, objectives, optim, seeds
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
 from gan_cli.training import accel, nan_guard
@@ -38,12 +38,11 @@ from gan_cli.training.updates import DUpdate, EagerUpdates, Updates
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
 METRICS_FILE = "metrics.jsonl"
-DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
-SAMPLE_NOISE_SEED_OFFSET = 2_000_003
 TOY_PICTURE_SAMPLES = 5_000
 
 
 def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's global RNGs (numpy takes the seed mod 2^32)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -93,7 +92,7 @@ class Trainer:
         self.cfg = cfg
         self.device = device
         self.dataset = dataset
-        seed_everything(cfg.seed)
+        seed_everything(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_GLOBAL))  # G and D init, then noise and dropout
         bias = output_bias_from_marginals(dataset.train) if cfg.generator.output_bias == "marginals" else None
         g, d = models.build(cfg, dataset.dim, bias)
         self.G, self.D = g.to(device), d.to(device)
@@ -107,7 +106,8 @@ class Trainer:
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
             "value_range": list(dataset.value_range) if dataset.value_range else None,
         }
-        self.sampler = EpochSampler(len(self.train_data), cfg.train.batch_size, cfg.seed + DATA_ORDER_SEED_OFFSET, device)
+        # the data order has its own generator, seeded apart from the model's
+        self.sampler = EpochSampler(len(self.train_data), cfg.train.batch_size, seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER), device)
         self.step = 0  # generator updates so far
         self.d_updates = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
@@ -117,7 +117,7 @@ class Trainer:
         self.lr_scale = 1.0
         self.nan_rollbacks = 0
         self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
-        gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
+        gen = torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_FIXED_NOISE))
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.num_samples if dataset.is_image else max(cfg.log.num_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
