@@ -97,6 +97,8 @@ def derive(seed: int, stream: str, *index: int) -> int:
         raise ValueError(f"unknown random stream {stream!r}: add it to gan_cli.seeds.STREAMS")
     entropy = [*_words(seed), *_words(stream)]
     for i in index:
+        if isinstance(i, str):
+            raise ValueError(f"a stream's index is an integer, not {i!r}: name a new stream in STREAMS instead")
         entropy += _words(i)
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
 
