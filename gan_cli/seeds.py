@@ -80,7 +80,9 @@ def _words(part: str | int) -> list[int]:
     if isinstance(part, str):
         data = part.encode("utf-8")
         return [1, len(data), *data]
-    if isinstance(part, bool) or not isinstance(part, (int, np.integer)) or part < 0:
+    if isinstance(part, bool) or not isinstance(part, (int, np.integer)):
+        raise TypeError(f"seed parts are names and non-negative integers, not {part!r}")
+    if part < 0:
         raise ValueError(f"seed parts are names and non-negative integers, not {part!r}")
     value, words = int(part), []
     while True:
@@ -98,7 +100,7 @@ def derive(seed: int, stream: str, *index: int) -> int:
     entropy = [*_words(seed), *_words(stream)]
     for i in index:
         if isinstance(i, str):
-            raise ValueError(f"a stream's index is an integer, not {i!r}: name a new stream in STREAMS instead")
+            raise TypeError(f"a stream's index is an integer, not {i!r}: name a new stream in STREAMS instead")
         entropy += _words(i)
     return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0])
 

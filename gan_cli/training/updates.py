@@ -11,7 +11,8 @@ so the same code can be recorded once as a CUDA graph and replayed.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import torch
 
