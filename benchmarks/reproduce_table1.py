@@ -107,7 +107,7 @@ def evaluate(ckpt: Path, ds: data.Dataset, valid: torch.Tensor, weights: str | N
     res["step"] = int(loaded.ckpt["step"])
     res["weights"] = loaded.weights
     res["epoch"] = float(loaded.ckpt.get("epoch", float("nan")))
-    feats = feature_metrics(loaded, ds, ds.test, N_KERNELS, "test", lambda i: EVAL_SEED + 1 + i)
+    feats = feature_metrics(loaded, ds, ds.test, N_KERNELS, "test", EVAL_SEED)
     res["features"] = {k: feats[k] for k in ("fid", "kid") if k in feats}
     return res
 

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_cli import __version__
+from gan_cli import __version__, seeds
 from gan_cli.errors import GanError
 from gan_cli.run_dir import TEMP_SUFFIX, resolve_checkpoint
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the config names its seed_scheme (format 1 runs used the legacy one)
 
 
 # ---------------------------------------------------------------- RNG state
@@ -100,6 +100,29 @@ REQUIRED_KEYS = ("format_version", "step", "config", "generator", "discriminator
 
 
 
+def upgrade(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older checkpoint's dict to this format, in place: a format 1 run derived its random
+    streams by the offsets of seeds.LEGACY, so its config gets seed_scheme: legacy."""
+    if ckpt.get("format_version") == 1 and isinstance(ckpt.get("config"), dict):
+        ckpt["config"].setdefault("seed_scheme", seeds.LEGACY)
+    return ckpt
+
+
+def seed_scheme(path: Path) -> str | None:
+    """The seed_scheme of the run that wrote checkpoint `path`, read without loading its tensors
+    (memory-mapped); None when the file cannot be read that way (load() then says what is wrong)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - any failure is load()'s to report, with its message
+        return None
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("config"), dict):
+        return None
+    scheme = upgrade(ckpt)["config"].get("seed_scheme")
+    return scheme if isinstance(scheme, str) else None
+
+
 def nonfinite_tensors(state: dict[str, Any]) -> list[str]:
     """Names of the floating-point tensors of a state_dict that hold NaN or inf."""
     return [k for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
@@ -147,6 +170,7 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     wrong = [k for k in ("config", "generator", "discriminator") if not isinstance(ckpt[k], dict)]
     if wrong or not isinstance(ckpt["step"], int) or isinstance(ckpt["step"], bool) or ckpt["step"] < 0:
         raise GanError(f"{p}: damaged checkpoint: {', '.join(wrong) or 'step'} has the wrong type")
+    upgrade(ckpt)
     for net in ("generator", "discriminator"):
         bad = nonfinite_tensors(ckpt[net])
         if bad:

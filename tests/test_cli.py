@@ -64,7 +64,7 @@ def _check_run_dir(run: Path, steps: int) -> list[dict]:
         assert im.width > 50 and im.height > 50
         assert len(np.unique(np.asarray(im.convert("L")))) > 10, "the picture is not blank"
     ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
-    assert ckpt["step"] == steps and ckpt["format_version"] == 1
+    assert ckpt["step"] == steps and ckpt["format_version"] == 2
     return rows
 
 

@@ -31,7 +31,7 @@ from helpers import (
     write_config,
 )
 
-from gan_cli import checkpoint, data, models
+from gan_cli import checkpoint, data, models, seeds
 from gan_cli import config as config_mod
 from gan_cli.cli import app
 from gan_cli.data import EpochSampler
@@ -39,8 +39,8 @@ from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.distributed import ShardedSampler, step_seed
 from gan_cli.training.launch import worker_argv
+from gan_cli.training.loop import Trainer
 from gan_cli.training.options import TrainOptions
-from gan_cli.training.loop import DATA_ORDER_SEED_OFFSET, Trainer
 
 WORLD = 2
 B = 16  # per rank: 256 examples / 32 = 8 global batches per epoch, so 20 steps cross epoch boundaries
@@ -69,7 +69,7 @@ def one_process_reference(config_path: Path, steps: int = STEPS) -> Trainer:
 
     trainer.fast.eager.noise = noise
     while trainer.step < steps:
-        gens[:] = [torch.Generator().manual_seed(step_seed(cfg.seed, r, trainer.step)) for r in range(WORLD)]
+        gens[:] = [torch.Generator().manual_seed(step_seed(cfg, r, trainer.step)) for r in range(WORLD)]
         trainer.train_step()
     return trainer
 
@@ -176,7 +176,7 @@ def test_the_ranks_shards_make_up_the_one_process_batch() -> None:
 
 
 def test_an_order_cut_in_another_global_batch_restarts_at_the_epoch_boundary() -> None:
-    saved = EpochSampler(100, 20, DATA_ORDER_SEED_OFFSET, torch.device("cpu"))
+    saved = EpochSampler(100, 20, seeds.derive(0, seeds.TRAIN_DATA_ORDER), torch.device("cpu"))
     for _ in range(2):
         saved.next()
     state = saved.state_dict()

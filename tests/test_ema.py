@@ -18,8 +18,8 @@ import torch
 from helpers import metrics_rows, toy_config, without_timing, write_config
 from typer.testing import CliRunner
 
+from gan_cli import checkpoint, data, optim, seeds
 from gan_cli.run_dir import RunDir
-from gan_cli import checkpoint, data, optim
 from gan_cli.cli import app
 from gan_cli.config import from_dict
 from gan_cli.training import selection
@@ -242,7 +242,7 @@ def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None
     best_row = max(rows, key=lambda r: r["valid_parzen"])
     loaded = load_models(RunDir(run).best, torch.device("cpu"))
     assert loaded.weights == "ema" and loaded.ckpt["step"] == best_row["step"]
-    gen = torch.Generator().manual_seed(loaded.cfg.seed + selection.SELECTION_NOISE_SEED_OFFSET)
+    gen = torch.Generator().manual_seed(seeds.run_seed(loaded.cfg.seed, loaded.cfg.seed_scheme, seeds.TRAIN_SELECTION_NOISE))
     noise = models.sample_noise(loaded.cfg.select.kernels, loaded.cfg.noise.dim, loaded.cfg.noise.prior, loaded.cfg.noise.scale, torch.device("cpu"), gen)
     value, _ = selection.validation_parzen(loaded.G, data.load(loaded.cfg).valid[: loaded.cfg.select.valid_examples], noise)
     assert value == pytest.approx(best_row["valid_parzen"], abs=1e-6)

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
+from gan_cli import checkpoint, seeds
 from gan_cli.run_dir import RunDir
-from gan_cli import checkpoint
 from gan_cli.cli import app
 from gan_cli.evaluate import parzen
 from gan_cli.training import selection
@@ -98,7 +98,7 @@ def test_training_logs_each_epoch_and_keeps_the_best_checkpoint(tmp_path: Path) 
     from gan_cli import data
 
     ds = data.load(loaded.cfg)
-    gen = torch.Generator().manual_seed(loaded.cfg.seed + selection.SELECTION_NOISE_SEED_OFFSET)
+    gen = torch.Generator().manual_seed(seeds.run_seed(loaded.cfg.seed, loaded.cfg.seed_scheme, seeds.TRAIN_SELECTION_NOISE))
     from gan_cli import models
 
     noise = models.sample_noise(50, 1, loaded.cfg.noise.prior, loaded.cfg.noise.scale, torch.device("cpu"), gen)

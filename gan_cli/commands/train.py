@@ -9,6 +9,7 @@ torchrun's launcher and its workers come back here), or a worker of torchrun.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import platform
 import shlex
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from gan_cli import __version__, data, models, runlog
+from gan_cli import __version__, checkpoint, data, models, runlog
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError, Stopped
@@ -74,6 +75,8 @@ def train_here(options: TrainOptions, reporter: Reporter | None = None, ranks: R
     cfg, run_dir = _resolve_config(options)
     dev = processes.device(cfg.device)
     _check_out(run_dir, options.resume)
+    if options.resume and run_dir is not None:  # a resumed run keeps the random streams it started with (gan_cli/seeds.py)
+        cfg = dataclasses.replace(cfg, seed_scheme=checkpoint.seed_scheme(run_dir.last) or cfg.seed_scheme)
     if options.dry_run:  # the config and the nets' sizes first: a missing dataset is reported after them
         reporter.print(dry_run_header(cfg, dev))
     elif (dim := data.known_dim(cfg)) is not None:

@@ -184,6 +184,7 @@ class Config:
 
     name: str = _f("experiment", "run name; default run directory is runs/<name>-<YYYYmmdd-HHMMSS>")
     seed: int = _f(0, "seed of every random number of the run; the same seed repeats a CPU run bit for bit", ge=0)
+    seed_scheme: Literal["derive", "legacy"] = _f("derive", "how each random stream's seed comes from seed: derive (hashed with the stream's name, gan_cli/seeds.py) | legacy (the offsets of runs started before checkpoint format 2; gan train --resume keeps a run's own)")
     device: str = _f("auto", "auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps")
     data: DataConfig = _f(doc="the target distribution", factory=DataConfig)
     noise: NoiseConfig = _f(doc="the noise prior", factory=NoiseConfig)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from gan_cli import toy
+from gan_cli import seeds, toy
 from gan_cli.config import TOY_DATASETS, Config
 from gan_cli.data.dataset import Dataset
 from gan_cli.data.idx import IDX_FILES, load_idx_dataset, load_stacked_mnist
@@ -28,12 +28,12 @@ def load(cfg: Config) -> Dataset:
     d = cfg.data
     if d.name in TOY_DATASETS:
         target = toy.from_config(d)
-        gens = [torch.Generator().manual_seed(cfg.seed * 3 + i) for i in range(3)]
+        gens = {split: torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, stream)) for split, stream in seeds.TOY_DATA_STREAMS.items()}
         return Dataset(
             d.name,
-            train=target.sample(d.train_size, gens[0]),
-            valid=target.sample(d.held_out_size, gens[1]),
-            test=target.sample(d.held_out_size, gens[2]),
+            train=target.sample(d.train_size, gens["train"]),
+            valid=target.sample(d.held_out_size, gens["valid"]),
+            test=target.sample(d.held_out_size, gens["test"]),
             image_shape=None,
             value_range=None,
             target=target,

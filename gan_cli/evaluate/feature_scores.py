@@ -9,19 +9,21 @@ from typing import Any
 
 import torch
 
+from gan_cli import seeds
 from gan_cli.evaluate import feature_cache
 from gan_cli.evaluate import feature_metrics as fm
 from gan_cli.evaluate.feature_net import extract
 from gan_cli.evaluate.report import metric
 
 
-def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int) -> dict[str, dict[str, Any]]:
-    """Every feature metric of `other` (features, labels) against the held-out (features, labels)."""
+def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int, side: int) -> dict[str, dict[str, Any]]:
+    """Every feature metric of `other` (features, labels) against the held-out (features, labels);
+    `side` (0: G's samples, 1: the calibration) picks the members of the evaluation `seed`'s streams."""
     (hf, _), (of, ol) = held, other
-    f = fm.fid_interval(hf, of, ev.features.fid_bootstrap, seed)
-    k = fm.kid(hf, of, ev.features.kid_subset_size, seed + 1)
+    f = fm.fid_interval(hf, of, ev.features.fid_bootstrap, seeds.derive(seed, seeds.EVAL_FID_BOOTSTRAP, side))
+    k = fm.kid(hf, of, ev.features.kid_subset_size, seeds.derive(seed, seeds.EVAL_KID_SUBSETS, side))
     balls = fm.prdc(hf, of, real_knn=held_knn)
-    ch = fm.class_histogram(ol, classes, seed=seed + 2)
+    ch = fm.class_histogram(ol, classes, seed=seeds.derive(seed, seeds.EVAL_CLASS_BOOTSTRAP, side))
     return {
         "fid": f, "kid": k, **{name: balls[name] for name in ("precision", "recall", "density", "coverage")},
         "classes_covered": {"value": ch["covered"], "stderr": None, "n": ch["n"], "counts": ch["counts"], "seen": ch["seen"]},
@@ -35,24 +37,25 @@ def _calibration(r: dict[str, Any], pair: str) -> dict[str, Any]:
 
 def score_images(
     net: feature_cache.FeatureNet, fake: torch.Tensor, held: torch.Tensor, train_part: torch.Tensor, split: str, ev: Any,
-    stream: Callable[[int], int], device: torch.device | str = "cpu",
+    seed: int, device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
-    calibration; all three are images in [0, 1]. `ev` (the config's eval section) supplies features.fid_bootstrap and features.kid_subset_size."""
+    calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size;
+    the bootstraps and KID's subsets draw from streams of the evaluation `seed`."""
     held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
-    return score_features(net, fake_fl, held_fl, train_fl, split, ev, stream)
+    return score_features(net, fake_fl, held_fl, train_fl, split, ev, seed)
 
 
 Features = tuple[torch.Tensor, torch.Tensor]  # (features (n, d) float64, predicted labels (n,))
 
 
-def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Features, train_fl: Features, split: str, ev: Any, stream: Callable[[int], int]) -> dict[str, Any]:
+def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Features, train_fl: Features, split: str, ev: Any, seed: int) -> dict[str, Any]:
     """score_images on features already extracted by `net`."""
     m, held = len(train_fl[0]), held_fl[0]
     classes = net.train_class_counts
     held_knn = fm.knn_sq(held_fl[0], max(fm.PR_K, fm.DC_K))  # shared by the samples and the calibration
-    model = _scores(held_fl, held_knn, fake_fl, classes, ev, stream(2))
-    calib = _scores(held_fl, held_knn, train_fl, classes, ev, stream(3))
+    model = _scores(held_fl, held_knn, fake_fl, classes, ev, seed, 0)
+    calib = _scores(held_fl, held_knn, train_fl, classes, ev, seed, 1)
     pair = f"{m:,} training images vs the {len(held):,} {split} images"
     tag = net.label
     kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}

@@ -8,13 +8,12 @@ against the same held-out images: what data itself scores at this n, with this n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from rich.console import Console
 
-from gan_cli import data
+from gan_cli import data, seeds
 from gan_cli.evaluate import feature_cache
 from gan_cli.evaluate.feature_scores import score_images
 from gan_cli.evaluate.inception import inception_metrics
@@ -22,9 +21,9 @@ from gan_cli.evaluate.stacked import stacked_metrics
 from gan_cli.sample import Loaded, generate
 
 
-def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console | None = None) -> dict[str, Any]:
-    """The section's eval.json metrics: the feature network's (labelled data, eval.features.enabled) and
-    Inception's (3-channel data, eval.features.inception); {} when neither applies."""
+def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console | None = None) -> dict[str, Any]:
+    """The section's eval.json metrics: the feature network's (labelled data, eval.features) and
+    Inception's (3-channel data, eval.inception); {} when neither applies. `seed`: the evaluation's."""
     cfg, ev = loaded.cfg, loaded.cfg.eval
     console = console or Console(stderr=True, highlight=False)
     out: dict[str, Any] = {}
@@ -35,19 +34,20 @@ def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
             markup=False, highlight=False, soft_wrap=True,
         )
     elif ev.features.enabled and cfg.data.name == "stacked-mnist":
-        out.update(stacked_metrics(loaded, ds, held, n, split, stream, console))
+        out.update(stacked_metrics(loaded, ds, held, n, split, seed, console))
     elif ev.features.enabled and cfg.data.name in data.LABELLED:
-        out.update(_labelled(loaded, ds, held, n, split, stream, console))
+        out.update(_labelled(loaded, ds, held, n, split, seed, console))
     if ev.features.inception:
-        out.update(inception_metrics(loaded, ds, held, n, split, lambda i: stream(10 + i), console))
+        out.update(inception_metrics(loaded, ds, held, n, split, seed, console))
     return out
 
 
-def _labelled(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console) -> dict[str, Any]:
+def _labelled(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console) -> dict[str, Any]:
     net = feature_cache.ensure(loaded.cfg, ds, console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
-    gen = torch.Generator().manual_seed(stream(0))
+    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
-    fake = generate(loaded.G, loaded.cfg, n, stream(1), loaded.device)
-    return score_images(net, to01(fake), to01(held), to01(train_part), split, loaded.cfg.eval, stream, loaded.device)
+    fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), loaded.device)
+    return score_images(net, to01(fake), to01(held), to01(train_part), split, loaded.cfg.eval, seed, loaded.device)
+

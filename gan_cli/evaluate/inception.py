@@ -9,13 +9,12 @@ random subsets; its spread is kept as `subset_std` (not a standard error).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from rich.console import Console
 
-from gan_cli import data
+from gan_cli import data, seeds
 from gan_cli.evaluate.report import metric
 from gan_cli.sample import Loaded, generate
 
@@ -61,8 +60,9 @@ def fid_kid(fake01: torch.Tensor, real01: torch.Tensor, shape: tuple[int, ...], 
     return {"fid": float(r["frechet_inception_distance"]), "kid": float(r["kernel_inception_distance_mean"]), "kid_std": float(r["kernel_inception_distance_std"])}
 
 
-def inception_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console) -> dict[str, Any]:
-    """inception_fid and inception_kid with their real-vs-real calibration, or {} and one printed line."""
+def inception_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console) -> dict[str, Any]:
+    """inception_fid and inception_kid with their real-vs-real calibration, or {} and one printed
+    line; `seed`: the evaluation's."""
     shape = ds.image_shape
     if shape is None or shape[0] != 3:
         console.print(f"eval.features.inception: skipped, Inception FID/KID need 3-channel images and {loaded.cfg.data.name} has {shape[0] if shape else 'no'} channel(s)", markup=False, highlight=False, soft_wrap=True)
@@ -74,9 +74,9 @@ def inception_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: i
         return {}
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float().cpu() - low) / (high - low)  # noqa: E731
-    gen = torch.Generator().manual_seed(stream(0))
+    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_INCEPTION_TRAIN))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
-    fake = generate(loaded.G, loaded.cfg, n, stream(1), loaded.device)
+    fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_INCEPTION_NOISE), loaded.device)
     g, r = fid_kid(to01(fake), to01(held), shape, cuda), fid_kid(to01(train_part), to01(held), shape, cuda)
     pair = f"{len(train_part):,} training images vs the {len(held):,} {split} images"
     n_pair = [len(held), n]

@@ -2,8 +2,9 @@
 
 Sections (docs/evaluation.md): the checkpoint's own V(G, D); the fresh-critic JSD bound (any data); the
 near-exact JSD, V(G, D*) and W1 against a known p_data (toy targets); mode metrics (mixtures);
-Parzen log-likelihood and memorisation (images). Every random number comes from `seed`, so a run
-repeats; nets and heavy arithmetic run on the device the config (or --device) names.
+Parzen log-likelihood and memorisation (images). Every random number comes from `seed`, each stream
+from its own seed (gan_cli.seeds.derive), so an evaluation repeats; nets and heavy arithmetic run on
+the device the config (or --device) names.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_cli import data, devices
+from gan_cli import data, devices, seeds
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
@@ -34,13 +35,6 @@ DensityFigure = Callable[[Any, np.ndarray, Callable[[np.ndarray], np.ndarray], s
 """Draws a 1-D comparison: (target, samples, D(x), title, exact p_g) -> the PNG written."""
 MIN_CRITIC_PART = 10  # fewest real (and generated) points in each critic split
 MIN_DENSITY_SAMPLES = 20
-
-# offsets that give each section its own noise stream from the one --seed
-_STREAM = {"value": 0, "critic": 1, "density": 2, "modes": 3, "parzen": 4, "memorisation": 5, "features": 6}
-
-
-def _stream(seed: int, name: str, i: int = 0) -> int:
-    return seed * 1009 + _STREAM[name] * 101 + i
 
 
 def _check_sizes(cfg: Config, ds: data.Dataset, split: str, n: int) -> None:
@@ -65,7 +59,7 @@ def _check_sizes(cfg: Config, ds: data.Dataset, split: str, n: int) -> None:
 
 def _value_section(loaded: Loaded, held: torch.Tensor, n: int, seed: int, split: str) -> tuple[dict[str, Any], ValueEstimate]:
     dev = loaded.device
-    fake = generate(loaded.G, loaded.cfg, n, _stream(seed, "value"), dev)
+    fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_VALUE_NOISE), dev)
     real = held[:n]
     est = value_estimate(logits(loaded.D, real, dev), logits(loaded.D, fake, dev))
     n_pair = [est.n_real, est.n_fake]
@@ -80,11 +74,12 @@ def _value_section(loaded: Loaded, held: torch.Tensor, n: int, seed: int, split:
 def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str) -> dict[str, Any]:
     ev, cfg = loaded.cfg.eval, loaded.cfg
     splits = critic_mod.make_splits(
-        ds.train, held, n, lambda m, i: generate(loaded.G, cfg, m, _stream(seed, "critic", i), loaded.device), _stream(seed, "critic")
+        ds.train, held, n, lambda m, i: generate(loaded.G, cfg, m, seeds.derive(seed, seeds.EVAL_CRITIC_NOISE, i), loaded.device),
+        seeds.derive(seed, seeds.EVAL_CRITIC_SPLIT),
     )
     settings = critic_mod.CriticSettings(ev.critic.architecture, ev.critic.units, ev.critic.steps, ev.critic.batch_size, ev.critic.lr, ev.critic.check_every, ev.critic.patience)
-    seeds = [_stream(seed, "critic", 100 + i) for i in range(ev.critic.seeds)]
-    r = critic_mod.critic_bound(cfg, splits, settings, seeds, loaded.device)
+    critic_seeds = [seeds.derive(seed, seeds.EVAL_CRITIC_INIT, i) for i in range(ev.critic.seeds)]
+    r = critic_mod.critic_bound(cfg, splits, settings, critic_seeds, loaded.device)
     arch = "the config's discriminator" if ev.critic.architecture == "discriminator" else f"an MLP {ev.critic.units}-{ev.critic.units} leaky ReLU"
     est = (
         f"max(0, (V_test + log 4)/2) of a fresh critic ({arch}, Adam, <= {ev.critic.steps} steps early-stopped on a "
@@ -128,7 +123,7 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
         out["w1"] = metric(r.w1, None, ev.density.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
         out["d_max_dev"] = _d_deviation(d_fn, target, r)
         if figure is not None:
-            samples = generate(loaded.G, cfg, n, _stream(seed, "density", 3), dev).numpy().reshape(-1)
+            samples = generate(loaded.G, cfg, n, seeds.derive(seed, seeds.EVAL_DENSITY_FIGURE), dev).numpy().reshape(-1)
             d_prob = lambda x: 1 / (1 + np.exp(-d_fn(x)))  # noqa: E731
             title = f"step {loaded.ckpt['step']:,}: JSD {r.jsd:.4f}, V(G, D*) {r.value_optimal:.4f}, V(G, D) {v_d:.4f}"
             out["jsd_exact"]["figure"] = str(figure(target, samples, d_prob, title, r.pushforward))
@@ -136,8 +131,8 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
     if target.dim > 5:
         return out  # kernel sums do not converge in more dimensions; the critic bound still applies
     h = ev.density.kde_bandwidth * float(target.stds.min())
-    gen = torch.Generator().manual_seed(_stream(seed, "density"))
-    fake = generate(loaded.G, cfg, n, _stream(seed, "density", 1), dev)
+    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_DENSITY_KERNEL))
+    fake = generate(loaded.G, cfg, n, seeds.derive(seed, seeds.EVAL_DENSITY_NOISE), dev)
     r = density.smoothed_jsd(target, fake, h, n, gen)
     out["jsd_exact"] = metric(
         r["jsd"], r["stderr"], [r["n_data"], r["n_kernels"]],
@@ -161,10 +156,10 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
 
 
 def _w1_ot(loaded: Loaded, target: Any, m: int, seed: int, repeats: int = 3) -> dict[str, Any]:
-    gen = torch.Generator().manual_seed(_stream(seed, "density", 2))
+    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_W1_DATA))
     vals, floors = [], []
     for i in range(repeats):
-        fake = generate(loaded.G, loaded.cfg, m, _stream(seed, "density", 10 + i), loaded.device).numpy()
+        fake = generate(loaded.G, loaded.cfg, m, seeds.derive(seed, seeds.EVAL_W1_NOISE, i), loaded.device).numpy()
         vals.append(density.w1_exact_ot(fake, target.sample(m, gen).numpy()))
         floors.append(density.w1_exact_ot(target.sample(m, gen).numpy(), target.sample(m, gen).numpy()))
     se = float(np.std(vals, ddof=1) / math.sqrt(repeats))
@@ -176,7 +171,7 @@ def _w1_ot(loaded: Loaded, target: Any, m: int, seed: int, repeats: int = 3) -> 
 
 def _mode_section(loaded: Loaded, target: Any, seed: int) -> dict[str, Any]:
     ev = loaded.cfg.eval
-    samples = generate(loaded.G, loaded.cfg, ev.modes.generated_samples, _stream(seed, "modes"), loaded.device)
+    samples = generate(loaded.G, loaded.cfg, ev.modes.generated_samples, seeds.derive(seed, seeds.EVAL_MODES_NOISE), loaded.device)
     r = modes.mode_metrics(samples, target, ev.modes.quality_std)
     n, k, q = r["n"], r["num_modes"], ev.modes.quality_std
     hq_lo, hq_hi = r["high_quality_interval"]
@@ -197,7 +192,7 @@ def _mode_section(loaded: Loaded, target: Any, seed: int) -> dict[str, Any]:
 def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str) -> dict[str, Any]:
     ev, dev = loaded.cfg.eval, loaded.device
     kernels = ev.parzen.kernels or n
-    centres = generate(loaded.G, loaded.cfg, kernels, _stream(seed, "parzen"), dev).to(dev)
+    centres = generate(loaded.G, loaded.cfg, kernels, seeds.derive(seed, seeds.EVAL_PARZEN_NOISE), dev).to(dev)
     r = images.parzen_metric(centres, ds.valid.to(dev), split, held.to(dev), ev.parzen.valid_examples)
     out = {
         "parzen_ll": metric(
@@ -208,8 +203,8 @@ def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int,
         )
     }
     m = min(ev.memorisation.samples, len(held))
-    samples = generate(loaded.G, loaded.cfg, m, _stream(seed, "memorisation"), dev)
-    r = images.memorisation(samples, held[:m], ds.train, dev, _stream(seed, "memorisation", 1))
+    samples = generate(loaded.G, loaded.cfg, m, seeds.derive(seed, seeds.EVAL_MEMORISATION_NOISE), dev)
+    r = images.memorisation(samples, held[:m], ds.train, dev, seeds.derive(seed, seeds.EVAL_MEMORISATION_BOOTSTRAP))
     value, stderr = r.pop("value"), r.pop("stderr")
     out["nn_distance_ratio"] = metric(
         value, stderr, [r["n_samples"], r["n_held_out"]],
@@ -242,7 +237,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure: DensityFigur
         clock = now
 
     with torch.random.fork_rng(devices=rng_devices):
-        torch.manual_seed(seed)
+        torch.manual_seed(seeds.derive(seed, seeds.EVAL_GLOBAL))
         metrics, est = _value_section(loaded, held, n, seed, split)
         lap("value")
         metrics.update(_critic_section(loaded, ds, held, n, seed, split))
@@ -256,7 +251,7 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure: DensityFigur
         else:
             metrics.update(_image_section(loaded, ds, held, n, seed, split))
             lap("images")
-            metrics.update(feature_metrics(loaded, ds, held, n, split, lambda i: _stream(seed, "features", i)))
+            metrics.update(feature_metrics(loaded, ds, held, n, split, seed))
             lap("features")
     return {
         "checkpoint": loaded.ckpt["path"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from gan_cli import data
+from gan_cli import data, seeds
 from gan_cli.evaluate import feature_cache
 from gan_cli.evaluate import feature_metrics as fm
 from gan_cli.evaluate.feature_net import DigitCNN, extract
@@ -59,28 +58,29 @@ def stacked_net(cfg: Any, train_modes: np.ndarray, console: Console) -> feature_
     return feature_cache.FeatureNet(StackedCNN(net.model).eval(), net.path, {**net.info, "data": "stacked-mnist", "train_class_counts": counts})
 
 
-def mode_metrics(labels: torch.Tensor) -> dict[str, Any]:
-    """Modes covered (at least one sample) of 1,000 and KL(histogram || uniform), nats, bootstrap s.e."""
-    r = fm.class_histogram(labels, np.ones(MODES), seed=0)
+def mode_metrics(labels: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+    """Modes covered (at least one sample) of 1,000 and KL(histogram || uniform), nats, bootstrap s.e. (from `seed`)."""
+    r = fm.class_histogram(labels, np.ones(MODES), seed=seed)
     return {"covered": r["seen"], "kl": r["kl"], "kl_stderr": r["kl_stderr"], "n": r["n"], "max_kl": math.log(MODES)}
 
 
-def stacked_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, stream: Callable[[int], int], console: Console) -> dict[str, Any]:
-    """The stacked-mnist records: the feature metrics of feature_section plus modes_captured and reverse_kl."""
+def stacked_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console) -> dict[str, Any]:
+    """The stacked-mnist records: the feature metrics of feature_section plus modes_captured and
+    reverse_kl; `seed`: the evaluation's."""
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     labels = data.load_labels(cfg)
     net = stacked_net(cfg, labels["train"], console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
     s = ev.stacked.generated_samples
-    gen = torch.Generator().manual_seed(stream(0))
+    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(max(n, s), len(ds.train))]]
-    fake = generate(loaded.G, cfg, max(n, s), stream(1), dev)
+    fake = generate(loaded.G, cfg, max(n, s), seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), dev)
     fake_fl, held_fl, train_fl = (extract(net.model, to01(x), device=dev) for x in (fake, held, train_part))
     first = lambda f, k: (f[0][:k], f[1][:k])  # noqa: E731
-    out = score_features(net, first(fake_fl, n), held_fl, first(train_fl, n), split, ev, stream)
+    out = score_features(net, first(fake_fl, n), held_fl, first(train_fl, n), split, ev, seed)
     del out["classes_covered"], out["class_kl"]  # over n samples; the protocol's mode metrics follow
-    g, r = mode_metrics(fake_fl[1][:s]), mode_metrics(train_fl[1][:s])
+    g, r = (mode_metrics(f[1][:s], seeds.derive(seed, seeds.EVAL_STACKED_BOOTSTRAP, side)) for side, f in enumerate((fake_fl, train_fl)))
     pair = f"{r['n']:,} real training stacks"
     how = f"{net.label}'s labels of the three channels (mode 100 a + 10 b + c) of {g['n']:,} samples (VEEGAN/PacGAN protocol: 26,000)"
     common = {"split": split, "feature_net": out["fid"]["feature_net"]}

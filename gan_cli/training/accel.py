@@ -1,8 +1,9 @@
-"""The updates a training step runs, and their speed options: torch.compile, bf16 autocast, CUDA graphs.
+"""The speed options around the update rules of training/updates.py: torch.compile, bf16 autocast, CUDA graphs.
 
-A step (gan_cli.training.loop) is written once against `Updates`: D's update on a minibatch, G's
-update, or the released code's simultaneous update. `EagerUpdates` runs them as plain PyTorch;
-`CapturedUpdates` replays CUDA graphs recorded from the same eager code. `FastUpdates` is the one
+A step (gan_cli.training.loop) is written once against `updates.Updates`: D's update on a
+minibatch, G's update, or the released code's simultaneous update. `StepOptions` gives the
+updates the nets to call (compiled or not) and the autocast of their forward passes;
+`CapturedUpdates` replays CUDA graphs recorded from the eager updates. `FastUpdates` is the one
 object the Trainer holds: it checks the options and hands each step the implementation to run.
 
 `train.compile` compiles G and D (forward and backward) with TorchInductor; the optimizer stays
@@ -15,30 +16,15 @@ Each option is checked against the device when the Trainer is built, before a ru
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator
 
 import torch
 
-from gan_cli import objectives
-from gan_cli.config import TrainConfig
 from gan_cli.errors import GanError
 from gan_cli.optim import PaperSGD
+from gan_cli.training.updates import DUpdate, EagerUpdates, SimultaneousUpdate, Updates
 
 GRAPH_WARMUP_STEPS = 3  # eager steps on a side stream before capture (PyTorch's CUDA graph recipe)
-
-DUpdate = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # D's logits on x and on G(z), D's loss
-SimultaneousUpdate = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # the same and G's loss
-
-
-class Updates(Protocol):
-    """The updates a training step is made of. Each is pure tensor work (no counters, no host
-    sync) and returns detached device tensors; `index` picks the minibatch rows of the training set."""
-
-    def discriminator(self, index: torch.Tensor) -> DUpdate: ...
-
-    def generator(self) -> torch.Tensor: ...
-
-    def simultaneous(self, index: torch.Tensor) -> SimultaneousUpdate: ...
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -96,93 +82,6 @@ class StepOptions:
         if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False)
         return contextlib.nullcontext()
-
-
-class EagerUpdates:
-    """The updates as plain PyTorch, through the (maybe compiled) nets under the (maybe bf16) autocast.
-
-    `noise(n)` draws n noise vectors from p_z; `data` is the training set on the device; `train`
-    gives the batch size m, train.d_loss_scale and train.generator_loss.
-    """
-
-    def __init__(
-        self,
-        options: StepOptions,
-        G: torch.nn.Module,
-        D: torch.nn.Module,
-        opt_g: torch.optim.Optimizer,
-        opt_d: torch.optim.Optimizer,
-        data: torch.Tensor,
-        noise: Callable[[int], torch.Tensor],
-        train: TrainConfig,
-    ) -> None:
-        self.options = options
-        self.opt_g, self.opt_d = opt_g, opt_d
-        self.data = data
-        self.noise = noise
-        self.batch_size = train.batch_size
-        self.d_loss_scale = train.d_loss_scale
-        self.generator_loss = train.generator_loss
-        self._d_params = list(D.parameters())
-        self._g_params = list(G.parameters())
-
-    def discriminator(self, index: torch.Tensor) -> DUpdate:
-        """One descent step of D on d_loss_scale * -V(G, D) over data[index] and as many G(z)."""
-        x = self.data[index]
-        n = len(x)
-        fast = self.options
-        with fast.autocast():
-            with torch.no_grad():  # D's update needs no graph through G
-                fake = fast.G(self.noise(n))
-            # one D pass over real and fake rows (larger matmuls); dropout masks are drawn per row,
-            # so this is the same update as two passes
-            logits = fast.D(torch.cat([x, fake.to(x.dtype)])).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.d_loss_scale)
-        self.opt_d.zero_grad(set_to_none=True)  # backward then hands its gradient buffers over
-        d_loss.backward()
-        self.opt_d.step()
-        return real_logits.detach(), fake_logits.detach(), d_loss.detach()
-
-    def generator(self) -> torch.Tensor:
-        """One descent step of G on train.generator_loss over m fresh G(z), through D as it is now."""
-        # D's weights are constants of G's loss: with requires_grad off, autograd neither keeps
-        # their inputs nor computes their gradients (a compiled D then has no weight gradients)
-        for p in self._d_params:
-            p.requires_grad_(False)
-        try:
-            with self.options.autocast():
-                fake_logits = self.options.D(self.options.G(self.noise(self.batch_size))).float()
-        finally:
-            for p in self._d_params:
-                p.requires_grad_(True)
-        g_loss = objectives.generator_loss(fake_logits, self.generator_loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
-        return g_loss.detach()
-
-    def simultaneous(self, index: torch.Tensor) -> SimultaneousUpdate:
-        """The released code's update: one fake batch S = G(z), D's and G's losses from the same D
-        passes, both gradients taken before either net moves, then both nets step."""
-        x = self.data[index]
-        n = len(x)
-        fast = self.options
-        with fast.autocast():
-            fake = fast.G(self.noise(n))
-            # one pass over real and fake: dropout masks are drawn per example, so they stay separate
-            logits = fast.D(torch.cat([x, fake.to(x.dtype)])).float()
-        real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = objectives.discriminator_loss(real_logits, fake_logits, self.d_loss_scale)
-        g_loss = objectives.generator_loss(fake_logits, self.generator_loss)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.opt_g.zero_grad(set_to_none=True)
-        # G's gradient must see D's pre-update parameters, so neither optimizer steps before both backwards
-        d_loss.backward(inputs=self._d_params, retain_graph=True)
-        g_loss.backward(inputs=self._g_params)
-        self.opt_d.step()
-        self.opt_g.step()
-        return real_logits.detach(), fake_logits.detach(), d_loss.detach(), g_loss.detach()
 
 
 def cuda_capture(body: Callable[[], Any]) -> Callable[[], Any]:

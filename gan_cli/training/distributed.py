@@ -33,19 +33,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
+from gan_cli import seeds
 from gan_cli.config import Config
 from gan_cli.data import Dataset, EpochSampler
 from gan_cli.errors import GanError
-from gan_cli.training.loop import DATA_ORDER_SEED_OFFSET, Accumulator, Trainer
+from gan_cli.training.loop import Accumulator, Trainer
 
 
-def step_seed(seed: int, rank: int, step: int) -> int:
-    """The seed of rank `rank`'s random numbers in generator update `step` (a 64-bit hash of the three)."""
-    return int(np.random.SeedSequence([seed, rank, step]).generate_state(1, np.uint64)[0])
+def step_seed(cfg: Config, rank: int, step: int) -> int:
+    """The seed of rank `rank`'s random numbers in generator update `step` (a 64-bit hash of the run's seed, the two and the stream)."""
+    return seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_RANK_STEP, rank, step)
 
 
 def average_gradients(params: list[torch.Tensor], world: int) -> None:
@@ -106,7 +106,7 @@ class DistributedTrainer(Trainer):
             )
         super().__init__(cfg, dataset, device)  # every rank builds the same G and D from cfg.seed
         self.rank, self.world = rank, world
-        self.sampler = ShardedSampler(len(self.train_data), cfg.train.batch_size, world, rank, cfg.seed + DATA_ORDER_SEED_OFFSET, device)
+        self.sampler = ShardedSampler(len(self.train_data), cfg.train.batch_size, world, rank, seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER), device)
         self.acc = RankMeanAccumulator(device, world=world)
         with torch.no_grad():  # as DDP does: rank 0's weights everywhere, whatever the init did
             for t in [*self.G.state_dict().values(), *self.D.state_dict().values()]:
@@ -118,7 +118,7 @@ class DistributedTrainer(Trainer):
 
     def train_step(self) -> None:
         """One generator update, its noise and dropout drawn from a seed of (seed, rank, step)."""
-        torch.manual_seed(step_seed(self.cfg.seed, self.rank, self.step))
+        torch.manual_seed(step_seed(self.cfg, self.rank, self.step))
         super().train_step()
 
 

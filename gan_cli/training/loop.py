@@ -16,7 +16,8 @@ fake batch S = G(z), D's and G's losses from the same D passes, both gradients t
 either net moves, both nets stepped together. One training *step* is one generator update.
 With several processes (training/distributed.py) the updates are these, on each rank's shard of
 the batch, and each optimizer step first averages its own net's gradient over the ranks.
-The run around the Trainer (cadences, checkpoints, signals) is training/run.py.
+The update rules themselves (D's, G's, the simultaneous one) are training/updates.py, their speed
+options training/accel.py; the run around the Trainer (cadences, checkpoints, signals) is training/run.py.
 """
 
 from __future__ import annotations
@@ -29,18 +30,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_cli import checkpoint, models, objectives, optim
+from gan_cli import checkpoint, models, objectives, optim, seeds
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
 from gan_cli.training import accel, nan_guard
+from gan_cli.training.updates import DUpdate, EagerUpdates, Updates
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
-DATA_ORDER_SEED_OFFSET = 1_000_003  # the data order has its own generator, seeded apart from the model's
-SAMPLE_NOISE_SEED_OFFSET = 2_000_003
 TOY_PICTURE_SAMPLES = 5_000
 
 
 def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's global RNGs (numpy takes the seed mod 2^32)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -90,7 +91,7 @@ class Trainer:
         self.cfg = cfg
         self.device = device
         self.dataset = dataset
-        seed_everything(cfg.seed)
+        seed_everything(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_GLOBAL))  # G and D init, then noise and dropout
         bias = output_bias_from_marginals(dataset.train) if cfg.generator.output_bias == "marginals" else None
         g, d = models.build(cfg, dataset.dim, bias)
         self.G, self.D = g.to(device), d.to(device)
@@ -104,7 +105,8 @@ class Trainer:
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
             "value_range": list(dataset.value_range) if dataset.value_range else None,
         }
-        self.sampler = EpochSampler(len(self.train_data), cfg.train.batch_size, cfg.seed + DATA_ORDER_SEED_OFFSET, device)
+        # the data order has its own generator, seeded apart from the model's
+        self.sampler = EpochSampler(len(self.train_data), cfg.train.batch_size, seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER), device)
         self.step = 0  # generator updates so far
         self.d_updates = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
@@ -114,13 +116,12 @@ class Trainer:
         self.lr_scale = 1.0
         self.nan_rollbacks = 0
         self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
-        gen = torch.Generator().manual_seed(cfg.seed + SAMPLE_NOISE_SEED_OFFSET)
+        gen = torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_FIXED_NOISE))
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.picture_samples if dataset.is_image else max(cfg.log.picture_samples, TOY_PICTURE_SAMPLES)
         self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
-        # compile / bf16 / CUDA graphs, checked here
         options = accel.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
-        eager = accel.EagerUpdates(options, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise, cfg.train)
+        eager = EagerUpdates(options, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise, cfg.train)
         self.fast = accel.FastUpdates(cfg, eager)
 
     # ------------------------------------------------------------ the step
@@ -160,7 +161,7 @@ class Trainer:
             # average G's iterates: w_ema <- beta_t w_ema + (1 - beta_t) w_G (D still plays the raw G)
             self.ema.update()
 
-    def _iteration(self, updates: accel.Updates) -> None:
+    def _iteration(self, updates: Updates) -> None:
         """One iteration of Algorithm 1 (train.update alternating) or of the released code (simultaneous)."""
         t = self.cfg.train
         if t.update == "simultaneous":
@@ -186,7 +187,7 @@ class Trainer:
         v = objectives.value(real_logits, fake_logits)
         self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
 
-    def discriminator_step(self) -> accel.DUpdate:
+    def discriminator_step(self) -> DUpdate:
         """One D update outside the loop (no schedule, eager) on a fresh data batch and fresh noise."""
         out = self.fast.eager.discriminator(self.sampler.next())
         self.d_updates += 1

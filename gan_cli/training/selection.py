@@ -21,11 +21,10 @@ from typing import Any, Callable
 
 import torch
 
-from gan_cli import checkpoint, models, runlog
+from gan_cli import checkpoint, models, runlog, seeds
 from gan_cli.evaluate import parzen
 from gan_cli.run_dir import RunDir
 
-SELECTION_NOISE_SEED_OFFSET = 3_000_003  # its own generator: the training RNG stream is untouched
 
 
 @torch.no_grad()
@@ -61,7 +60,7 @@ class Selection:
         cfg = trainer.cfg
         self.run_dir = run_dir
         self.valid = trainer.dataset.valid[: cfg.select.valid_examples].to(trainer.device)
-        gen = torch.Generator().manual_seed(cfg.seed + SELECTION_NOISE_SEED_OFFSET)
+        gen = torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_SELECTION_NOISE))  # its own generator: the training RNG stream is untouched
         noise = models.sample_noise(cfg.select.kernels, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen)
         self.noise = noise.to(trainer.device)
         runlog.rewind(RunDir(run_dir).selection, trainer.step)
