@@ -15,7 +15,7 @@ import tempfile
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -33,10 +33,17 @@ FORMAT_VERSION = 2  # 2: the config names its seed_scheme (format 1 runs used th
 def capture_rng() -> dict[str, Any]:
     """Every global random state: python, numpy, torch CPU and each CUDA device."""
     version, internal, gauss = random.getstate()
-    np_state = np.random.get_state()
+    # the legacy (default) form: a tuple for the global MT19937 state; numpy's stubs type it as a dict too
+    np_state = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
     state: dict[str, Any] = {
         "python": [version, list(internal), gauss],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "numpy": [
+            np_state[0],
+            torch.from_numpy(np_state[1].astype(np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
         "torch": torch.get_rng_state(),
         "cuda": [s for s in torch.cuda.get_rng_state_all()] if torch.cuda.is_available() else [],
     }
@@ -99,7 +106,6 @@ def make_checkpoint(**parts: Any) -> dict[str, Any]:
 REQUIRED_KEYS = ("format_version", "step", "config", "generator", "discriminator")
 
 
-
 def upgrade(ckpt: dict[str, Any]) -> dict[str, Any]:
     """Bring an older checkpoint's dict to this format, in place: a format 1 run derived its random
     streams by the offsets of seeds.LEGACY, so its config gets seed_scheme: legacy."""
@@ -125,7 +131,11 @@ def seed_scheme(path: Path) -> str | None:
 
 def nonfinite_tensors(state: dict[str, Any]) -> list[str]:
     """Names of the floating-point tensors of a state_dict that hold NaN or inf."""
-    return [k for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    return [
+        k
+        for k, v in state.items()
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -153,7 +163,9 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
         first = str(exc).splitlines()[0].split(". ")[0] if str(exc) else type(exc).__name__
         raise GanError(f"{p}: not a readable checkpoint (truncated or corrupt?): {first}") from None
     except Exception as exc:  # torch raises many types for garbage input
-        raise GanError(f"{p}: not a readable checkpoint (corrupt, or not a torch.save file): {type(exc).__name__}") from None
+        raise GanError(
+            f"{p}: not a readable checkpoint (corrupt, or not a torch.save file): {type(exc).__name__}"
+        ) from None
     if not isinstance(ckpt, dict) or "format_version" not in ckpt:
         raise GanError(f"{p}: not a gan-cli checkpoint (no format_version; a plain state_dict or another tool's file?)")
     version = ckpt["format_version"]

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -74,7 +74,9 @@ SET_HELP = "Override a config key: --set train.batch_size=64 (repeatable; value 
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """gan-cli."""
 
@@ -82,15 +84,32 @@ def _root(
 @app.command()
 @user_errors
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help=SET_HELP)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Exact run directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")] = False,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (overrides the config).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (overrides the config).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved config and parameter counts; train nothing.")] = False,
-    nproc: Annotated[Optional[int], typer.Option("--nproc", min=1, help="Train with N processes on this machine (DDP through torchrun's launcher); train.batch_size is per process.")] = None,
-    worker_options: Annotated[Optional[str], typer.Option("--worker-options", hidden=True, help="A --nproc worker's options (JSON).")] = None,
+    config: Annotated[Path | None, typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=SET_HELP)] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Exact run directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")
+    ] = False,
+    device: Annotated[
+        str | None, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (overrides the config).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (overrides the config).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the resolved config and parameter counts; train nothing.")
+    ] = False,
+    nproc: Annotated[
+        int | None,
+        typer.Option(
+            "--nproc",
+            min=1,
+            help="Train with N processes on this machine (DDP through torchrun's launcher); train.batch_size is per process.",
+        ),
+    ] = None,
+    worker_options: Annotated[
+        str | None, typer.Option("--worker-options", hidden=True, help="A --nproc worker's options (JSON).")
+    ] = None,
 ) -> None:
     """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
     from gan_cli.commands.train import train as train_command
@@ -103,7 +122,10 @@ def train(
     train_command(options)
 
 
-eval_app = typer.Typer(rich_markup_mode=None, help="Measure a checkpoint (gan eval --ckpt ...), or train a dataset's feature network (gan eval features).")
+eval_app = typer.Typer(
+    rich_markup_mode=None,
+    help="Measure a checkpoint (gan eval --ckpt ...), or train a dataset's feature network (gan eval features).",
+)
 app.add_typer(eval_app, name="eval")
 
 
@@ -111,14 +133,31 @@ app.add_typer(eval_app, name="eval")
 @user_errors
 def eval_(
     ctx: typer.Context,
-    ckpt: Annotated[Optional[Path], typer.Option("--ckpt", help=CKPT_HELP)] = None,
-    split: Annotated[Optional[str], typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")] = None,
-    num_samples: Annotated[Optional[int], typer.Option("--num-samples", help="Generated samples per metric (default: eval.generated_samples).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")] = None,
-    all_: Annotated[Optional[Path], typer.Option("--all", help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.")] = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", help=WEIGHTS_HELP)] = None,
+    ckpt: Annotated[Path | None, typer.Option("--ckpt", help=CKPT_HELP)] = None,
+    split: Annotated[
+        str | None, typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")
+    ] = None,
+    num_samples: Annotated[
+        int | None,
+        typer.Option("--num-samples", help="Generated samples per metric (default: eval.generated_samples)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")
+    ] = None,
+    all_: Annotated[
+        Path | None,
+        typer.Option(
+            "--all",
+            help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.",
+        ),
+    ] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.commands.eval import EvalOptions, eval_command
@@ -127,7 +166,11 @@ def eval_(
     if ctx.invoked_subcommand is not None:
         return
     if ckpt is None and all_ is None:
-        raise typer.BadParameter("missing: give a checkpoint file or run directory, --all RUN_DIR, or the subcommand features", ctx, param_hint="'--ckpt'")
+        raise typer.BadParameter(
+            "missing: give a checkpoint file or run directory, --all RUN_DIR, or the subcommand features",
+            ctx,
+            param_hint="'--ckpt'",
+        )
     if seed is not None:
         check_seed(seed, "--seed")
     if num_samples is not None:
@@ -138,10 +181,22 @@ def eval_(
 @eval_app.command("features")
 @user_errors
 def eval_features(
-    data: Annotated[Path, typer.Option("--data", help="Experiment YAML whose data section names the dataset (mnist, fashion-mnist, digits).")],
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE", help="Override a config key, e.g. --set data.root=/data (repeatable).")] = None,
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help="Experiment YAML whose data section names the dataset (mnist, fashion-mnist, digits)."
+        ),
+    ],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Override a config key, e.g. --set data.root=/data (repeatable)."
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached network is there.")] = False,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="Adam updates of 128 images (default: 20 epochs, within 300..1,200).")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="Adam updates of 128 images (default: 20 epochs, within 300..1,200).")
+    ] = None,
 ) -> None:
     """Train the dataset's feature network (a small CNN classifier) once and cache it under data.root."""
     from gan_cli.commands.features import FeaturesOptions, features_command
@@ -155,12 +210,27 @@ def sample(
     ckpt: Annotated[Path, typer.Option("--ckpt", help=CKPT_HELP)],
     n: Annotated[int, typer.Option("-n", "--num", help="Number of samples.", min=1)] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the noise; the same seed gives the same samples.")] = 0,
-    out: Annotated[Optional[Path], typer.Option("--out", help="FILE.png (picture), .npy or .pt (raw samples).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="FILE.png (picture), .npy or .pt (raw samples).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps.")] = "cpu",
-    nearest: Annotated[bool, typer.Option("--nearest", help="Figure 2: rows of samples, the rightmost column the nearest training example (pixel space) of its neighbour, outlined in yellow.")] = False,
-    interpolate: Annotated[bool, typer.Option("--interpolate", help="Figure 3: each row decodes a straight line between two random z.")] = False,
-    cols: Annotated[Optional[int], typer.Option("--cols", help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.", min=2)] = None,
-    weights: Annotated[Optional[str], typer.Option("--weights", help=WEIGHTS_HELP)] = None,
+    nearest: Annotated[
+        bool,
+        typer.Option(
+            "--nearest",
+            help="Figure 2: rows of samples, the rightmost column the nearest training example (pixel space) of its neighbour, outlined in yellow.",
+        ),
+    ] = False,
+    interpolate: Annotated[
+        bool, typer.Option("--interpolate", help="Figure 3: each row decodes a straight line between two random z.")
+    ] = False,
+    cols: Annotated[
+        int | None,
+        typer.Option(
+            "--cols",
+            help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.",
+            min=2,
+        ),
+    ] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
 ) -> None:
     """Draw samples from a trained generator."""
     from gan_cli.commands.sample import SampleOptions, sample_command
@@ -175,7 +245,9 @@ def sample(
 @app.command("config")
 @user_errors
 def config_keys(
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table with its header row (as in docs/config.md).")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table with its header row (as in docs/config.md).")
+    ] = False,
 ) -> None:
     """List every config key with its default and meaning."""
     from gan_cli.commands.config import config_command
@@ -183,7 +255,9 @@ def config_keys(
     typer.echo(config_command(markdown))
 
 
-plot_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Pictures of a run: training curves, the paper's Figure 1.")
+plot_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Pictures of a run: training curves, the paper's Figure 1."
+)
 app.add_typer(plot_app, name="plot")
 
 
@@ -214,11 +288,30 @@ def plot_figure1(
 @app.command()
 @user_errors
 def sweep(
-    sweep_file: Annotated[Optional[Path], typer.Argument(help="Sweep YAML (base config, seeds, grid, eval, resources); with --resume: the sweep directory.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Exact sweep directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")] = None,
-    address: Annotated[Optional[str], typer.Option("--address", help="Run on an existing Ray cluster: auto | HOST:6379 | ray://HOST:10001 (default: start a local Ray).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the sweep directory given as the argument: skip finished trials, resume interrupted ones.")] = False,
-    cpus: Annotated[Optional[int], typer.Option("--cpus", help="CPUs the local Ray may use (default: all).")] = None,
+    sweep_file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Sweep YAML (base config, seeds, grid, eval, resources); with --resume: the sweep directory."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Exact sweep directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address",
+            help="Run on an existing Ray cluster: auto | HOST:6379 | ray://HOST:10001 (default: start a local Ray).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the sweep directory given as the argument: skip finished trials, resume interrupted ones.",
+        ),
+    ] = False,
+    cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs the local Ray may use (default: all).")] = None,
 ) -> None:
     """Run a config over seeds and a grid of --set values on Ray; one run directory per trial, a table across seeds."""
     from gan_cli.commands.sweep import SweepOptions, sweep_command

@@ -6,8 +6,9 @@ output, U(+-0.05) init), D maxout 240x5 twice with input dropout 0.2 / 0.5 / 0.5
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -145,7 +146,9 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def sample_noise(n: int, dim: int, prior: str, scale: float, device: torch.device, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_noise(
+    n: int, dim: int, prior: str, scale: float, device: torch.device, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """n noise vectors from p_z: U(-scale, scale)^dim or N(0, scale^2 I)."""
     if prior == "uniform":
         z = torch.rand(n, dim, device=device, generator=generator)

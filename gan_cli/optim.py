@@ -11,7 +11,8 @@ generator that `gan sample` and `gan eval` use when a checkpoint has one.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any, cast
 
 import torch
 
@@ -26,13 +27,17 @@ class PaperSGD(torch.optim.Optimizer):
     from device tensors (refreshed by `sync_hyperparameters`) so a captured step sees the schedule.
     """
 
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         self._device_hyper: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def keep_hyperparameters_on_device(self, device: torch.device) -> None:
         """Read each group's lr and momentum from 0-d tensors on `device` from now on."""
-        self._device_hyper = [(torch.zeros((), device=device), torch.zeros((), device=device)) for _ in self.param_groups]
+        self._device_hyper = [
+            (torch.zeros((), device=device), torch.zeros((), device=device)) for _ in self.param_groups
+        ]
         self.sync_hyperparameters()
 
     def sync_hyperparameters(self) -> None:
@@ -58,7 +63,7 @@ class PaperSGD(torch.optim.Optimizer):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
-            grads = [p.grad for p in params]
+            grads: list[torch.Tensor] | tuple[torch.Tensor, ...] = [p.grad for p in params]
             if group["weight_decay"]:
                 grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
             velocities = self._velocities(params)
@@ -94,13 +99,17 @@ def build(cfg: OptimizerConfig, params: Iterable[torch.nn.Parameter]) -> torch.o
     params = list(params)
     lr, mu = lr_at(cfg, 0), momentum_at(cfg, 1)
     if cfg.name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        return torch.optim.Adam(
+            params, lr=lr, betas=cast(tuple[float, float], tuple(cfg.betas)), weight_decay=cfg.weight_decay
+        )
     if cfg.sgd_form == "paper":
         return PaperSGD(params, lr=lr, momentum=mu, weight_decay=cfg.weight_decay)
     return torch.optim.SGD(params, lr=lr, momentum=mu, weight_decay=cfg.weight_decay)
 
 
-def apply_schedule(optimizer: torch.optim.Optimizer, cfg: OptimizerConfig, updates: int, epoch: int) -> tuple[float, float]:
+def apply_schedule(
+    optimizer: torch.optim.Optimizer, cfg: OptimizerConfig, updates: int, epoch: int
+) -> tuple[float, float]:
     """Set lr (by updates so far) and, for SGD, momentum (by 1-based epoch); return both."""
     lr = lr_at(cfg, updates)
     mu = momentum_at(cfg, epoch) if cfg.name == "sgd" else 0.0
@@ -155,7 +164,12 @@ class WeightEMA:
 
     def state_dict(self) -> dict[str, Any]:
         """Plain data for the checkpoint: decay, rampup, updates and the averaged weights."""
-        return {"decay": self.decay, "rampup": self.rampup, "updates": self.updates, "weights": self.average.state_dict()}
+        return {
+            "decay": self.decay,
+            "rampup": self.rampup,
+            "updates": self.updates,
+            "weights": self.average.state_dict(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the averaged weights and the update count (decay and rampup stay the config's)."""

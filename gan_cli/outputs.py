@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from gan_cli.errors import GanError
 from gan_cli.run_dir import TRAINING_ONLY_FILES, RunDir
-
 
 
 def _is_run_dir(directory: Path) -> bool:
@@ -33,7 +32,9 @@ def protected_reason(path: Path) -> str | None:
     except (OSError, RuntimeError):
         resolved = target.absolute()
     parent = resolved.parent
-    if parent.name == RunDir(parent.parent).checkpoints.name and (resolved.suffix == ".pt" or _is_run_dir(parent.parent)):
+    if parent.name == RunDir(parent.parent).checkpoints.name and (
+        resolved.suffix == ".pt" or _is_run_dir(parent.parent)
+    ):
         return f"it is in the checkpoints folder of the run {parent.parent}"
     if resolved.name in TRAINING_ONLY_FILES and _is_run_dir(parent):
         return f"it is the run's own {resolved.name} (in {parent})"
@@ -56,7 +57,7 @@ def check_writable(directory: Path, option: str) -> None:
         raise GanError(f"{option}: cannot write in {directory} (permission denied or read-only); choose another place")
 
 
-def write_atomic(path: Path, write: Callable[[Path], None], option: str) -> Path:
+def write_atomic(path: Path, write: Callable[[Path], object], option: str) -> Path:
     """Call `write(tmp)` on a new temporary file beside `path`, then move it over `path`.
 
     `tmp` keeps `path`'s suffix, so writers that pick a format by suffix (PIL, matplotlib, numpy)

@@ -207,7 +207,9 @@ def default(name: str, parent: Path = Path("runs")) -> RunDir:
             n += 1
             candidate = Path(f"{base}-{n}")
         except OSError as exc:
-            raise GanError(f"cannot create the run directory {candidate}: {exc.strerror or exc} (choose another with --out)") from None
+            raise GanError(
+                f"cannot create the run directory {candidate}: {exc.strerror or exc} (choose another with --out)"
+            ) from None
 
 
 def of_checkpoint(ckpt_path: Path) -> RunDir:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from gan_cli.errors import GanError
 
@@ -84,7 +85,11 @@ def rewind(path: Path, last_step: int) -> None:
     """
     if not path.is_file():
         return
-    kept = [line for line, row in _rows(path.read_text(encoding="utf-8", errors="replace")) if isinstance(row["step"], int) and row["step"] <= last_step]
+    kept = [
+        line
+        for line, row in _rows(path.read_text(encoding="utf-8", errors="replace"))
+        if isinstance(row["step"], int) and row["step"] <= last_step
+    ]
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
     os.replace(tmp, path)

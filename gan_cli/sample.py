@@ -19,7 +19,6 @@ from gan_cli.errors import GanError
 WEIGHTS = ("ema", "raw")  # `--weights`: G's moving average (train.ema) or G's own weights
 
 
-
 @dataclass
 class Loaded:
     """A checkpoint's config, nets (eval mode, on `device`) and data description; `weights` says
@@ -57,7 +56,9 @@ def load_models(path: str | Path, device: torch.device, weights: str | None = No
         g.load_state_dict(g_state)
         d.load_state_dict(ckpt["discriminator"])
     except (RuntimeError, KeyError) as exc:
-        raise GanError(f"{ckpt['path']}: the weights do not match the checkpoint's config: {str(exc).splitlines()[0]}") from None
+        raise GanError(
+            f"{ckpt['path']}: the weights do not match the checkpoint's config: {str(exc).splitlines()[0]}"
+        ) from None
     g.to(device).eval()
     d.to(device).eval()
     info = {"dim": dim, "image_shape": info.get("image_shape"), "value_range": info.get("value_range")}
@@ -68,13 +69,17 @@ def _ema_weights(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The checkpoint's moving average of G (train.ema), checked; a GanError when it has none."""
     ema = ckpt.get("ema")
     if ema is None:
-        raise GanError(f"--weights ema: {ckpt['path']} holds no moving average of G (its run had train.ema.decay null); use --weights raw")
+        raise GanError(
+            f"--weights ema: {ckpt['path']} holds no moving average of G (its run had train.ema.decay null); use --weights raw"
+        )
     state = ema.get("weights") if isinstance(ema, dict) else None
     if not isinstance(state, dict):
         raise GanError(f"{ckpt['path']}: damaged checkpoint: ema has no weights mapping")
     bad = checkpoint.nonfinite_tensors(state)
     if bad:
-        raise GanError(f"{ckpt['path']}: G's moving average (ema) holds NaN or inf ({', '.join(bad[:3])}); try --weights raw or an earlier checkpoint")
+        raise GanError(
+            f"{ckpt['path']}: G's moving average (ema) holds NaN or inf ({', '.join(bad[:3])}); try --weights raw or an earlier checkpoint"
+        )
     return state
 
 
@@ -86,7 +91,9 @@ def _output_dim(state: dict[str, torch.Tensor]) -> int:
 
 
 @torch.no_grad()
-def generate(G: models.Generator, cfg: Config, n: int, seed: int, device: torch.device, batch: int = 10_000) -> torch.Tensor:
+def generate(
+    G: models.Generator, cfg: Config, n: int, seed: int, device: torch.device, batch: int = 10_000
+) -> torch.Tensor:
     """n samples G(z), z from the config's prior drawn from a generator seeded by `seed` (CPU)."""
     gen = torch.Generator().manual_seed(seed)
     c = cfg.noise
@@ -121,4 +128,3 @@ def save_raw(samples: torch.Tensor, path: Path) -> None:
         outputs.write_atomic(path, lambda tmp: np.save(tmp, samples.numpy()), "--out")
     else:
         outputs.write_atomic(path, lambda tmp: torch.save(samples, tmp), "--out")
-

@@ -30,14 +30,18 @@ DATA_VALID = "data.valid"
 DATA_TEST = "data.test"
 # training
 TRAIN_GLOBAL = "train.global"  # python, numpy and torch's global RNGs: G's and D's initial weights, then each step's noise and dropout
-TRAIN_RANK_STEP = "train.rank_step"  # index (rank, step): the global RNGs reseeded at each step of each process (torchrun)
+TRAIN_RANK_STEP = (
+    "train.rank_step"  # index (rank, step): the global RNGs reseeded at each step of each process (torchrun)
+)
 TRAIN_DATA_ORDER = "train.data_order"  # the epoch permutations of the training set (its own generator)
 TRAIN_FIXED_NOISE = "train.fixed_noise"  # the noise of RUN_DIR/samples pictures
 TRAIN_SELECTION_NOISE = "train.selection_noise"  # the kernel-centre noise of model selection (training/selection.py)
 # `gan eval`
 EVAL_GLOBAL = "eval.global"  # torch's global RNG inside the evaluation (restored after it)
 EVAL_VALUE_NOISE = "eval.value.noise"  # G's samples for V(G, D)
-EVAL_CRITIC_SPLIT = "eval.critic.split"  # the shuffle of the held-out split into the critic's validation and test halves
+EVAL_CRITIC_SPLIT = (
+    "eval.critic.split"  # the shuffle of the held-out split into the critic's validation and test halves
+)
 EVAL_CRITIC_NOISE = "eval.critic.noise"  # index i: G's samples of the critic's split i (train, valid, test)
 EVAL_CRITIC_INIT = "eval.critic.init"  # index c: critic c's weights, minibatches and dropout
 EVAL_DENSITY_KERNEL = "eval.density.kernel"  # the Monte Carlo points and kernel noise of the smoothed JSD
@@ -53,8 +57,12 @@ EVAL_FEATURES_TRAIN = "eval.features.train"  # the training images of the real-v
 EVAL_FEATURES_NOISE = "eval.features.noise"  # G's samples scored in the feature network
 EVAL_FID_BOOTSTRAP = "eval.features.fid_bootstrap"  # index (0 samples, 1 calibration): FID's bootstrap
 EVAL_KID_SUBSETS = "eval.features.kid_subsets"  # index (0 samples, 1 calibration): KID's subsets
-EVAL_CLASS_BOOTSTRAP = "eval.features.class_bootstrap"  # index (0 samples, 1 calibration): the class histogram's bootstrap
-EVAL_STACKED_BOOTSTRAP = "eval.stacked.bootstrap"  # index (0 samples, 1 calibration): the 1,000-mode histogram's bootstrap
+EVAL_CLASS_BOOTSTRAP = (
+    "eval.features.class_bootstrap"  # index (0 samples, 1 calibration): the class histogram's bootstrap
+)
+EVAL_STACKED_BOOTSTRAP = (
+    "eval.stacked.bootstrap"  # index (0 samples, 1 calibration): the 1,000-mode histogram's bootstrap
+)
 EVAL_INCEPTION_TRAIN = "eval.inception.train"  # the training images of Inception's calibration
 EVAL_INCEPTION_NOISE = "eval.inception.noise"  # G's samples scored by Inception
 

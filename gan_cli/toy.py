@@ -49,10 +49,7 @@ class GaussianMixture:
         sq = torch.cdist(x, self.means.to(x.device)) ** 2
         s = self.stds.to(x.device)
         return (
-            torch.log(self.weights.to(x.device))
-            - sq / (2 * s**2)
-            - d * torch.log(s)
-            - 0.5 * d * math.log(2 * math.pi)
+            torch.log(self.weights.to(x.device)) - sq / (2 * s**2) - d * torch.log(s) - 0.5 * d * math.log(2 * math.pi)
         )
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
@@ -64,7 +61,9 @@ def ring(modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMixt
     # angles 2*pi*i/K, i = 0..K-1; linspace with the endpoint would give K-1 distinct modes
     angles = 2 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
     means = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
-    return GaussianMixture(means, torch.full((modes,), std, dtype=torch.float64), torch.full((modes,), 1.0 / modes, dtype=torch.float64))
+    return GaussianMixture(
+        means, torch.full((modes,), std, dtype=torch.float64), torch.full((modes,), 1.0 / modes, dtype=torch.float64)
+    )
 
 
 def grid(size: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
@@ -72,12 +71,16 @@ def grid(size: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixt
     gx, gy = torch.meshgrid(coords, coords, indexing="ij")
     means = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
     k = size * size
-    return GaussianMixture(means, torch.full((k,), std, dtype=torch.float64), torch.full((k,), 1.0 / k, dtype=torch.float64))
+    return GaussianMixture(
+        means, torch.full((k,), std, dtype=torch.float64), torch.full((k,), 1.0 / k, dtype=torch.float64)
+    )
 
 
 def gaussian(mean: float = 4.0, std: float = 0.5) -> GaussianMixture:
     return GaussianMixture(
-        torch.tensor([[mean]], dtype=torch.float64), torch.tensor([std], dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+        torch.tensor([[mean]], dtype=torch.float64),
+        torch.tensor([std], dtype=torch.float64),
+        torch.ones(1, dtype=torch.float64),
     )
 
 

@@ -236,3 +236,14 @@ def test_the_config_walked_through_is_the_shipped_one() -> None:
     fence = next(t for t in tokens[start:] if t.type == "fence")
     assert fence.info.strip() == "yaml"
     assert config.from_dict(yaml.safe_load(fence.content)) == config.load(CONFIGS / "ring8.yaml")
+
+
+def test_the_module_map_names_every_module() -> None:
+    """docs/development.md's module map is complete: every module of gan_cli/ has a row."""
+    text = (REPO / "docs" / "development.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([\w/]+\.py)`", text))
+    modules = {p.relative_to(REPO / "gan_cli").as_posix() for p in (REPO / "gan_cli").rglob("*.py") if p.name != "__init__.py"}
+    missing = sorted(modules - named)
+    assert not missing, f"add these modules to docs/development.md's module map: {missing}"
+    gone = sorted(n for n in named if "/" in n and not (REPO / "gan_cli" / n).exists() and not n.startswith(("tests/", "tools/", "benchmarks/")))
+    assert not gone, f"docs/development.md names modules that no longer exist: {gone}"

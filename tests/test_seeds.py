@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from gan_cli import checkpoint, data, models, seeds
 from gan_cli.cli import app
 from gan_cli.config import from_dict
+from gan_cli.run_dir import RunDir
 from gan_cli.sample import load_models
 from gan_cli.training.loop import Trainer
 
@@ -78,7 +79,7 @@ def every_stream(cfg: Any, ranks: int = 4, steps: int = 200) -> list[tuple[Any, 
     evals: list[tuple[Any, ...]] = [
         (seeds.EVAL_GLOBAL,), (seeds.EVAL_VALUE_NOISE,), (seeds.EVAL_CRITIC_SPLIT,),
         *((seeds.EVAL_CRITIC_NOISE, i) for i in (1, 2, 3)),  # critic.make_splits: train, valid, test
-        *((seeds.EVAL_CRITIC_INIT, c) for c in range(ev.critic_seeds)),
+        *((seeds.EVAL_CRITIC_INIT, c) for c in range(ev.critic.seeds)),
         (seeds.EVAL_DENSITY_KERNEL,), (seeds.EVAL_DENSITY_NOISE,), (seeds.EVAL_DENSITY_FIGURE,),
         (seeds.EVAL_W1_DATA,), *((seeds.EVAL_W1_NOISE, r) for r in range(3)),
         (seeds.EVAL_MODES_NOISE,), (seeds.EVAL_PARZEN_NOISE,),
@@ -95,7 +96,7 @@ def test_every_stream_of_a_run_and_its_evaluation_has_its_own_seed(seed: int) ->
     """The run's seed and the evaluation's (both `seed` here, as by default): no two streams alike.
     The old eval derivation, seed * 1009 + 101 * section + i, gave critic 2 and the density
     estimate the same seed, and FID's calibration bootstrap the samples' KID subsets."""
-    cfg = from_dict(tiny_toy_config(seed=seed, eval={"seed": seed, "critic_seeds": 5}))
+    cfg = from_dict(tiny_toy_config(seed=seed, eval={"seed": seed, "critic": {"seeds": 5}}))
     streams = every_stream(cfg)
     assert {s[0] for s in streams} == set(seeds.STREAMS), "every registered stream is enumerated here"
     values = [
@@ -117,10 +118,11 @@ def test_a_run_and_its_evaluation_draw_only_the_enumerated_streams(tmp_path: Pat
 
     monkeypatch.setattr(seeds, "derive", recording)
     raw = tiny_toy_config(
-        data={"name": "ring", "num_samples": 256, "eval_samples": 300},
+        data={"name": "ring", "train_size": 256, "held_out_size": 300},
         noise={"dim": 2, "prior": "normal", "scale": 1.0},
-        log={"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 1, "num_samples": 16, "select_every_epochs": 1, "select_samples": 50, "select_valid": 50},
-        eval={"num_samples": 200, "critic_steps": 20, "critic_seeds": 2, "critic_eval_every": 10, "critic_batch_size": 32, "mode_samples": 200, "w1_samples": 50},
+        log={"every": 4, "samples_every": 6, "checkpoint_every": 6, "keep": 1, "picture_samples": 16},
+        select={"every_epochs": 1, "kernels": 50, "valid_examples": 50},
+        eval={"generated_samples": 200, "critic": {"steps": 20, "seeds": 2, "check_every": 10, "batch_size": 32}, "modes": {"generated_samples": 200}, "density": {"w1_samples": 50}},
     )
     cfg_path = write_config(tmp_path / "ring.yaml", raw)
     run = tmp_path / "run"
@@ -165,7 +167,7 @@ def test_legacy_toy_data_is_the_data_old_runs_trained_on() -> None:
     target = data.load(from_dict(raw)).target
     assert target is not None
     for i, split in enumerate(("train", "valid", "test")):
-        n = raw["data"]["num_samples"] if split == "train" else raw["data"]["eval_samples"]
+        n = raw["data"]["train_size"] if split == "train" else raw["data"]["held_out_size"]
         assert torch.equal(ds.split(split) if split != "train" else ds.train, target.sample(n, torch.Generator().manual_seed(4 * 3 + i)))
     new = data.load(from_dict(tiny_toy_config(seed=4)))
     assert not torch.equal(new.train, ds.train), "a new run draws its data from derived seeds"
@@ -174,7 +176,7 @@ def test_legacy_toy_data_is_the_data_old_runs_trained_on() -> None:
 def _as_written_before_seeds(run: Path) -> None:
     """Turn a run trained with seed_scheme: legacy into what gan-cli wrote before seeds.py:
     checkpoints of format 1 and configs without the seed_scheme key."""
-    for path in checkpoint.checkpoint_dir(run).glob("*.pt"):
+    for path in RunDir(run).checkpoints.glob("*.pt"):
         ckpt = torch.load(path, weights_only=True)
         assert ckpt["config"].pop("seed_scheme") == "legacy"
         checkpoint.atomic_save({**ckpt, "format_version": 1}, path)  # a new file: last.pt may be a link to a step's
@@ -194,7 +196,7 @@ def test_a_run_written_before_seeds_resumes_on_its_own_data_and_noise(tmp_path: 
     old code would have: same toy data, fixed picture noise and selection noise as an uninterrupted
     legacy run, whether resumed from the run directory alone or with a config file."""
     steps = 16  # 8 batches an epoch: the selection checks (steps 8 and 16) fall after the resume at step 4
-    raw = tiny_toy_config(log={**tiny_toy_config()["log"], "select_every_epochs": 1, "select_samples": 40, "select_valid": 64})
+    raw = tiny_toy_config(select={"every_epochs": 1, "kernels": 40, "valid_examples": 64})
     cfg_path = write_config(tmp_path / "tiny.yaml", {**raw, "train": {**raw["train"], "steps": steps}})
     full, half = tmp_path / "full", tmp_path / "half"
     _train(str(cfg_path), "--out", str(full), "--set", "seed_scheme=legacy")
@@ -236,6 +238,6 @@ def test_a_new_run_records_the_derive_scheme(tmp_path: Path) -> None:
     _train(str(cfg_path), "--out", str(tmp_path / "run"))
     ckpt = checkpoint.load(tmp_path / "run")
     assert ckpt["format_version"] == checkpoint.FORMAT_VERSION == 2 and ckpt["config"]["seed_scheme"] == seeds.DERIVE
-    assert checkpoint.seed_scheme(checkpoint.checkpoint_dir(tmp_path / "run") / "last.pt") == seeds.DERIVE
+    assert checkpoint.seed_scheme(RunDir(tmp_path / "run").checkpoints / "last.pt") == seeds.DERIVE
     _train("--resume", str(tmp_path / "run"), "--set", "train.steps=8")
     assert checkpoint.load(tmp_path / "run")["config"]["seed_scheme"] == seeds.DERIVE

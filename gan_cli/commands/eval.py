@@ -58,13 +58,26 @@ def eval_command(options: EvalOptions, console: Console | None = None) -> dict[s
             return evaluate_all(options.all_run, options, console)
         return evaluate_one(options.ckpt or Path(), options, console)
     except KeyboardInterrupt:
-        raise Stopped("gan eval interrupted: nothing was written (the files from an earlier evaluation are kept)", 130) from None
+        raise Stopped(
+            "gan eval interrupted: nothing was written (the files from an earlier evaluation are kept)", 130
+        ) from None
 
 
 def _settings(options: EvalOptions, cfg_eval: Any) -> tuple[str, int, int]:
     """(split, generated samples, seed): the options, else the config's eval section."""
     n = options.num_samples if options.num_samples is not None else cfg_eval.generated_samples
     return options.split or cfg_eval.split, n, cfg_eval.seed if options.seed is None else options.seed
+
+
+def _check_destination(out: Path, *beside: Path) -> None:
+    """--json's file (and the pictures `beside` it) may be written: checked, and its folder made."""
+    for path in (out, *beside):
+        outputs.check_output(path, "--json")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
+    outputs.check_writable(out.parent, "--json")
 
 
 def _writing_into(run: RunDir, path: Path) -> bool:
@@ -74,20 +87,16 @@ def _writing_into(run: RunDir, path: Path) -> bool:
         return False
 
 
-def evaluate_one(ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> dict[str, Any]:
+def evaluate_one(
+    ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None
+) -> dict[str, Any]:
     """Evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
     console = console or Console(highlight=False)
     loaded = load_for_eval(ckpt_path, options.device, options.weights)
     run = run_dir.of_checkpoint(Path(loaded.ckpt["path"]))
     out = options.json_path or run.eval_json
     figure = out.with_name(out.stem + "_density.png")
-    outputs.check_output(out, "--json")  # fail before the work, not after it
-    outputs.check_output(figure, "--json")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
-    outputs.check_writable(out.parent, "--json")
+    _check_destination(out, figure)  # fail before the work, not after it
     with run.writer("outputs", "gan eval") if _writing_into(run, out) else contextlib.nullcontext():
         result = evaluate(loaded, *_settings(options, loaded.cfg.eval), functools.partial(_density_picture, figure))
         print_report(result, console)
@@ -119,11 +128,15 @@ def checkpoints_of(run: RunDir) -> list[tuple[int, Path]]:
         if not found or step > found[-1][0]:
             found.append((step, run.last))
     if not found:
-        raise GanError(f"--all {run.path}: no checkpoints in {run.checkpoints}: is it a run directory of a run that saved one?")
+        raise GanError(
+            f"--all {run.path}: no checkpoints in {run.checkpoints}: is it a run directory of a run that saved one?"
+        )
     return found
 
 
-def evaluate_all(run_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None) -> list[dict[str, Any]]:
+def evaluate_all(
+    run_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None
+) -> list[dict[str, Any]]:
     """Evaluate each checkpoint alike (same split, n and seed); RUN_DIR/eval_all.jsonl (or --json)
     gets one eval.json object per checkpoint and RUN_DIR/eval_all/ a PNG per metric against step.
     A checkpoint that does not load (damaged, or pruned by log.keep while the run trains) is
@@ -134,12 +147,7 @@ def evaluate_all(run_path: str | Path, options: EvalOptions = EvalOptions(), con
     run = RunDir(Path(run_path).expanduser())
     found = checkpoints_of(run)
     out = options.json_path or run.eval_all
-    outputs.check_output(out, "--json")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
-    outputs.check_writable(out.parent, "--json")
+    _check_destination(out)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     with run.writer("outputs", "gan eval --all") if _writing_into(run, out) else contextlib.nullcontext():
@@ -151,14 +159,26 @@ def evaluate_all(run_path: str | Path, options: EvalOptions = EvalOptions(), con
                         loaded = load_for_eval(path, options.device, options.weights)
                     except GanError as exc:
                         skipped.append(path.name)
-                        console.print(f"[{i}/{len(found)}] skipped {path.name}: {exc}", markup=False, highlight=False, soft_wrap=True)
+                        console.print(
+                            f"[{i}/{len(found)}] skipped {path.name}: {exc}",
+                            markup=False,
+                            highlight=False,
+                            soft_wrap=True,
+                        )
                         continue
                     result = evaluate(loaded, *_settings(options, loaded.cfg.eval))
                     fh.write(json.dumps(json_safe(result), allow_nan=False) + "\n")
                     fh.flush()
                     rows.append(result)
-                    shown = ", ".join(f"{name} {format_value(result['metrics'][name]['value'])}" for name in headline(result))
-                    console.print(f"[{i}/{len(found)}] step {step:,} ({path.name}): {shown}", markup=False, highlight=False, soft_wrap=True)
+                    shown = ", ".join(
+                        f"{name} {format_value(result['metrics'][name]['value'])}" for name in headline(result)
+                    )
+                    console.print(
+                        f"[{i}/{len(found)}] step {step:,} ({path.name}): {shown}",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
             if not rows:
                 raise GanError(f"--all {run.path}: none of its {len(found)} checkpoints could be loaded")
             console.print(steps_table(rows))
@@ -168,5 +188,10 @@ def evaluate_all(run_path: str | Path, options: EvalOptions = EvalOptions(), con
                 os.unlink(partial)
         figures = plot_eval_steps(rows, out.with_suffix(""))
     also = f"; skipped {len(skipped)} that did not load ({', '.join(skipped)})" if skipped else ""
-    console.print(f"wrote {out} ({len(rows)} rows) and {len(figures)} pictures in {out.with_suffix('')}{also}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"wrote {out} ({len(rows)} rows) and {len(figures)} pictures in {out.with_suffix('')}{also}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     return rows

@@ -38,7 +38,9 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
     path = cache_path(cfg)
     if path.is_file() and not options.force:
         net = load_cached(path, ld)
-        console.print(f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True
+        )
         return net
     settings = fn.TrainSettings(steps=options.steps or fn.default_steps(len(ld.train)))
     try:
@@ -49,6 +51,8 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
     console.print(
         f"trained in {i['train_seconds']:.1f} s ({i['train_cpu_seconds']:.1f} s CPU, {i['threads']} thread(s), {i['steps']:,} steps of {i['batch_size']}): "
         f"{net.describe()}",
-        markup=False, highlight=False, soft_wrap=True,
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     return net

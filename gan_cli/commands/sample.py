@@ -55,25 +55,45 @@ def sample_command(options: SampleOptions) -> str:
     run = run_dir.of_checkpoint(Path(loaded.ckpt["path"]))
     out = options.out
     if out is None:
-        which = loaded.weights if "ema" in loaded.ckpt and options.figure is None else ""  # ema and raw pictures side by side
+        which = (
+            loaded.weights if "ema" in loaded.ckpt and options.figure is None else ""
+        )  # ema and raw pictures side by side
         out = run.sample_picture(step, options.seed, options.figure or "sample", which)
     allowed = (".png",) if options.figure else (".png", ".npy", ".pt")
     if out.suffix.lower() not in allowed:
-        raise GanError(f"--out {out}: " + (f"--{options.figure} writes a picture; use a .png file" if options.figure else "use a .png, .npy or .pt file"))
+        raise GanError(
+            f"--out {out}: "
+            + (
+                f"--{options.figure} writes a picture; use a .png file"
+                if options.figure
+                else "use a .png, .npy or .pt file"
+            )
+        )
     outputs.check_output(out, "--out")
     try:
         with run.writer("outputs", "gan sample") if options.out is None else contextlib.nullcontext():
             if options.figure == "nearest":
-                save_nearest_figure(loaded.G, loaded.cfg, loaded.data_info, options.n, options.cols or 6, options.seed, device, out)
+                save_nearest_figure(
+                    loaded.G, loaded.cfg, loaded.data_info, options.n, options.cols or 6, options.seed, device, out
+                )
                 return f"wrote {out}"
             if options.figure == "interpolate":
-                save_interpolation_figure(loaded.G, loaded.cfg, loaded.data_info, options.n, options.cols or 10, options.seed, device, out)
+                save_interpolation_figure(
+                    loaded.G, loaded.cfg, loaded.data_info, options.n, options.cols or 10, options.seed, device, out
+                )
                 return f"wrote {out}"
             samples = generate(loaded.G, loaded.cfg, options.n, options.seed, device)
             if out.suffix.lower() == ".png":
                 draw(
-                    samples, loaded.data_info, out, target=loaded.target, D=loaded.D, device=device,
-                    title=f"step {step}, {options.n} samples, seed {options.seed}", G=loaded.G, noise=loaded.cfg.noise,
+                    samples,
+                    loaded.data_info,
+                    out,
+                    target=loaded.target,
+                    D=loaded.D,
+                    device=device,
+                    title=f"step {step}, {options.n} samples, seed {options.seed}",
+                    G=loaded.G,
+                    noise=loaded.cfg.noise,
                 )
             else:
                 save_raw(samples, out)

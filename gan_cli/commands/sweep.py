@@ -11,12 +11,12 @@ SWEEP_DIR/
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 import io
 import shlex
 import socket
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,18 @@ from gan_cli.run_dir import RunDir, hold_lock
 from gan_cli.sweep import engine, results, summary
 from gan_cli.sweep import spec as spec_mod
 from gan_cli.sweep.spec import SweepSpec, Trial
-from gan_cli.sweep.trial import FAILED, INTERRUPTED, OK, cancellable, error_line, metric_values, payload, prepare, row, train_argv
+from gan_cli.sweep.trial import (
+    FAILED,
+    INTERRUPTED,
+    OK,
+    cancellable,
+    error_line,
+    metric_values,
+    payload,
+    prepare,
+    row,
+    train_argv,
+)
 
 SPEC_FILE, BASE_FILE, SUMMARY_FILE = "sweep.yaml", "base.yaml", "summary.md"
 FINISHED = (OK, FAILED)  # --resume runs the other trials again (interrupted, or never started)
@@ -53,13 +64,17 @@ def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
     if out is None:
         sweep_dir = run_dir.default(spec.name).path
     elif out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):  # made since the first check
-        raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
+        raise GanError(
+            f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}"
+        )
     else:
         sweep_dir = out
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
         (sweep_dir / BASE_FILE).write_text(yaml.safe_dump(spec.base_raw, sort_keys=False), encoding="utf-8")
-        text = "# gan sweep: the sweep as it runs; gan sweep --resume reads it\n" + yaml.safe_dump(spec.to_yaml_data(BASE_FILE), sort_keys=False)
+        text = "# gan sweep: the sweep as it runs; gan sweep --resume reads it\n" + yaml.safe_dump(
+            spec.to_yaml_data(BASE_FILE), sort_keys=False
+        )
         (sweep_dir / SPEC_FILE).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise GanError(f"cannot write the sweep directory {sweep_dir}: {exc.strerror or exc}") from None
@@ -72,7 +87,9 @@ def _open_sweep_dir(sweep_dir: Path) -> SweepSpec:
     return spec_mod.load(sweep_dir / SPEC_FILE)
 
 
-def _todo(spec: SweepSpec, trials: list[Trial], sweep_dir: Path, rows: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def _todo(
+    spec: SweepSpec, trials: list[Trial], sweep_dir: Path, rows: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Payloads of the trials still to run; an interrupted one carries its wall time so far."""
     out = []
     for t in trials:
@@ -80,7 +97,19 @@ def _todo(spec: SweepSpec, trials: list[Trial], sweep_dir: Path, rows: dict[str,
         if prev is not None and prev.get("status") in FINISHED:
             continue
         prior = float(prev.get("wall_s") or 0.0) if prev is not None else 0.0
-        out.append(payload(t.trial_id, t.grid, t.seed, sweep_dir / t.trial_id, sweep_dir / BASE_FILE, spec.overrides(t.grid), spec_mod.trial_device(spec), spec.cpus, prior))
+        out.append(
+            payload(
+                t.trial_id,
+                t.grid,
+                t.seed,
+                sweep_dir / t.trial_id,
+                sweep_dir / BASE_FILE,
+                spec.overrides(t.grid),
+                spec_mod.trial_device(spec),
+                spec.cpus,
+                prior,
+            )
+        )
     return out
 
 
@@ -106,7 +135,15 @@ def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dic
     if any(p.values.get(spec.metric) for p in points):
         figure = sweep_dir / f"summary_{spec.metric}.png"
         plot_sweep(
-            [SweepPoint(p.label, p.values.get(spec.metric, []), p.intervals[spec.metric].mean, p.intervals[spec.metric].half_width) for p in points],
+            [
+                SweepPoint(
+                    p.label,
+                    p.values.get(spec.metric, []),
+                    p.intervals[spec.metric].mean,
+                    p.intervals[spec.metric].half_width,
+                )
+                for p in points
+            ],
             spec.metric,
             f"sweep {spec.name}: {spec.metric} over {len(spec.seeds)} seeds",
             figure,
@@ -114,13 +151,22 @@ def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dic
         )
     elif any(p.ok for p in points):
         reported = ", ".join(summary.metric_names(list(rows.values()), None))
-        console.print(f"note: no finished trial reported the metric {spec.metric!r} (they report: {reported}); no figure drawn", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"note: no finished trial reported the metric {spec.metric!r} (they report: {reported}); no figure drawn",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     summary.print_table(console, spec, names, points)
-    summary.write_markdown(sweep_dir / SUMMARY_FILE, summary.markdown(spec, names, points, failures, figure.name if figure else None))
+    summary.write_markdown(
+        sweep_dir / SUMMARY_FILE, summary.markdown(spec, names, points, failures, figure.name if figure else None)
+    )
     return failures, figure
 
 
-def _read_spec(sweep_file: Path | None, out: Path | None, address: str | None, resume: Path | None, cpus: int | None) -> SweepSpec:
+def _read_spec(
+    sweep_file: Path | None, out: Path | None, address: str | None, resume: Path | None, cpus: int | None
+) -> SweepSpec:
     """Check the arguments; load the sweep (a file, or SWEEP_DIR/sweep.yaml) and validate every grid point."""
     if (sweep_file is None) == (resume is None):
         raise GanError("give a SWEEP.yaml, or --resume with the sweep directory to continue")
@@ -131,18 +177,30 @@ def _read_spec(sweep_file: Path | None, out: Path | None, address: str | None, r
     spec = _open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
     spec_mod.validate(spec)
     if resume is None and out is not None and out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):
-        raise GanError(f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}")
+        raise GanError(
+            f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}"
+        )
     return spec
 
 
-def _run(console: Console, spec: SweepSpec, cluster: engine.Cluster, sweep_dir: Path, todo: list[dict[str, Any]], done: int, total: int) -> bool:
+def _run(
+    console: Console,
+    spec: SweepSpec,
+    cluster: engine.Cluster,
+    sweep_dir: Path,
+    todo: list[dict[str, Any]],
+    done: int,
+    total: int,
+) -> bool:
     """Run the trials still to do, appending each row to results.jsonl; True when Ctrl-C stopped them."""
     engine.check_fits(cluster, spec.cpus, spec.gpus, cluster.local)
     console.print(
         f"gan sweep {spec.name}: {len(todo)} of {total} trials to run ({len(spec.points())} grid points x {len(spec.seeds)} seeds) "
         f"on {cluster.where} ({cluster.cpus:g} CPUs, {cluster.gpus:g} GPUs; ready in {cluster.startup_s:.1f} s), "
         f"{spec.cpus:g} CPU(s) and {spec.gpus:g} GPU(s) per trial\n  sweep directory {sweep_dir}",
-        markup=False, highlight=False, soft_wrap=True,
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
     on_row = _report_row(console, [done], total)
 
@@ -151,7 +209,11 @@ def _run(console: Console, spec: SweepSpec, cluster: engine.Cluster, sweep_dir: 
         on_row(r)
 
     def on_stop(running: int) -> None:
-        console.print(f"\nstopping: {running} unfinished trial(s); the running ones write their checkpoints (Ctrl-C again quits at once)", markup=False, highlight=False)
+        console.print(
+            f"\nstopping: {running} unfinished trial(s); the running ones write their checkpoints (Ctrl-C again quits at once)",
+            markup=False,
+            highlight=False,
+        )
 
     return engine.run_trials(cluster, run_trial, todo, spec.cpus, spec.gpus, record, on_stop)
 
@@ -192,7 +254,9 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
             sweep_dir = _new_sweep_dir(spec, out)
         else:
             sweep_dir = resume.resolve()
-        stack.enter_context(hold_lock(sweep_dir / ".lock", "gan sweep", f"another gan sweep is running on {sweep_dir}:"))
+        stack.enter_context(
+            hold_lock(sweep_dir / ".lock", "gan sweep", f"another gan sweep is running on {sweep_dir}:")
+        )
         path = sweep_dir / results.RESULTS
         rows = results.latest(results.read(path))
         known = {t.trial_id for t in trials}
@@ -203,9 +267,18 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
             cluster = cluster or stack.enter_context(engine.connect(address, cpus))
             stopped = _run(console, spec, cluster, sweep_dir, todo, len(kept), len(trials))
         else:
-            console.print(f"gan sweep {spec.name}: all {len(trials)} trials have finished; summarising", markup=False, highlight=False)
+            console.print(
+                f"gan sweep {spec.name}: all {len(trials)} trials have finished; summarising",
+                markup=False,
+                highlight=False,
+            )
     failures, figure = finish(spec, sweep_dir, console)
-    console.print(f"wrote {path}, {sweep_dir / SUMMARY_FILE}" + (f" and {figure}" if figure else ""), markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"wrote {path}, {sweep_dir / SUMMARY_FILE}" + (f" and {figure}" if figure else ""),
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     if stopped:
         now = results.latest(results.read(path))
         remaining = sum(1 for t in trials if now.get(t.trial_id, {}).get("status") not in FINISHED)
@@ -237,16 +310,40 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
     try:
         resume = prepare(run_dir)
         options = TrainOptions(
-            config=Path(p["base"]), overrides=tuple(p["overrides"]), out=run_dir, resume=resume, device=p["device"], seed=p["seed"],
-            command_line=shlex.join(train_argv(p, resume)),  # command.txt records the `gan train` that repeats this trial
+            config=Path(p["base"]),
+            overrides=tuple(p["overrides"]),
+            out=run_dir,
+            resume=resume,
+            device=p["device"],
+            seed=p["seed"],
+            command_line=shlex.join(
+                train_argv(p, resume)
+            ),  # command.txt records the `gan train` that repeats this trial
         )
         train_here(options, Reporter(Console(file=io.StringIO()), quiet=True))
         result = evaluate_one(run_dir, EvalOptions(device=p["device"]), Console(file=io.StringIO()))
     except Interrupted as exc:
-        return row(p, INTERRUPTED, f"interrupted by {exc.signal_name}; checkpoint written", wall_s=time.perf_counter() - start, host=host)
+        return row(
+            p,
+            INTERRUPTED,
+            f"interrupted by {exc.signal_name}; checkpoint written",
+            wall_s=time.perf_counter() - start,
+            host=host,
+        )
     except KeyboardInterrupt:
-        return row(p, INTERRUPTED, "interrupted outside the training loop", wall_s=time.perf_counter() - start, host=host)
+        return row(
+            p, INTERRUPTED, "interrupted outside the training loop", wall_s=time.perf_counter() - start, host=host
+        )
     except Exception as exc:  # noqa: BLE001 - a trial's failure is data; the sweep goes on
-        extra = {} if isinstance(exc, GanError) else {"traceback": traceback.format_exc()}
+        extra: dict[str, Any] = {} if isinstance(exc, GanError) else {"traceback": traceback.format_exc()}
         return row(p, FAILED, error_line(exc), wall_s=time.perf_counter() - start, host=host, **extra)
-    return row(p, OK, None, metric_values(result), time.perf_counter() - start, int(result["step"]), host=host, threads=torch.get_num_threads())
+    return row(
+        p,
+        OK,
+        None,
+        metric_values(result),
+        time.perf_counter() - start,
+        int(result["step"]),
+        host=host,
+        threads=torch.get_num_threads(),
+    )

@@ -14,6 +14,7 @@ import os
 import platform
 import shlex
 from pathlib import Path
+from typing import Literal, cast
 
 import torch
 import yaml
@@ -47,7 +48,9 @@ def train(options: TrainOptions, reporter: Reporter | None = None) -> Path | Non
     if options.nproc is not None and world > 1:
         raise GanError("--nproc starts its own processes; under torchrun, give torchrun --nproc-per-node instead")
     if options.nproc is not None and options.nproc > MAX_NPROC:
-        raise GanError(f"--nproc {options.nproc}: at most {MAX_NPROC} processes on one machine; across machines, use torchrun --nnodes (docs/distributed.md)")
+        raise GanError(
+            f"--nproc {options.nproc}: at most {MAX_NPROC} processes on one machine; across machines, use torchrun --nnodes (docs/distributed.md)"
+        )
     try:
         if options.nproc is not None and options.nproc > 1:
             from gan_cli.training.launch import launch
@@ -62,7 +65,10 @@ def train(options: TrainOptions, reporter: Reporter | None = None) -> Path | Non
     except Interrupted as exc:
         again = f" --nproc {os.environ.get('LOCAL_WORLD_SIZE', world)}" if world > 1 else ""
         where = shlex.quote(str(exc.ckpt_path.parent.parent))
-        raise Stopped(f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\nresume with: gan train --resume {where}{again}", 130) from None
+        raise Stopped(
+            f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\nresume with: gan train --resume {where}{again}",
+            130,
+        ) from None
     except KeyboardInterrupt:
         # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
         raise Stopped("interrupted before training started; no checkpoint was written", 130) from None
@@ -75,8 +81,11 @@ def train_here(options: TrainOptions, reporter: Reporter | None = None, ranks: R
     cfg, run_dir = _resolve_config(options)
     dev = processes.device(cfg.device)
     _check_out(run_dir, options.resume)
-    if options.resume and run_dir is not None:  # a resumed run keeps the random streams it started with (gan_cli/seeds.py)
-        cfg = dataclasses.replace(cfg, seed_scheme=checkpoint.seed_scheme(run_dir.last) or cfg.seed_scheme)
+    if (
+        options.resume and run_dir is not None
+    ):  # a resumed run keeps the random streams it started with (gan_cli/seeds.py)
+        scheme = checkpoint.seed_scheme(run_dir.last) or cfg.seed_scheme  # the value a validated config wrote
+        cfg = dataclasses.replace(cfg, seed_scheme=cast(Literal["derive", "legacy"], scheme))
     if options.dry_run:  # the config and the nets' sizes first: a missing dataset is reported after them
         reporter.print(dry_run_header(cfg, dev))
     elif (dim := data.known_dim(cfg)) is not None:
@@ -84,6 +93,7 @@ def train_here(options: TrainOptions, reporter: Reporter | None = None, ranks: R
     with contextlib.ExitStack() as lock:
         locked = processes.writes and run_dir is not None and run_dir.path.is_dir() and not options.dry_run
         if locked:
+            assert run_dir is not None  # locked implies it
             _take(lock, run_dir, options)  # before reading its checkpoint: no other writer may change it meanwhile
         dataset = data.load(cfg)
         check_size(cfg, dataset.dim)
@@ -145,10 +155,20 @@ def _check_out(run_dir: RunDir | None, resume: bool) -> None:
             )
         raise GanError(f"--resume: {run_dir.last} does not exist; nothing to resume (drop --resume to start a new run)")
     if run_dir.is_nonempty() and not run_dir.failed_start():
-        raise GanError(f"--out {path} exists and is not empty: choose another directory, or add --resume to continue it")
+        raise GanError(
+            f"--out {path} exists and is not empty: choose another directory, or add --resume to continue it"
+        )
 
 
-def _open(run_dir: RunDir, cfg: Config, trainer: Trainer, device: torch.device, processes_note: str, note: str, options: TrainOptions) -> None:
+def _open(
+    run_dir: RunDir,
+    cfg: Config,
+    trainer: Trainer,
+    device: torch.device,
+    processes_note: str,
+    note: str,
+    options: TrainOptions,
+) -> None:
     """Write the run's config.yaml and command.txt (a failed start's leftovers cleared first)."""
     try:
         if not options.resume and run_dir.failed_start():
@@ -158,7 +178,9 @@ def _open(run_dir: RunDir, cfg: Config, trainer: Trainer, device: torch.device, 
         if options.resume:
             runlog.rewind(run_dir.metrics, trainer.step)
             run_dir.remove_stale_temps()
-        run_dir.config.write_text(yaml_comment(processes_note) + yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+        run_dir.config.write_text(
+            yaml_comment(processes_note) + yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8"
+        )
         run_dir.log_command(
             [
                 f"command: {options.command_line or 'gan train'}",
@@ -171,12 +193,21 @@ def _open(run_dir: RunDir, cfg: Config, trainer: Trainer, device: torch.device, 
 
 
 def _train(
-    run_dir: RunDir, cfg: Config, dataset: data.Dataset, trainer: Trainer, device: torch.device, total: int,
-    reporter: Reporter, processes: Solo | Ranks, writer_class: type | None,
+    run_dir: RunDir,
+    cfg: Config,
+    dataset: data.Dataset,
+    trainer: Trainer,
+    device: torch.device,
+    total: int,
+    reporter: Reporter,
+    processes: Solo | Ranks,
+    writer_class: type | None,
 ) -> None:
     """Train to `total` steps with the run's hooks: log lines, pictures, selection, TensorBoard."""
     writer = writer_class(str(run_dir.tensorboard)) if writer_class else None
-    if dataset.is_image and not run_dir.real_picture.exists():  # the training data beside G's samples, for comparison by eye
+    if (
+        dataset.is_image and not run_dir.real_picture.exists()
+    ):  # the training data beside G's samples, for comparison by eye
         draw(dataset.train[: cfg.log.picture_samples], trainer.data_info, run_dir.real_picture)
     g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
     reporter.banner(run_dir.path, device, g, d, trainer.step, total, processes.note(cfg))
@@ -191,7 +222,9 @@ def _train(
             )
             run(trainer, run_dir.path, total, run_hooks, processes)
     except OSError as exc:
-        raise GanError(f"writing to {run_dir.path} failed: {exc.strerror or exc}; the last good checkpoint is {run_dir.last}") from None
+        raise GanError(
+            f"writing to {run_dir.path} failed: {exc.strerror or exc}; the last good checkpoint is {run_dir.last}"
+        ) from None
     finally:
         if writer is not None:
             writer.close()

@@ -34,22 +34,30 @@ def semantic_checks(cfg: Config, errors: list[str]) -> None:
     if cfg.generator.output_bias == "marginals" and d.name in TOY_DATASETS:
         errors.append("generator.output_bias: 'marginals' needs image data in [0, 1] (sigmoid output)")
     if cfg.generator.output_bias == "marginals" and cfg.generator.output_activation != "sigmoid":
-        errors.append("generator.output_bias: 'marginals' is the logit of the mean pixel and needs output_activation sigmoid")
+        errors.append(
+            "generator.output_bias: 'marginals' is the logit of the mean pixel and needs output_activation sigmoid"
+        )
     if cfg.train.steps is None and cfg.train.epochs is None:
         errors.append("train: set a budget, train.steps or train.epochs")
     _optimizer_checks(cfg, errors)
     name = cfg.name
     if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0") or name != name.strip():
-        errors.append(f"name: {name!r} must be a plain file name (no '/', '\\', leading or trailing spaces, '.' or '..'): the run directory is runs/<name>-<time>")
+        errors.append(
+            f"name: {name!r} must be a plain file name (no '/', '\\', leading or trailing spaces, '.' or '..'): the run directory is runs/<name>-<time>"
+        )
     for key, seed in (("seed", cfg.seed), ("eval.seed", cfg.eval.seed)):
         if seed > SEED_MAX:
             errors.append(f"{key}: must be at most {SEED_MAX} (2^32 - 1), got {seed}")
     if cfg.train.cuda_graphs and cfg.train.compile:
         errors.append("train.cuda_graphs: cannot be combined with train.compile; choose one")
     if cfg.train.cuda_graphs and not (cfg.train.optimizer.name == "sgd" and cfg.train.optimizer.sgd_form == "paper"):
-        errors.append("train.cuda_graphs: needs train.optimizer.name sgd with sgd_form paper (its lr and momentum live on the device)")
+        errors.append(
+            "train.cuda_graphs: needs train.optimizer.name sgd with sgd_form paper (its lr and momentum live on the device)"
+        )
     if cfg.train.cuda_graphs and cfg.device in ("cpu", "mps"):
-        errors.append(f"train.cuda_graphs: needs a CUDA device, but device is {cfg.device}; set train.cuda_graphs: false")
+        errors.append(
+            f"train.cuda_graphs: needs a CUDA device, but device is {cfg.device}; set train.cuda_graphs: false"
+        )
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
         errors.append(f"device: {dev!r} is not one of auto, cpu, cuda, cuda:N, mps")

@@ -32,7 +32,9 @@ def from_dict(raw: Any) -> Config:
     return cfg
 
 
-def load(path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None) -> Config:
+def load(
+    path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None
+) -> Config:
     """Load a YAML file (or a raw dict), move old key names to their new places (a note on stderr
     for each), apply overrides, validate."""
     raw = read_yaml(path) if path is not None else dict(base or {})

@@ -45,7 +45,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             continue
         key, text = item.split("=", 1)
         key = key.strip()
-        if key in RENAMES and key not in valid:  # a scalar's old name that is now a section is checked below, with its value
+        if (
+            key in RENAMES and key not in valid
+        ):  # a scalar's old name that is now a section is checked below, with its value
             moved.append((key, RENAMES[key]))
             key = RENAMES[key]
         if key not in valid:

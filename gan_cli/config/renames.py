@@ -137,7 +137,9 @@ def note(moved: list[tuple[str, str]], where: str = "") -> None:
     if len(moved) > MANY:
         label = where.strip().rstrip(":")
         pairs = ", ".join(f"{old} -> {new}" for old, new in moved)
-        lines = [f"note: {len(moved)} old key names{' in ' + label if label else ''} still work but have new names: {pairs}"]
+        lines = [
+            f"note: {len(moved)} old key names{' in ' + label if label else ''} still work but have new names: {pairs}"
+        ]
     else:
         lines = [f"note: {where}{old} is now {new} (the old name still works)" for old, new in moved]
     for line in lines:

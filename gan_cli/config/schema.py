@@ -21,7 +21,17 @@ SQRT3 = math.sqrt(3.0)
 
 Activation = Literal["linear", "relu", "leaky_relu", "tanh", "sigmoid", "maxout"]
 DataName = Literal[
-    "gaussian", "ring", "grid", "mixture", "digits", "mnist", "fashion-mnist", "stacked-mnist", "cifar10", "npz", "folder"
+    "gaussian",
+    "ring",
+    "grid",
+    "mixture",
+    "digits",
+    "mnist",
+    "fashion-mnist",
+    "stacked-mnist",
+    "cifar10",
+    "npz",
+    "folder",
 ]
 TOY_DATASETS = ("gaussian", "ring", "grid", "mixture")
 
@@ -40,13 +50,24 @@ class LayerConfig:
 class DataConfig:
     """The target distribution p_data."""
 
-    name: DataName = _f("gaussian", "gaussian | ring | grid | mixture | digits | mnist | fashion-mnist | stacked-mnist | cifar10 | npz | folder")
+    name: DataName = _f(
+        "gaussian",
+        "gaussian | ring | grid | mixture | digits | mnist | fashion-mnist | stacked-mnist | cifar10 | npz | folder",
+    )
     root: str = _f("data", "directory holding downloaded datasets (MNIST: ROOT/MNIST/raw/*.gz or unpacked IDX)")
     download: bool = _f(False, "let torchvision download the dataset into root when it is missing")
     path: str | None = _f(None, "npz file (array under key 'x') or image folder, for data.name npz | folder")
-    train_range: list[int] | None = _f(None, "[start, end) indexes of the training split in the dataset's train pool; null = dataset default (MNIST: [0, 50000])", len=2)
-    valid_range: list[int] | None = _f(None, "[start, end) of the validation split; null = default (MNIST: [50000, 60000])", len=2)
-    test_range: list[int] | None = _f(None, "[start, end) of the test split where the dataset has no official test set", len=2)
+    train_range: list[int] | None = _f(
+        None,
+        "[start, end) indexes of the training split in the dataset's train pool; null = dataset default (MNIST: [0, 50000])",
+        len=2,
+    )
+    valid_range: list[int] | None = _f(
+        None, "[start, end) of the validation split; null = default (MNIST: [50000, 60000])", len=2
+    )
+    test_range: list[int] | None = _f(
+        None, "[start, end) of the test split where the dataset has no official test set", len=2
+    )
     train_size: int = _f(50_000, "toy data: examples in the training set drawn from p_data", gt=0)
     held_out_size: int = _f(10_000, "toy data: examples in each of the validation and test sets", gt=0)
     mean: float = _f(4.0, "gaussian: mean of the 1-D target")
@@ -72,18 +93,28 @@ class NoiseConfig:
 class GeneratorConfig:
     """The generator MLP G(z; theta_g)."""
 
-    hidden: list[LayerConfig] = _f(doc="hidden layers, bottom first", factory=lambda: [LayerConfig(64), LayerConfig(64)])
-    output_activation: Literal["sigmoid", "tanh", "linear"] = _f("linear", "sigmoid ([0,1] pixels), tanh ([-1,1]) or linear (toy data)")
-    init: Literal["default", "uniform", "normal"] = _f("default", "weight init: PyTorch default, U(-r, r) or N(0, r^2); biases 0 unless default")
+    hidden: list[LayerConfig] = _f(
+        doc="hidden layers, bottom first", factory=lambda: [LayerConfig(64), LayerConfig(64)]
+    )
+    output_activation: Literal["sigmoid", "tanh", "linear"] = _f(
+        "linear", "sigmoid ([0,1] pixels), tanh ([-1,1]) or linear (toy data)"
+    )
+    init: Literal["default", "uniform", "normal"] = _f(
+        "default", "weight init: PyTorch default, U(-r, r) or N(0, r^2); biases 0 unless default"
+    )
     init_scale: float = _f(0.05, "r for uniform/normal init (paper G: 0.05)", gt=0.0)
-    output_bias: Literal["zero", "marginals"] = _f("zero", "marginals: output bias = logit(mean training pixel), paper's init_bias_from_marginals")
+    output_bias: Literal["zero", "marginals"] = _f(
+        "zero", "marginals: output bias = logit(mean training pixel), paper's init_bias_from_marginals"
+    )
 
 
 @dataclass(frozen=True)
 class DiscriminatorConfig:
     """The discriminator MLP D(x; theta_d); it returns a logit."""
 
-    hidden: list[LayerConfig] = _f(doc="hidden layers, bottom first", factory=lambda: [LayerConfig(64), LayerConfig(64)])
+    hidden: list[LayerConfig] = _f(
+        doc="hidden layers, bottom first", factory=lambda: [LayerConfig(64), LayerConfig(64)]
+    )
     output_dropout: float = _f(0.0, "dropout on the input of the final linear layer (paper: 0.5)", ge=0.0, lt=1.0)
     init: Literal["default", "uniform", "normal"] = _f("default", "weight init, as for the generator")
     init_scale: float = _f(0.005, "r for uniform/normal init (paper D: 0.005)", gt=0.0)
@@ -115,7 +146,9 @@ class OptimizerConfig:
     name: Literal["sgd", "adam"] = _f("adam", "sgd (momentum) or adam")
     lr: float = _f(2e-4, "initial learning rate (paper MNIST: 0.1)", gt=0.0)
     momentum: float = _f(0.0, "sgd momentum when momentum_schedule is constant", ge=0.0, lt=1.0)
-    sgd_form: Literal["paper", "torch"] = _f("paper", "paper: v = mu v - lr g, p += v (pylearn2); torch: torch.optim.SGD's form")
+    sgd_form: Literal["paper", "torch"] = _f(
+        "paper", "paper: v = mu v - lr g, p += v (pylearn2); torch: torch.optim.SGD's form"
+    )
     betas: list[float] = _f(doc="adam betas", factory=lambda: [0.5, 0.999], len=2)
     weight_decay: float = _f(0.0, "L2 penalty coefficient", ge=0.0)
     lr_schedule: LrScheduleConfig = _f(doc="learning-rate schedule", factory=LrScheduleConfig)
@@ -131,28 +164,54 @@ class EmaConfig:
     `--weights raw`; training itself is unchanged (D always plays against the raw G).
     """
 
-    decay: float | None = _f(None, "EMA decay per generator update (e.g. 0.999: a mean age of ~1,000 updates); null = off (the paper)", gt=0.0, lt=1.0)
-    rampup: float | None = _f(0.1, "the average's mean age is at most rampup x updates so far (decay_t = min(decay, r t / (1 + r t))), so early weights do not linger; null = decay from the first update", gt=0.0)
+    decay: float | None = _f(
+        None,
+        "EMA decay per generator update (e.g. 0.999: a mean age of ~1,000 updates); null = off (the paper)",
+        gt=0.0,
+        lt=1.0,
+    )
+    rampup: float | None = _f(
+        0.1,
+        "the average's mean age is at most rampup x updates so far (decay_t = min(decay, r t / (1 + r t))), so early weights do not linger; null = decay from the first update",
+        gt=0.0,
+    )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Algorithm 1 and the released code's variant."""
 
-    update: Literal["alternating", "simultaneous"] = _f("alternating", "alternating: Algorithm 1 (k D steps, then G); simultaneous: the released code (one pass, both step)")
+    update: Literal["alternating", "simultaneous"] = _f(
+        "alternating",
+        "alternating: Algorithm 1 (k D steps, then G); simultaneous: the released code (one pass, both step)",
+    )
     k: int = _f(1, "discriminator steps per generator step in alternating updates (paper: 1)", gt=0)
-    generator_loss: Literal["non_saturating", "minimax"] = _f("non_saturating", "non_saturating: ascend log D(G(z)); minimax: descend log(1 - D(G(z)))")
+    generator_loss: Literal["non_saturating", "minimax"] = _f(
+        "non_saturating", "non_saturating: ascend log D(G(z)); minimax: descend log(1 - D(G(z)))"
+    )
     d_loss_scale: float = _f(1.0, "factor on D's loss -[log D(x) + log(1 - D(G(z)))] (released code: 0.5)", gt=0.0)
     batch_size: int = _f(100, "m, examples per minibatch (paper: 100)", gt=0)
     epochs: int | None = _f(None, "budget in passes over the training set (ignored when steps is set)", gt=0)
     steps: int | None = _f(None, "budget in generator updates; takes precedence over epochs", gt=0)
     optimizer: OptimizerConfig = _f(doc="optimizer of both nets", factory=OptimizerConfig)
-    nan_policy: Literal["stop", "rollback"] = _f("stop", "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a smaller lr")
+    nan_policy: Literal["stop", "rollback"] = _f(
+        "stop",
+        "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a smaller lr",
+    )
     nan_max_rollbacks: int = _f(3, "rollbacks allowed per run before stopping anyway (nan_policy rollback)", ge=0)
     nan_lr_scale: float = _f(0.5, "factor on the lr at each rollback (nan_policy rollback)", gt=0.0, le=1.0)
-    compile: bool = _f(False, "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a C++ compiler)")
-    precision: Literal["float32", "bf16"] = _f("float32", "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); losses and weights stay float32")
-    cuda_graphs: bool = _f(False, "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form paper; not with compile)")
+    compile: bool = _f(
+        False,
+        "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a C++ compiler)",
+    )
+    precision: Literal["float32", "bf16"] = _f(
+        "float32",
+        "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); losses and weights stay float32",
+    )
+    cuda_graphs: bool = _f(
+        False,
+        "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form paper; not with compile)",
+    )
     ema: EmaConfig = _f(doc="moving average of G's weights (off by default)", factory=EmaConfig)
 
 
@@ -164,7 +223,9 @@ class LogConfig:
     samples_every: int = _f(1000, "steps between sample pictures", gt=0)
     checkpoint_every: int = _f(1000, "steps between checkpoints", gt=0)
     keep: int = _f(3, "periodic checkpoints kept (newest); last.pt is always kept", ge=0)
-    picture_samples: int = _f(100, "samples drawn in each picture (images: a square grid; toy: drawn from p_g are many more)", gt=0)
+    picture_samples: int = _f(
+        100, "samples drawn in each picture (images: a square grid; toy: drawn from p_g are many more)", gt=0
+    )
     tensorboard: bool = _f(False, "also write TensorBoard scalars under RUN_DIR/tb (needs the tensorboard package)")
 
 
@@ -173,7 +234,9 @@ class SelectConfig:
     """Model selection during training: a validation Parzen check every few epochs keeps the best
     G as checkpoints/best.pt (and selection.jsonl); off by default."""
 
-    every_epochs: int = _f(0, "epochs between validation Parzen model-selection checks (best -> checkpoints/best.pt); 0 = off", ge=0)
+    every_epochs: int = _f(
+        0, "epochs between validation Parzen model-selection checks (best -> checkpoints/best.pt); 0 = off", ge=0
+    )
     kernels: int = _f(1000, "generated samples used as Parzen kernels by each check", gt=0)
     valid_examples: int = _f(1000, "validation examples scored by each check (the first ones of the split)", gt=0)
 
@@ -184,7 +247,10 @@ class Config:
 
     name: str = _f("experiment", "run name; default run directory is runs/<name>-<YYYYmmdd-HHMMSS>")
     seed: int = _f(0, "seed of every random number of the run; the same seed repeats a CPU run bit for bit", ge=0)
-    seed_scheme: Literal["derive", "legacy"] = _f("derive", "how each random stream's seed comes from seed: derive (hashed with the stream's name, gan_cli/seeds.py) | legacy (the offsets of runs started before checkpoint format 2; gan train --resume keeps a run's own)")
+    seed_scheme: Literal["derive", "legacy"] = _f(
+        "derive",
+        "how each random stream's seed comes from seed: derive (hashed with the stream's name, gan_cli/seeds.py) | legacy (the offsets of runs started before checkpoint format 2; gan train --resume keeps a run's own)",
+    )
     device: str = _f("auto", "auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps")
     data: DataConfig = _f(doc="the target distribution", factory=DataConfig)
     noise: NoiseConfig = _f(doc="the noise prior", factory=NoiseConfig)
@@ -224,12 +290,14 @@ def field_docs(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str
         p = join_key(prefix, f.name)
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
-            out.extend(field_docs(tp, p))
+            out.extend(field_docs(typing.cast(type, tp), p))
             continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
         )
         if isinstance(default, list):
-            default = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in default]
+            default = [dataclasses.asdict(typing.cast(Any, d)) if dataclasses.is_dataclass(d) else d for d in default]
         out.append((p, default, f.metadata.get("doc", "")))
     return out

@@ -13,7 +13,9 @@ from gan_cli.config.fields import doc_field as _f
 class CriticEvalConfig:
     """The fresh-critic lower bound on JSD (jsd_critic): critics trained from scratch to tell held-out data from G's samples."""
 
-    architecture: Literal["discriminator", "mlp"] = _f("discriminator", "the config's discriminator, or an MLP of two `units` leaky-ReLU layers")
+    architecture: Literal["discriminator", "mlp"] = _f(
+        "discriminator", "the config's discriminator, or an MLP of two `units` leaky-ReLU layers"
+    )
     units: int = _f(128, "hidden units per layer of the 'mlp' critic", gt=0)
     seeds: int = _f(3, "fresh critics trained (one per seed); the JSD bound is their mean +- s.e.", gt=0)
     steps: int = _f(2000, "most Adam steps per critic (it stops early on its validation split)", gt=0)
@@ -29,7 +31,12 @@ class DensityEvalConfig:
 
     z_grid: int = _f(1_000_000, "1-D exact p_g: noise quantile grid points pushed through G", ge=1000)
     x_bins: int = _f(20_000, "1-D exact p_g: bins of the x grid the JSD is summed over", ge=100)
-    kde_bandwidth: float = _f(0.5, "density JSD without exact p_g: Gaussian kernel width as a fraction of the target's smallest component std", gt=0.0, le=2.0)
+    kde_bandwidth: float = _f(
+        0.5,
+        "density JSD without exact p_g: Gaussian kernel width as a fraction of the target's smallest component std",
+        gt=0.0,
+        le=2.0,
+    )
     w1_samples: int = _f(1000, "samples per side of each exact optimal-transport W1 in 2-D (cost grows as n^3)", gt=1)
 
 
@@ -38,14 +45,18 @@ class ModesEvalConfig:
     """Mode metrics of the toy mixtures (modes_captured, high_quality, reverse_kl)."""
 
     generated_samples: int = _f(2500, "generated samples assigned to modes (VEEGAN/PacGAN protocol: 2,500)", gt=0)
-    quality_std: float = _f(3.0, "a sample is high quality within this many std (Mahalanobis) of its nearest mode", gt=0.0)
+    quality_std: float = _f(
+        3.0, "a sample is high quality within this many std (Mahalanobis) of its nearest mode", gt=0.0
+    )
 
 
 @dataclass(frozen=True)
 class ParzenEvalConfig:
     """The paper's Parzen-window log-likelihood (parzen_ll) on image data."""
 
-    kernels: int | None = _f(None, "generated samples used as Parzen kernels; null = eval.generated_samples (paper: 10,000)", gt=0)
+    kernels: int | None = _f(
+        None, "generated samples used as Parzen kernels; null = eval.generated_samples (paper: 10,000)", gt=0
+    )
     valid_examples: int = _f(1000, "first validation images that choose the Parzen sigma (paper: 1,000)", gt=0)
 
 
@@ -53,17 +64,29 @@ class ParzenEvalConfig:
 class MemorisationEvalConfig:
     """The nearest-training-neighbour check (nn_distance_ratio) on image data."""
 
-    samples: int = _f(1000, "generated samples, and as many held-out images, matched to their nearest training image", gt=1)
+    samples: int = _f(
+        1000, "generated samples, and as many held-out images, matched to their nearest training image", gt=1
+    )
 
 
 @dataclass(frozen=True)
 class FeaturesEvalConfig:
     """Metrics in a feature space: a CNN trained on the labelled data, and Inception's."""
 
-    enabled: bool = _f(True, "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a CNN trained once on the training split and cached in data.root/gan-cli-features, or under ~/.cache/gan-cli where data.root may not be written (`gan eval features` trains it)")
+    enabled: bool = _f(
+        True,
+        "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a CNN trained once on the training split and cached in data.root/gan-cli-features, or under ~/.cache/gan-cli where data.root may not be written (`gan eval features` trains it)",
+    )
     fid_bootstrap: int = _f(20, "FID: bootstrap resamples of each side for its s.e. (0 = no s.e.)", ge=0)
-    kid_subset_size: int = _f(1000, "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- s.e. over the subsets", gt=1)
-    inception: bool = _f(False, "3-channel images: also torch-fidelity's Inception FID and KID (comparable with the literature; its weights download once; offline: one line, skipped)")
+    kid_subset_size: int = _f(
+        1000,
+        "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- s.e. over the subsets",
+        gt=1,
+    )
+    inception: bool = _f(
+        False,
+        "3-channel images: also torch-fidelity's Inception FID and KID (comparable with the literature; its weights download once; offline: one line, skipped)",
+    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +101,11 @@ class EvalConfig:
     """Defaults of `gan eval`: the general settings, then one section per estimator."""
 
     split: Literal["valid", "test"] = _f("test", "held-out split evaluated")
-    generated_samples: int = _f(10_000, "generated samples per metric (Parzen kernels, critic data); `gan eval --num-samples` overrides it", gt=0)
+    generated_samples: int = _f(
+        10_000,
+        "generated samples per metric (Parzen kernels, critic data); `gan eval --num-samples` overrides it",
+        gt=0,
+    )
     seed: int = _f(0, "seed of the evaluation's noise and critics", ge=0)
     critic: CriticEvalConfig = _f(doc="fresh-critic JSD bound", factory=CriticEvalConfig)
     density: DensityEvalConfig = _f(doc="toy density metrics", factory=DensityEvalConfig)

@@ -66,7 +66,7 @@ def convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
         items = [convert(v, inner, f"{path}[{i}]", errors) for i, v in enumerate(value)]
         return MISSING if any(i is MISSING for i in items) else items
     if dataclasses.is_dataclass(tp):
-        return build(tp, value, path, errors)
+        return build(typing.cast(type, tp), value, path, errors)
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -141,7 +141,11 @@ def build(cls: type, raw: Any, path: str, errors: list[str]) -> Any:
         if not isinstance(key, str) or key not in fields:
             old = old_names_in(path)  # a near miss of an old name: its new one
             close = difflib.get_close_matches(str(key), list(fields) + list(old), n=1)
-            hint = f"; did you mean '{join_key(path, close[0]) if close[0] in fields else old[close[0]]}'?" if close else ""
+            hint = (
+                f"; did you mean '{join_key(path, close[0]) if close[0] in fields else old[close[0]]}'?"
+                if close
+                else ""
+            )
             errors.append(f"{join_key(path, str(key))}: unknown key{hint}")
             continue
         out = convert(value, hints[key], join_key(path, key), errors)

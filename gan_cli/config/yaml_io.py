@@ -72,5 +72,7 @@ def read_yaml(path: str | Path) -> Any:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise GanError(f"{p}: the top level must be a mapping of sections (data:, train:, ...), got {type(raw).__name__}")
+        raise GanError(
+            f"{p}: the top level must be a mapping of sections (data:, train:, ...), got {type(raw).__name__}"
+        )
     return raw

@@ -45,7 +45,10 @@ def load_labels(cfg: Config) -> dict[str, np.ndarray]:
         if pool.ndim != 1 or test.ndim != 1:
             raise GanError(f"{paths[0]} and {paths[1]} must hold one label per image (shape (N,))")
         if d.name == "stacked-mnist":  # mode = 100 a + 10 b + c of the digits in the R, G, B channels
-            pool, test = (lab.astype(np.int64)[stack_index(len(lab), salt)] @ np.array([100, 10, 1]) for salt, lab in enumerate((pool, test)))
+            pool, test = (
+                lab.astype(np.int64)[stack_index(len(lab), salt)] @ np.array([100, 10, 1])
+                for salt, lab in enumerate((pool, test))
+            )
     elif d.name == "digits":
         from sklearn.datasets import load_digits
 

@@ -28,7 +28,10 @@ def load(cfg: Config) -> Dataset:
     d = cfg.data
     if d.name in TOY_DATASETS:
         target = toy.from_config(d)
-        gens = {split: torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, stream)) for split, stream in seeds.TOY_DATA_STREAMS.items()}
+        gens = {
+            split: torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, stream))
+            for split, stream in seeds.TOY_DATA_STREAMS.items()
+        }
         return Dataset(
             d.name,
             train=target.sample(d.train_size, gens["train"]),
@@ -59,4 +62,6 @@ def load(cfg: Config) -> Dataset:
         splits = {k: v * 2.0 - 1.0 for k, v in splits.items()}
         low, high = -1.0, 1.0
     flat = {k: v.reshape(len(v), -1).contiguous() for k, v in splits.items()}
-    return Dataset(d.name, flat["train"], flat["valid"], flat["test"], shape if len(shape) == 3 else None, (low, high), None)
+    return Dataset(
+        d.name, flat["train"], flat["valid"], flat["test"], shape if len(shape) == 3 else None, (low, high), None
+    )

@@ -31,7 +31,11 @@ class EpochSampler:
 
     def _new_permutation(self) -> torch.Tensor:
         perm = torch.randperm(self.num_examples, generator=self.generator)
-        return perm[: self.batches_per_epoch * self.batch_size].view(self.batches_per_epoch, self.batch_size).to(self.device)
+        return (
+            perm[: self.batches_per_epoch * self.batch_size]
+            .view(self.batches_per_epoch, self.batch_size)
+            .to(self.device)
+        )
 
     def next(self) -> torch.Tensor:
         if self.position == self.batches_per_epoch:
@@ -66,4 +70,7 @@ class EpochSampler:
             if self.position == 0:  # nothing of this epoch served yet: draw its order in the new size
                 self._perm = self._new_permutation()
             else:  # next() starts the next epoch, with a permutation from the restored generator
-                self._perm, self.position = self._perm.new_zeros(self.batches_per_epoch, self.batch_size), self.batches_per_epoch
+                self._perm, self.position = (
+                    self._perm.new_zeros(self.batches_per_epoch, self.batch_size),
+                    self.batches_per_epoch,
+                )

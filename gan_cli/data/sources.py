@@ -44,12 +44,16 @@ def load_npz(cfg: DataConfig) -> np.ndarray:
         with np.load(path, allow_pickle=False) as npz:
             if "x" not in npz.files:
                 held = ", ".join(npz.files[:5]) or "no arrays"
-                raise GanError(f"data.path: {path} has no array named 'x' (it holds {held}); save the data with numpy.savez(path, x=data)")
+                raise GanError(
+                    f"data.path: {path} has no array named 'x' (it holds {held}); save the data with numpy.savez(path, x=data)"
+                )
             arr = npz["x"]
     except GanError:
         raise
     except Exception as exc:  # zipfile, zlib, numpy format and OS errors all mean "not a readable npz"
-        raise GanError(f"data.path: cannot read {path} as an npz file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise GanError(
+            f"data.path: cannot read {path} as an npz file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     if arr.dtype.kind not in "uif":
         raise GanError(f"data.path: array 'x' in {path} must hold real numbers, not {arr.dtype}")
     if arr.ndim < 2 or arr.shape[0] == 0 or 0 in arr.shape:

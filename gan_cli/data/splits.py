@@ -28,7 +28,7 @@ def take(pool: np.ndarray, rng: list[int], key: str) -> np.ndarray:
 
 def split_pool(cfg: DataConfig, pool: np.ndarray, test: np.ndarray | None) -> dict[str, np.ndarray]:
     defaults = DEFAULT_RANGES.get(cfg.name, {})
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for key in ("train", "valid", "test"):
         if key == "test" and test is not None and cfg.test_range is None:
             out[key] = test

@@ -12,8 +12,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,9 @@ class CriticSplits:
     fake_test: torch.Tensor
 
 
-def make_splits(real_train: torch.Tensor, held: torch.Tensor, n: int, fake: Callable[[int, int], torch.Tensor], seed: int) -> CriticSplits:
+def make_splits(
+    real_train: torch.Tensor, held: torch.Tensor, n: int, fake: Callable[[int, int], torch.Tensor], seed: int
+) -> CriticSplits:
     """Disjoint critic splits: real train from the training set (up to n), real valid and test are
     two halves of a random permutation of the held-out split (up to n/2 each); each split gets its
     own fresh generated points, fake(count, stream)."""
@@ -71,7 +74,9 @@ def build_critic(cfg: Config, dim: int, settings: CriticSettings) -> models.Disc
     return models.Discriminator(d_cfg, dim)
 
 
-def train_critic(critic: torch.nn.Module, s: CriticSplits, settings: CriticSettings, seed: int, device: torch.device) -> tuple[torch.nn.Module, int]:
+def train_critic(
+    critic: torch.nn.Module, s: CriticSplits, settings: CriticSettings, seed: int, device: torch.device
+) -> tuple[torch.nn.Module, int]:
     """Adam on -V(G, D) over the train split; returns the critic with the best validation V and
     the step it was taken at. It stops after `patience` checks without improvement, or once the
     validation V reaches SEPARATED_V. Batches and dropout masks come from `seed`."""
@@ -108,7 +113,9 @@ def train_critic(critic: torch.nn.Module, s: CriticSplits, settings: CriticSetti
     return critic, best_step
 
 
-def critic_bound(cfg: Config, s: CriticSplits, settings: CriticSettings, seeds: list[int], device: torch.device) -> dict[str, object]:
+def critic_bound(
+    cfg: Config, s: CriticSplits, settings: CriticSettings, seeds: list[int], device: torch.device
+) -> dict[str, Any]:
     """JSD >= max(0, (V_test + log 4)/2) for one fresh critic per seed; mean over seeds (nats).
 
     stderr combines the spread over critic seeds with the test split's own sampling error (the
@@ -119,7 +126,7 @@ def critic_bound(cfg: Config, s: CriticSplits, settings: CriticSettings, seeds: 
     for seed in seeds:
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
-            critic = build_critic(cfg, dim, settings)
+            critic: torch.nn.Module = build_critic(cfg, dim, settings)
             critic, stop = train_critic(critic, s, settings, seed, device)
             est = value_estimate(logits(critic, s.real_test, device), logits(critic, s.fake_test, device))
         values.append(est.value)

@@ -21,7 +21,9 @@ def squared_distances(q: torch.Tensor, ref: torch.Tensor, ref_sq: torch.Tensor |
 
 
 @torch.no_grad()
-def nearest(queries: torch.Tensor, reference: torch.Tensor, device: torch.device | str = "cpu", chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest(
+    queries: torch.Tensor, reference: torch.Tensor, device: torch.device | str = "cpu", chunk: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
     """For each query row: the distance to its nearest reference row (float64, on the CPU) and that row's index."""
     ref = reference.to(device=device, dtype=torch.float32)
     ref_sq = (ref * ref).sum(1)

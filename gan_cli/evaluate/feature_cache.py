@@ -33,7 +33,12 @@ from gan_cli.evaluate import feature_net as fn
 CACHE_DIR = "gan-cli-features"
 FORMAT_VERSION = 1
 NUM_CLASSES = 10
-LABELS = {"mnist": "MNIST-CNN", "fashion-mnist": "FashionMNIST-CNN", "digits": "digits-CNN", "stacked-mnist": "MNIST-CNN x 3"}
+LABELS = {
+    "mnist": "MNIST-CNN",
+    "fashion-mnist": "FashionMNIST-CNN",
+    "digits": "digits-CNN",
+    "stacked-mnist": "MNIST-CNN x 3",
+}
 RETRAIN = "gan eval features --data CONFIG --force"
 
 
@@ -119,27 +124,39 @@ def cache_path(cfg: Config) -> Path:
 def labelled_data(cfg: Config, ds: data.Dataset | None = None) -> LabelledData:
     """The training and test splits of cfg.data in [0, 1] (whatever G's output range) with labels."""
     if cfg.data.name not in data.LABELLED:
-        raise GanError(f"data.name {cfg.data.name}: no feature network (one is trained for the labelled datasets: {', '.join(data.LABELLED)})")
+        raise GanError(
+            f"data.name {cfg.data.name}: no feature network (one is trained for the labelled datasets: {', '.join(data.LABELLED)})"
+        )
     if ds is None or ds.value_range != (0.0, 1.0):
         canonical = dataclasses.replace(cfg, generator=dataclasses.replace(cfg.generator, output_activation="sigmoid"))
         ds = data.load(canonical)
     labels = data.load_labels(cfg)
     for split in ("train", "test"):
         if len(labels[split]) != len(ds.split(split)):
-            raise GanError(f"{cfg.data.name}: the {split} split has {len(ds.split(split)):,} images but {len(labels[split]):,} labels; check the label files under data.root")
+            raise GanError(
+                f"{cfg.data.name}: the {split} split has {len(ds.split(split)):,} images but {len(labels[split]):,} labels; check the label files under data.root"
+            )
         if len(labels[split]) and (labels[split].min() < 0 or labels[split].max() >= NUM_CLASSES):
             raise GanError(f"{cfg.data.name}: {split} labels must lie in 0..{NUM_CLASSES - 1}")
     if ds.image_shape is None:
         raise GanError(f"{cfg.data.name}: not image data")
     c, h, w = ds.image_shape
-    return LabelledData(cfg.data.name, (c, h, w), ds.train, torch.from_numpy(labels["train"]), ds.test, torch.from_numpy(labels["test"]))
+    return LabelledData(
+        cfg.data.name, (c, h, w), ds.train, torch.from_numpy(labels["train"]), ds.test, torch.from_numpy(labels["test"])
+    )
 
 
 def _progress(console: Console) -> progress.Progress:
     p = progress
     return p.Progress(
-        p.TextColumn("[progress.description]{task.description}"), p.BarColumn(), p.MofNCompleteColumn(), p.TextColumn("loss {task.fields[loss]:.3f}"),
-        p.TimeElapsedColumn(), p.TimeRemainingColumn(), console=console, disable=not console.is_terminal,
+        p.TextColumn("[progress.description]{task.description}"),
+        p.BarColumn(),
+        p.MofNCompleteColumn(),
+        p.TextColumn("loss {task.fields[loss]:.3f}"),
+        p.TimeElapsedColumn(),
+        p.TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
     )
 
 
@@ -147,10 +164,24 @@ def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, con
     """Train the classifier with a progress bar, measure its test accuracy, write it atomically."""
     cpu_start = time.process_time()
     if not console.is_terminal:  # no bar in a log: say what the wait is
-        console.print(f"training the {LABELS.get(ld.name, ld.name)} feature network: {settings.steps:,} steps of {settings.batch_size} on {len(ld.train):,} images", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"training the {LABELS.get(ld.name, ld.name)} feature network: {settings.steps:,} steps of {settings.batch_size} on {len(ld.train):,} images",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     with _progress(console) as bar:
-        task = bar.add_task(f"training the {LABELS.get(ld.name, ld.name)} feature network", total=settings.steps, loss=float("nan"))
-        model, seconds = fn.train_classifier(ld.train, ld.train_y, ld.shape, NUM_CLASSES, settings, lambda s, loss: bar.update(task, completed=s, loss=loss))
+        task = bar.add_task(
+            f"training the {LABELS.get(ld.name, ld.name)} feature network", total=settings.steps, loss=float("nan")
+        )
+        model, seconds = fn.train_classifier(
+            ld.train,
+            ld.train_y,
+            ld.shape,
+            NUM_CLASSES,
+            settings,
+            lambda s, loss: bar.update(task, completed=s, loss=loss),
+        )
     cpu_seconds = time.process_time() - cpu_start  # the training loop (and the bar), not the checks after it
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     info = {
@@ -180,7 +211,9 @@ def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, con
     try:
         checkpoint.atomic_save({"info": info, "state_dict": state}, path)
     except OSError as exc:
-        raise GanError(f"cannot write the feature network to {path}: {exc.strerror or exc} (set {CACHE_ENV} to a writable folder)") from None
+        raise GanError(
+            f"cannot write the feature network to {path}: {exc.strerror or exc} (set {CACHE_ENV} to a writable folder)"
+        ) from None
     return FeatureNet(model, path, info)
 
 
@@ -190,12 +223,22 @@ def load_cached(path: Path, ld: LabelledData) -> FeatureNet:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         info, state = dict(blob["info"]), blob["state_dict"]
     except Exception as exc:  # unpickling errors come in many types
-        raise GanError(f"{path}: not a readable feature-network file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); delete it or retrain: {RETRAIN}") from None
-    if info.get("format_version") != FORMAT_VERSION or info.get("arch") != fn.ARCH or tuple(info.get("shape", ())) != ld.shape:
-        raise GanError(f"{path}: written for another network or image size (arch {info.get('arch')}, shape {info.get('shape')}); retrain: {RETRAIN}")
+        raise GanError(
+            f"{path}: not a readable feature-network file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); delete it or retrain: {RETRAIN}"
+        ) from None
+    if (
+        info.get("format_version") != FORMAT_VERSION
+        or info.get("arch") != fn.ARCH
+        or tuple(info.get("shape", ())) != ld.shape
+    ):
+        raise GanError(
+            f"{path}: written for another network or image size (arch {info.get('arch')}, shape {info.get('shape')}); retrain: {RETRAIN}"
+        )
     got = fn.weights_hash(state)
     if got != info.get("weights_sha256"):
-        raise GanError(f"{path}: its weights (sha256 {got[:12]}) do not match their recorded hash {str(info.get('weights_sha256'))[:12]}: the file was modified or damaged; retrain: {RETRAIN}")
+        raise GanError(
+            f"{path}: its weights (sha256 {got[:12]}) do not match their recorded hash {str(info.get('weights_sha256'))[:12]}: the file was modified or damaged; retrain: {RETRAIN}"
+        )
     seen = ld.hash()
     if seen != info.get("data_sha256"):
         raise GanError(
@@ -213,5 +256,10 @@ def ensure(cfg: Config, ds: data.Dataset | None, console: Console) -> FeatureNet
     path = cache_path(cfg)
     if path.is_file():
         return load_cached(path, ld)
-    console.print(f"no feature network for {cfg.data.name} at {path}: training one (once; later runs reuse it)", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"no feature network for {cfg.data.name} at {path}: training one (once; later runs reuse it)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     return train_and_save(ld, path, fn.TrainSettings(steps=fn.default_steps(len(ld.train))), console)

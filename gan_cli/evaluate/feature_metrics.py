@@ -59,14 +59,19 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     """||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^(1/2)) of two Gaussians (torch-fidelity, float64)."""
     m = _fidelity("metric_fid")
     as64 = lambda a: np.atleast_1d(np.asarray(a, dtype=np.float64))  # noqa: E731
-    stats = [{"mu": as64(mu1), "sigma": np.atleast_2d(as64(sigma1))}, {"mu": as64(mu2), "sigma": np.atleast_2d(as64(sigma2))}]
+    stats = [
+        {"mu": as64(mu1), "sigma": np.atleast_2d(as64(sigma1))},
+        {"mu": as64(mu2), "sigma": np.atleast_2d(as64(sigma2))},
+    ]
     return float(m.fid_statistics_to_metric(stats[0], stats[1], verbose=False)[m.KEY_METRIC_FID])
 
 
 def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
     """FID of the float64 sample means and covariances (n - 1) of two feature matrices."""
     m = _fidelity("metric_fid")
-    a, b = (m.fid_features_to_statistics(_rows(x, name)) for x, name in ((real, "real features"), (fake, "fake features")))
+    a, b = (
+        m.fid_features_to_statistics(_rows(x, name)) for x, name in ((real, "real features"), (fake, "fake features"))
+    )
     return float(m.fid_statistics_to_metric(a, b, verbose=False)[m.KEY_METRIC_FID])
 
 
@@ -78,7 +83,10 @@ def fid_interval(real: torch.Tensor, fake: torch.Tensor, boot: int, seed: int) -
     if boot >= 2:
         gen = torch.Generator().manual_seed(seed)
         reps = [
-            fid(real[torch.randint(len(real), (len(real),), generator=gen)], fake[torch.randint(len(fake), (len(fake),), generator=gen)])
+            fid(
+                real[torch.randint(len(real), (len(real),), generator=gen)],
+                fake[torch.randint(len(fake), (len(fake),), generator=gen)],
+            )
             for _ in range(boot)
         ]
         stderr = float(np.std(reps, ddof=1))
@@ -92,7 +100,12 @@ def mmd2_unbiased(x: torch.Tensor | np.ndarray, y: torch.Tensor | np.ndarray) ->
     """Unbiased MMD^2 of two equal-size sets with the cubic kernel (x.y / d + 1)^3 (torch-fidelity)."""
     m = _fidelity("metric_kid")
     x, y = (np.asarray(torch.as_tensor(v).double().numpy()) for v in (x, y))
-    kw = {"kid_kernel": "poly", "kid_kernel_poly_degree": KID_DEGREE, "kid_kernel_poly_gamma": None, "kid_kernel_poly_coef0": 1}
+    kw = {
+        "kid_kernel": "poly",
+        "kid_kernel_poly_degree": KID_DEGREE,
+        "kid_kernel_poly_gamma": None,
+        "kid_kernel_poly_coef0": 1,
+    }
     return float(m.kernel_mmd(x, y, **kw))
 
 
@@ -105,8 +118,16 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subset_size: int, seed: int) -> 
     subsets = n // size
     gen = torch.Generator().manual_seed(seed)
     pr, pf = torch.randperm(len(real), generator=gen), torch.randperm(len(fake), generator=gen)
-    vals = [mmd2_unbiased(real[pr[i * size : (i + 1) * size]], fake[pf[i * size : (i + 1) * size]]) for i in range(subsets)]
-    return {"value": float(np.mean(vals)), "stderr": float(np.std(vals, ddof=1) / math.sqrt(subsets)), "n": [subsets * size] * 2, "subsets": subsets, "subset_size": size}
+    vals = [
+        mmd2_unbiased(real[pr[i * size : (i + 1) * size]], fake[pf[i * size : (i + 1) * size]]) for i in range(subsets)
+    ]
+    return {
+        "value": float(np.mean(vals)),
+        "stderr": float(np.std(vals, ddof=1) / math.sqrt(subsets)),
+        "n": [subsets * size] * 2,
+        "subsets": subsets,
+        "subset_size": size,
+    }
 
 
 # ---------------------------------------------------------------- k-NN balls
@@ -117,7 +138,10 @@ def knn_sq(x: torch.Tensor, k: int, chunk: int = 2048) -> torch.Tensor:
     (duplicates count as neighbours): one chunked matmul and top-(k + 1) per row, self dropped."""
     x = _rows(x, "features", k + 1).float()
     sq = (x * x).sum(1)
-    out = [squared_distances(x[i : i + chunk], x, sq).topk(k + 1, dim=1, largest=False).values[:, 1:] for i in range(0, len(x), chunk)]
+    out = [
+        squared_distances(x[i : i + chunk], x, sq).topk(k + 1, dim=1, largest=False).values[:, 1:]
+        for i in range(0, len(x), chunk)
+    ]
     return torch.cat(out)
 
 
@@ -126,7 +150,14 @@ def knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
     return knn_sq(x, k)[:, k - 1].double().sqrt()
 
 
-def prdc(real: torch.Tensor, fake: torch.Tensor, pr_k: int = PR_K, dc_k: int = DC_K, real_knn: torch.Tensor | None = None, chunk: int = 2048) -> dict[str, Any]:
+def prdc(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    pr_k: int = PR_K,
+    dc_k: int = DC_K,
+    real_knn: torch.Tensor | None = None,
+    chunk: int = 2048,
+) -> dict[str, Any]:
     """Improved precision and recall (k = pr_k; Kynkaanniemi et al. 2019) and density and coverage
     (k = dc_k; Naeem et al. 2020), closed balls, from one pass over the fake x real distances:
 
@@ -160,7 +191,11 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, pr_k: int = PR_K, dc_k: int = D
     return {
         "precision": _fraction(float(precise.double().mean()), len(fake)),
         "recall": _fraction(float(recalled.double().mean()), len(real)),
-        "density": {"value": float(per_fake.mean()), "stderr": float(per_fake.std(ddof=1) / math.sqrt(len(fake))), "n": len(fake)},
+        "density": {
+            "value": float(per_fake.mean()),
+            "stderr": float(per_fake.std(ddof=1) / math.sqrt(len(fake))),
+            "n": len(fake),
+        },
         "coverage": _fraction(float(covered.double().mean()), len(real)),
         "pr_k": pr_k,
         "dc_k": dc_k,
@@ -187,7 +222,13 @@ def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = DC_K) -> d
 # ---------------------------------------------------------------- class histogram
 
 
-def class_histogram(labels: torch.Tensor | np.ndarray, reference: np.ndarray, boot: int = 200, seed: int = 0, min_share: float = COVERED_SHARE) -> dict[str, Any]:
+def class_histogram(
+    labels: torch.Tensor | np.ndarray,
+    reference: np.ndarray,
+    boot: int = 200,
+    seed: int = 0,
+    min_share: float = COVERED_SHARE,
+) -> dict[str, Any]:
     """Classes covered of len(reference): those holding at least `min_share` of their reference
     frequency (so a classifier's rare mistakes do not cover a dropped class; a class with any sample
     is counted in `seen`), and KL(sample histogram || reference class frequencies) in nats with a
@@ -206,5 +247,16 @@ def class_histogram(labels: torch.Tensor | np.ndarray, reference: np.ndarray, bo
         rng = np.random.default_rng(seed)
         reps = [kl_masses(c / len(y), ref) for c in rng.multinomial(len(y), counts / len(y), size=boot)]
         stderr = float(np.std(reps, ddof=1))
-    covered = int((counts >= min_share * ref * len(y) * (1 - 1e-12)).sum())  # at the bar counts (0.1 * 0.1 * 1000 is 10.000000000000002)
-    return {"covered": covered, "seen": int((counts > 0).sum()), "min_share": min_share, "classes": len(ref), "kl": kl, "kl_stderr": stderr, "counts": counts.tolist(), "n": len(y)}
+    covered = int(
+        (counts >= min_share * ref * len(y) * (1 - 1e-12)).sum()
+    )  # at the bar counts (0.1 * 0.1 * 1000 is 10.000000000000002)
+    return {
+        "covered": covered,
+        "seen": int((counts > 0).sum()),
+        "min_share": min_share,
+        "classes": len(ref),
+        "kl": kl,
+        "kl_stderr": stderr,
+        "counts": counts.tolist(),
+        "n": len(y),
+    }

@@ -37,8 +37,14 @@ class DigitCNN(nn.Module):
             raise ValueError(f"images of {h}x{w} pixels are too small for two 2x2 poolings")
         self.shape = (c, h, w)
         self.blocks = nn.Sequential(
-            nn.Conv2d(c, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(widths[0], widths[1], 3, padding=1, bias=False), nn.BatchNorm2d(widths[1]), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c, widths[0], 3, padding=1, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(widths[0], widths[1], 3, padding=1, bias=False),
+            nn.BatchNorm2d(widths[1]),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
         )
         self.embed = nn.Sequential(nn.Flatten(), nn.Linear(widths[1] * (h // 4) * (w // 4), FEATURE_DIM), nn.ReLU())
         self.head = nn.Linear(FEATURE_DIM, classes)
@@ -125,7 +131,9 @@ def train_classifier(
 
 
 @torch.no_grad()
-def extract(model: DigitCNN, images: torch.Tensor, batch: int = 256, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+def extract(
+    model: DigitCNN, images: torch.Tensor, batch: int = 256, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(features float64 (n, 128), predicted labels int64 (n,)) of images in [0, 1], on the CPU."""
     model = model.to(device).eval()
     feats, labels = [], []

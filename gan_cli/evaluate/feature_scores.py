@@ -4,7 +4,6 @@ density/coverage and the class histogram, as eval.json records."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -16,7 +15,15 @@ from gan_cli.evaluate.feature_net import extract
 from gan_cli.evaluate.report import metric
 
 
-def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, other: tuple[torch.Tensor, torch.Tensor], classes: Any, ev: Any, seed: int, side: int) -> dict[str, dict[str, Any]]:
+def _scores(
+    held: tuple[torch.Tensor, torch.Tensor],
+    held_knn: torch.Tensor,
+    other: tuple[torch.Tensor, torch.Tensor],
+    classes: Any,
+    ev: Any,
+    seed: int,
+    side: int,
+) -> dict[str, dict[str, Any]]:
     """Every feature metric of `other` (features, labels) against the held-out (features, labels);
     `side` (0: G's samples, 1: the calibration) picks the members of the evaluation `seed`'s streams."""
     (hf, _), (of, ol) = held, other
@@ -25,8 +32,16 @@ def _scores(held: tuple[torch.Tensor, torch.Tensor], held_knn: torch.Tensor, oth
     balls = fm.prdc(hf, of, real_knn=held_knn)
     ch = fm.class_histogram(ol, classes, seed=seeds.derive(seed, seeds.EVAL_CLASS_BOOTSTRAP, side))
     return {
-        "fid": f, "kid": k, **{name: balls[name] for name in ("precision", "recall", "density", "coverage")},
-        "classes_covered": {"value": ch["covered"], "stderr": None, "n": ch["n"], "counts": ch["counts"], "seen": ch["seen"]},
+        "fid": f,
+        "kid": k,
+        **{name: balls[name] for name in ("precision", "recall", "density", "coverage")},
+        "classes_covered": {
+            "value": ch["covered"],
+            "stderr": None,
+            "n": ch["n"],
+            "counts": ch["counts"],
+            "seen": ch["seen"],
+        },
         "class_kl": {"value": ch["kl"], "stderr": ch["kl_stderr"], "n": ch["n"]},
     }
 
@@ -36,8 +51,14 @@ def _calibration(r: dict[str, Any], pair: str) -> dict[str, Any]:
 
 
 def score_images(
-    net: feature_cache.FeatureNet, fake: torch.Tensor, held: torch.Tensor, train_part: torch.Tensor, split: str, ev: Any,
-    seed: int, device: torch.device | str = "cpu",
+    net: feature_cache.FeatureNet,
+    fake: torch.Tensor,
+    held: torch.Tensor,
+    train_part: torch.Tensor,
+    split: str,
+    ev: Any,
+    seed: int,
+    device: torch.device | str = "cpu",
 ) -> dict[str, Any]:
     """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
     calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size;
@@ -49,7 +70,15 @@ def score_images(
 Features = tuple[torch.Tensor, torch.Tensor]  # (features (n, d) float64, predicted labels (n,))
 
 
-def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Features, train_fl: Features, split: str, ev: Any, seed: int) -> dict[str, Any]:
+def score_features(
+    net: feature_cache.FeatureNet,
+    fake_fl: Features,
+    held_fl: Features,
+    train_fl: Features,
+    split: str,
+    ev: Any,
+    seed: int,
+) -> dict[str, Any]:
     """score_images on features already extracted by `net`."""
     m, held = len(train_fl[0]), held_fl[0]
     classes = net.train_class_counts
@@ -59,24 +88,65 @@ def score_features(net: feature_cache.FeatureNet, fake_fl: Features, held_fl: Fe
     pair = f"{m:,} training images vs the {len(held):,} {split} images"
     tag = net.label
     kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}
-    common = {"split": split, "feature_net": {k: net.info[k] for k in ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256")}}
+    common = {
+        "split": split,
+        "feature_net": {k: net.info[k] for k in ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256")},
+    }
     specs = {
-        "fid": (f"FID ({tag})", f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.features.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n", {"caveat": net.describe()}),
-        "kid": (f"KID ({tag})", f"unbiased MMD^2 with the kernel (x.y / d + 1)^3 in {tag} features, mean +- s.e. over {kid_shape['subsets']} disjoint subsets of {kid_shape['subset_size']:,} per side", kid_shape),
-        "precision": (f"precision, k = {fm.PR_K}", f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
-        "recall": (f"recall, k = {fm.PR_K}", f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.", {"k": fm.PR_K}),
-        "density": (f"density, k = {fm.DC_K}", f"mean over samples of (held-out {fm.DC_K}-NN balls containing it) / {fm.DC_K} in {tag} features (Naeem et al. 2020; 1 for data); s.e. over the samples", {"k": fm.DC_K}),
-        "coverage": (f"coverage, k = {fm.DC_K}", f"fraction of held-out images whose {fm.DC_K}-NN ball in {tag} features holds a sample (Naeem et al. 2020); binomial s.e.", {"k": fm.DC_K}),
+        "fid": (
+            f"FID ({tag})",
+            f"Frechet distance of Gaussians fitted (float64) to {tag} features of the {split} images and of G's samples; bootstrap s.e. over {ev.features.fid_bootstrap} resamples of each side; biased up at small n, so compare at equal n",
+            {"caveat": net.describe()},
+        ),
+        "kid": (
+            f"KID ({tag})",
+            f"unbiased MMD^2 with the kernel (x.y / d + 1)^3 in {tag} features, mean +- s.e. over {kid_shape['subsets']} disjoint subsets of {kid_shape['subset_size']:,} per side",
+            kid_shape,
+        ),
+        "precision": (
+            f"precision, k = {fm.PR_K}",
+            f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.",
+            {"k": fm.PR_K},
+        ),
+        "recall": (
+            f"recall, k = {fm.PR_K}",
+            f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.",
+            {"k": fm.PR_K},
+        ),
+        "density": (
+            f"density, k = {fm.DC_K}",
+            f"mean over samples of (held-out {fm.DC_K}-NN balls containing it) / {fm.DC_K} in {tag} features (Naeem et al. 2020; 1 for data); s.e. over the samples",
+            {"k": fm.DC_K},
+        ),
+        "coverage": (
+            f"coverage, k = {fm.DC_K}",
+            f"fraction of held-out images whose {fm.DC_K}-NN ball in {tag} features holds a sample (Naeem et al. 2020); binomial s.e.",
+            {"k": fm.DC_K},
+        ),
         "classes_covered": (
             f"classes covered (of {len(classes)})",
             f"classes to which {tag} assigns at least {100 * fm.COVERED_SHARE:g} % of their training frequency of the samples (rare misclassifications do not cover a dropped class; 'seen' counts classes with any sample)",
             {"counts": model["classes_covered"]["counts"], "seen": model["classes_covered"]["seen"]},
         ),
-        "class_kl": ("KL(class histogram || train)", f"KL(histogram of {tag}'s labels of the samples || training class frequencies), nats; bootstrap s.e.", {}),
+        "class_kl": (
+            "KL(class histogram || train)",
+            f"KL(histogram of {tag}'s labels of the samples || training class frequencies), nats; bootstrap s.e.",
+            {},
+        ),
     }
     out = {}
     for name, (label, estimator, extra) in specs.items():
         r = model[name]
         details = {key: r[key] for key in ("interval",) if key in r}
-        out[name] = metric(r["value"], r["stderr"], r["n"], estimator, label, **common, **details, **extra, calibration=_calibration(calib[name], pair))
+        out[name] = metric(
+            r["value"],
+            r["stderr"],
+            r["n"],
+            estimator,
+            label,
+            **common,
+            **details,
+            **extra,
+            calibration=_calibration(calib[name], pair),
+        )
     return out

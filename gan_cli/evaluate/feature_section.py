@@ -21,17 +21,25 @@ from gan_cli.evaluate.stacked import stacked_metrics
 from gan_cli.sample import Loaded, generate
 
 
-def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console | None = None) -> dict[str, Any]:
+def feature_metrics(
+    loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console | None = None
+) -> dict[str, Any]:
     """The section's eval.json metrics: the feature network's (labelled data, eval.features) and
     Inception's (3-channel data, eval.inception); {} when neither applies. `seed`: the evaluation's."""
     cfg, ev = loaded.cfg, loaded.cfg.eval
     console = console or Console(stderr=True, highlight=False)
     out: dict[str, Any] = {}
-    if ev.features.enabled and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist") and not data.has_labels(cfg):
+    if (
+        ev.features.enabled
+        and (cfg.data.name in data.LABELLED or cfg.data.name == "stacked-mnist")
+        and not data.has_labels(cfg)
+    ):
         console.print(
             f"eval.features: skipped, no label files ({', '.join(data.LABEL_STEMS)}) under data.root={cfg.data.root}: place them beside "
             "the images for FID, KID, precision/recall and class coverage, or set eval.features.enabled: false",
-            markup=False, highlight=False, soft_wrap=True,
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
     elif ev.features.enabled and cfg.data.name == "stacked-mnist":
         out.update(stacked_metrics(loaded, ds, held, n, split, seed, console))
@@ -42,7 +50,9 @@ def feature_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
     return out
 
 
-def _labelled(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console) -> dict[str, Any]:
+def _labelled(
+    loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console
+) -> dict[str, Any]:
     net = feature_cache.ensure(loaded.cfg, ds, console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
@@ -50,4 +60,3 @@ def _labelled(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, spli
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
     fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), loaded.device)
     return score_images(net, to01(fake), to01(held), to01(train_part), split, loaded.cfg.eval, seed, loaded.device)
-

@@ -9,6 +9,8 @@ training image, against the same distance from held-out real images (the paper's
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -21,7 +23,9 @@ PARZEN_CAVEAT = (
 )
 
 
-def parzen_split(valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int) -> tuple[torch.Tensor, torch.Tensor]:
+def parzen_split(
+    valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(the images that choose sigma, the images scored): with split 'valid' the scored ones are
     those after the sigma-choosing ones. Checked before any work by `gan eval`."""
     if len(valid) == 0:
@@ -36,7 +40,9 @@ def parzen_split(valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: i
     return chooser, scored
 
 
-def parzen_metric(centres: torch.Tensor, valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int) -> dict[str, object]:
+def parzen_metric(
+    centres: torch.Tensor, valid: torch.Tensor, split: str, test: torch.Tensor, n_valid: int
+) -> dict[str, Any]:
     """The paper's protocol on the splits of `parzen_split`."""
     chooser, scored = parzen_split(valid, split, test, n_valid)
     out = parzen.paper_protocol(centres, chooser, scored)
@@ -45,14 +51,18 @@ def parzen_metric(centres: torch.Tensor, valid: torch.Tensor, split: str, test: 
     return out
 
 
-def memorisation(samples: torch.Tensor, held_out: torch.Tensor, train: torch.Tensor, device: torch.device, seed: int, boot: int = 200) -> dict[str, object]:
+def memorisation(
+    samples: torch.Tensor, held_out: torch.Tensor, train: torch.Tensor, device: torch.device, seed: int, boot: int = 200
+) -> dict[str, Any]:
     """Median nearest-training-image distance of samples over that of held-out real images.
 
     Near 1: samples are as far from the training set as new real images are; far below 1: samples
     copy training images. stderr by a bootstrap that resamples the two sides separately.
     """
     if len(samples) < 2 or len(held_out) < 2:
-        raise GanError("the memorisation check needs at least 2 samples and 2 held-out images (eval.memorisation.samples)")
+        raise GanError(
+            "the memorisation check needs at least 2 samples and 2 held-out images (eval.memorisation.samples)"
+        )
     ds = distances.nearest(samples, train, device)[0].numpy()
     dr = distances.nearest(held_out, train, device)[0].numpy()
     ratio = float(np.median(ds) / np.median(dr))

@@ -54,23 +54,46 @@ def fid_kid(fake01: torch.Tensor, real01: torch.Tensor, shape: tuple[int, ...], 
     import torch_fidelity
 
     r = torch_fidelity.calculate_metrics(
-        input1=_Uint8Images(fake01, shape), input2=_Uint8Images(real01, shape), fid=True, kid=True, feature_extractor=EXTRACTOR,
-        kid_subset_size=min(1000, len(fake01), len(real01)), cuda=cuda, verbose=False, cache=False,
+        input1=_Uint8Images(fake01, shape),
+        input2=_Uint8Images(real01, shape),
+        fid=True,
+        kid=True,
+        feature_extractor=EXTRACTOR,
+        kid_subset_size=min(1000, len(fake01), len(real01)),
+        cuda=cuda,
+        verbose=False,
+        cache=False,
     )
-    return {"fid": float(r["frechet_inception_distance"]), "kid": float(r["kernel_inception_distance_mean"]), "kid_std": float(r["kernel_inception_distance_std"])}
+    return {
+        "fid": float(r["frechet_inception_distance"]),
+        "kid": float(r["kernel_inception_distance_mean"]),
+        "kid_std": float(r["kernel_inception_distance_std"]),
+    }
 
 
-def inception_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console) -> dict[str, Any]:
+def inception_metrics(
+    loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console
+) -> dict[str, Any]:
     """inception_fid and inception_kid with their real-vs-real calibration, or {} and one printed
     line; `seed`: the evaluation's."""
     shape = ds.image_shape
     if shape is None or shape[0] != 3:
-        console.print(f"eval.features.inception: skipped, Inception FID/KID need 3-channel images and {loaded.cfg.data.name} has {shape[0] if shape else 'no'} channel(s)", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"eval.features.inception: skipped, Inception FID/KID need 3-channel images and {loaded.cfg.data.name} has {shape[0] if shape else 'no'} channel(s)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return {}
     cuda = loaded.device.type == "cuda"
     why = weights_available(cuda)
     if why is not None:
-        console.print(f"eval.features.inception: skipped, torch-fidelity's Inception weights are not available here (offline?): {why}", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"eval.features.inception: skipped, torch-fidelity's Inception weights are not available here (offline?): {why}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return {}
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float().cpu() - low) / (high - low)  # noqa: E731
@@ -82,6 +105,23 @@ def inception_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: i
     n_pair = [len(held), n]
     cal = lambda key: {"value": r[key], "stderr": None, "n": [len(held), len(train_part)], "pair": pair}  # noqa: E731
     return {
-        "inception_fid": metric(g["fid"], None, n_pair, f"torch-fidelity's FID in InceptionV3 pool features ({EXTRACTOR}), {split} images vs G's samples; comparable with published FIDs only at the same n and data", "FID (Inception)", split=split, calibration=cal("fid")),
-        "inception_kid": metric(g["kid"], None, n_pair, "torch-fidelity's KID in InceptionV3 pool features: mean over overlapping random subsets (subset_std is their spread, not a s.e.)", "KID (Inception)", split=split, subset_std=g["kid_std"], calibration=cal("kid")),
+        "inception_fid": metric(
+            g["fid"],
+            None,
+            n_pair,
+            f"torch-fidelity's FID in InceptionV3 pool features ({EXTRACTOR}), {split} images vs G's samples; comparable with published FIDs only at the same n and data",
+            "FID (Inception)",
+            split=split,
+            calibration=cal("fid"),
+        ),
+        "inception_kid": metric(
+            g["kid"],
+            None,
+            n_pair,
+            "torch-fidelity's KID in InceptionV3 pool features: mean over overlapping random subsets (subset_std is their spread, not a s.e.)",
+            "KID (Inception)",
+            split=split,
+            subset_std=g["kid_std"],
+            calibration=cal("kid"),
+        ),
     }

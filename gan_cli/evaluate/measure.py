@@ -12,8 +12,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,9 @@ def _check_sizes(cfg: Config, ds: data.Dataset, split: str, n: int) -> None:
     """Every 'N too small' failure, before any work is done."""
     held = ds.split(split)
     if len(held) < 2:
-        raise GanError(f"--split {split}: the {split} split of {cfg.data.name} has {len(held)} examples; at least 2 are needed")
+        raise GanError(
+            f"--split {split}: the {split} split of {cfg.data.name} has {len(held)} examples; at least 2 are needed"
+        )
     if n < 2:
         raise GanError(f"--num-samples {n}: V(G, D) needs at least 2 generated samples")
     hold = min(len(held) // 2, n // 2)
@@ -57,30 +59,63 @@ def _check_sizes(cfg: Config, ds: data.Dataset, split: str, n: int) -> None:
         raise GanError(f"--num-samples {n} is too small for the density JSD: it needs at least {MIN_DENSITY_SAMPLES}")
 
 
-def _value_section(loaded: Loaded, held: torch.Tensor, n: int, seed: int, split: str) -> tuple[dict[str, Any], ValueEstimate]:
+def _value_section(
+    loaded: Loaded, held: torch.Tensor, n: int, seed: int, split: str
+) -> tuple[dict[str, Any], ValueEstimate]:
     dev = loaded.device
     fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_VALUE_NOISE), dev)
     real = held[:n]
     est = value_estimate(logits(loaded.D, real, dev), logits(loaded.D, fake, dev))
     n_pair = [est.n_real, est.n_fake]
     return {
-        "value": metric(est.value, est.stderr, n_pair, "V(G, D) of the checkpoint's D: mean log D(x) + mean log(1 - D(G(z))), held-out x, fresh z", "V(G, D), checkpoint's D", split=split),
+        "value": metric(
+            est.value,
+            est.stderr,
+            n_pair,
+            "V(G, D) of the checkpoint's D: mean log D(x) + mean log(1 - D(G(z))), held-out x, fresh z",
+            "V(G, D), checkpoint's D",
+            split=split,
+        ),
         "d_real": metric(est.d_real, None, est.n_real, "mean D(x) on held-out real data", "mean D(x)", split=split),
         "d_fake": metric(est.d_fake, None, est.n_fake, "mean D(G(z)) on fresh noise", "mean D(G(z))", split=split),
-        "jsd_value_bound": metric(est.jsd_bound, est.jsd_bound_stderr, n_pair, "(V + log 4)/2 of the checkpoint's D: a lower bound on the JSD", "JSD >= (V + log 4)/2", split=split),
+        "jsd_value_bound": metric(
+            est.jsd_bound,
+            est.jsd_bound_stderr,
+            n_pair,
+            "(V + log 4)/2 of the checkpoint's D: a lower bound on the JSD",
+            "JSD >= (V + log 4)/2",
+            split=split,
+        ),
     }, est
 
 
-def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str) -> dict[str, Any]:
+def _critic_section(
+    loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str
+) -> dict[str, Any]:
     ev, cfg = loaded.cfg.eval, loaded.cfg
     splits = critic_mod.make_splits(
-        ds.train, held, n, lambda m, i: generate(loaded.G, cfg, m, seeds.derive(seed, seeds.EVAL_CRITIC_NOISE, i), loaded.device),
+        ds.train,
+        held,
+        n,
+        lambda m, i: generate(loaded.G, cfg, m, seeds.derive(seed, seeds.EVAL_CRITIC_NOISE, i), loaded.device),
         seeds.derive(seed, seeds.EVAL_CRITIC_SPLIT),
     )
-    settings = critic_mod.CriticSettings(ev.critic.architecture, ev.critic.units, ev.critic.steps, ev.critic.batch_size, ev.critic.lr, ev.critic.check_every, ev.critic.patience)
+    settings = critic_mod.CriticSettings(
+        ev.critic.architecture,
+        ev.critic.units,
+        ev.critic.steps,
+        ev.critic.batch_size,
+        ev.critic.lr,
+        ev.critic.check_every,
+        ev.critic.patience,
+    )
     critic_seeds = [seeds.derive(seed, seeds.EVAL_CRITIC_INIT, i) for i in range(ev.critic.seeds)]
     r = critic_mod.critic_bound(cfg, splits, settings, critic_seeds, loaded.device)
-    arch = "the config's discriminator" if ev.critic.architecture == "discriminator" else f"an MLP {ev.critic.units}-{ev.critic.units} leaky ReLU"
+    arch = (
+        "the config's discriminator"
+        if ev.critic.architecture == "discriminator"
+        else f"an MLP {ev.critic.units}-{ev.critic.units} leaky ReLU"
+    )
     est = (
         f"max(0, (V_test + log 4)/2) of a fresh critic ({arch}, Adam, <= {ev.critic.steps} steps early-stopped on a "
         f"validation split), mean over {ev.critic.seeds} seed(s); real train = the training set, valid/test = halves of the {split} split"
@@ -92,19 +127,36 @@ def _critic_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
             f"a critic was still improving on its validation split at its budget of {ev.critic.steps} steps: "
             "the bound is looser than it could be (raise eval.critic.steps)"
         )
-    return {"jsd_critic": metric(value, stderr, r["n_test"], est, f"JSD >= fresh-critic bound, {ev.critic.seeds} seed(s)", split=split, **r, **extra)}
+    return {
+        "jsd_critic": metric(
+            value,
+            stderr,
+            r["n_test"],
+            est,
+            f"JSD >= fresh-critic bound, {ev.critic.seeds} seed(s)",
+            split=split,
+            **r,
+            **extra,
+        )
+    }
 
 
 def _d_deviation(d_logit: Any, target: Any, r: Any) -> dict[str, Any]:
     """The d_max_dev metric: max |D(x) - 1/2| over p_data's mean +- 3 std (0 at the equilibrium)."""
     largest, mean_under_m = density.d_deviation(lambda x: 1 / (1 + np.exp(-d_logit(x))), target, r.centres, r.p, r.q)
     return metric(
-        largest, None, density.DEVIATION_POINTS,
+        largest,
+        None,
+        density.DEVIATION_POINTS,
         "max |D(x) - 1/2| of the checkpoint's D over p_data's mean +- 3 std (0 at the equilibrium)",
-        "max |D - 1/2| (data +- 3 std)", mean_under_m=mean_under_m,
+        "max |D - 1/2| (data +- 3 std)",
+        mean_under_m=mean_under_m,
     )
 
-def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure: DensityFigure | None = None) -> dict[str, Any]:
+
+def _density_section(
+    loaded: Loaded, target: Any, est: ValueEstimate, n: int, seed: int, figure: DensityFigure | None = None
+) -> dict[str, Any]:
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     out: dict[str, Any] = {}
     if target.dim == 1 and cfg.noise.dim == 1:
@@ -114,13 +166,31 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
         r = density.exact_1d(g_fn, cfg.noise.prior, cfg.noise.scale, target, ev.density.z_grid, ev.density.x_bins)
         v_d = density.expected_value_1d(d_fn, g_fn, cfg.noise.prior, cfg.noise.scale, target, r)
         how = f"exact p_g by change of variables through G on a {ev.density.z_grid:,}-node noise quantile grid, summed over {ev.density.x_bins:,} x bins"
-        out["jsd_exact"] = metric(r.jsd, None, ev.density.x_bins, "JSD(p_data || p_g), " + how, "JSD, exact p_g (change of variables)")
-        out["value_optimal"] = metric(r.value_optimal, None, ev.density.x_bins, "V(G, D*) = -log 4 + 2 JSD by quadrature (Theorem 1)", "V(G, D*), quadrature")
-        out["value_gap"] = metric(
-            r.value_optimal - v_d, None, ev.density.x_bins, "V(G, D*) - V(G, D), both by quadrature over the same grids (Proposition 1: >= 0)",
-            "D's gap to D*: V(G, D*) - V(G, D)", value_of_d=v_d,
+        out["jsd_exact"] = metric(
+            r.jsd, None, ev.density.x_bins, "JSD(p_data || p_g), " + how, "JSD, exact p_g (change of variables)"
         )
-        out["w1"] = metric(r.w1, None, ev.density.x_bins * 4, "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact", "W1, exact CDFs")
+        out["value_optimal"] = metric(
+            r.value_optimal,
+            None,
+            ev.density.x_bins,
+            "V(G, D*) = -log 4 + 2 JSD by quadrature (Theorem 1)",
+            "V(G, D*), quadrature",
+        )
+        out["value_gap"] = metric(
+            r.value_optimal - v_d,
+            None,
+            ev.density.x_bins,
+            "V(G, D*) - V(G, D), both by quadrature over the same grids (Proposition 1: >= 0)",
+            "D's gap to D*: V(G, D*) - V(G, D)",
+            value_of_d=v_d,
+        )
+        out["w1"] = metric(
+            r.w1,
+            None,
+            ev.density.x_bins * 4,
+            "Wasserstein-1: integral |F_data - F_g| dx, both CDFs exact",
+            "W1, exact CDFs",
+        )
         out["d_max_dev"] = _d_deviation(d_fn, target, r)
         if figure is not None:
             samples = generate(loaded.G, cfg, n, seeds.derive(seed, seeds.EVAL_DENSITY_FIGURE), dev).numpy().reshape(-1)
@@ -133,23 +203,41 @@ def _density_section(loaded: Loaded, target: Any, est: ValueEstimate, n: int, se
     h = ev.density.kde_bandwidth * float(target.stds.min())
     gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_DENSITY_KERNEL))
     fake = generate(loaded.G, cfg, n, seeds.derive(seed, seeds.EVAL_DENSITY_NOISE), dev)
-    r = density.smoothed_jsd(target, fake, h, n, gen)
+    sm = density.smoothed_jsd(target, fake, h, n, gen)
     out["jsd_exact"] = metric(
-        r["jsd"], r["stderr"], [r["n_data"], r["n_kernels"]],
+        sm["jsd"],
+        sm["stderr"],
+        [sm["n_data"], sm["n_kernels"]],
         f"JSD of p_data and p_g both smoothed by N(0, h^2), h = {h:.3g} ({ev.density.kde_bandwidth} x component std): exact smoothed p_data, "
         "kernel sum over the samples, Monte Carlo over them plus kernel noise; a lower bound on the JSD (up to +0.001 from each point's own kernel)",
-        "JSD, both smoothed (lower bound)", bandwidth=h,
+        "JSD, both smoothed (lower bound)",
+        bandwidth=h,
     )
-    v_opt = -LOG_4 + 2 * r["jsd"]
-    gap_se = math.sqrt((2 * r["stderr"]) ** 2 + est.stderr**2)
-    out["value_optimal"] = metric(v_opt, 2 * r["stderr"], [r["n_data"], r["n_kernels"]], "V(G, D*) = -log 4 + 2 JSD of the smoothed pair", "V(G, D*), smoothed")
+    v_opt = -LOG_4 + 2 * sm["jsd"]
+    gap_se = math.sqrt((2 * sm["stderr"]) ** 2 + est.stderr**2)
+    out["value_optimal"] = metric(
+        v_opt,
+        2 * sm["stderr"],
+        [sm["n_data"], sm["n_kernels"]],
+        "V(G, D*) = -log 4 + 2 JSD of the smoothed pair",
+        "V(G, D*), smoothed",
+    )
     out["value_gap"] = metric(
-        v_opt - est.value, gap_se, [r["n_data"], r["n_kernels"]],
+        v_opt - est.value,
+        gap_se,
+        [sm["n_data"], sm["n_kernels"]],
         "V(G, D*) of the smoothed pair - V(G, D) of the checkpoint's D on held-out data (Proposition 1; the smoothing biases it down)",
-        "D's gap to D*: V(G, D*) - V(G, D)", value_of_d=est.value,
+        "D's gap to D*: V(G, D*) - V(G, D)",
+        value_of_d=est.value,
     )
     if target.dim == 1:
-        out["w1"] = metric(density.w1_samples_1d(target, fake.numpy()), None, n, "Wasserstein-1 between exact p_data and the empirical p_g (biased up by ~n^-1/2)", "W1, empirical p_g")
+        out["w1"] = metric(
+            density.w1_samples_1d(target, fake.numpy()),
+            None,
+            n,
+            "Wasserstein-1 between exact p_data and the empirical p_g (biased up by ~n^-1/2)",
+            "W1, empirical p_g",
+        )
     else:
         out["w1"] = _w1_ot(loaded, target, ev.density.w1_samples, seed)
     return out
@@ -164,42 +252,82 @@ def _w1_ot(loaded: Loaded, target: Any, m: int, seed: int, repeats: int = 3) -> 
         floors.append(density.w1_exact_ot(target.sample(m, gen).numpy(), target.sample(m, gen).numpy()))
     se = float(np.std(vals, ddof=1) / math.sqrt(repeats))
     return metric(
-        float(np.mean(vals)), se, m, f"exact optimal-transport W1 between {m} samples of p_g and of p_data, mean of {repeats}", "W1, optimal matching",
-        floor=float(np.mean(floors)), caveat=f"two samples of p_data itself score {np.mean(floors):.4f}: the sampling floor of this estimate",
+        float(np.mean(vals)),
+        se,
+        m,
+        f"exact optimal-transport W1 between {m} samples of p_g and of p_data, mean of {repeats}",
+        "W1, optimal matching",
+        floor=float(np.mean(floors)),
+        caveat=f"two samples of p_data itself score {np.mean(floors):.4f}: the sampling floor of this estimate",
     )
 
 
 def _mode_section(loaded: Loaded, target: Any, seed: int) -> dict[str, Any]:
     ev = loaded.cfg.eval
-    samples = generate(loaded.G, loaded.cfg, ev.modes.generated_samples, seeds.derive(seed, seeds.EVAL_MODES_NOISE), loaded.device)
+    samples = generate(
+        loaded.G, loaded.cfg, ev.modes.generated_samples, seeds.derive(seed, seeds.EVAL_MODES_NOISE), loaded.device
+    )
     r = modes.mode_metrics(samples, target, ev.modes.quality_std)
     n, k, q = r["n"], r["num_modes"], ev.modes.quality_std
     hq_lo, hq_hi = r["high_quality_interval"]
     return {
-        "modes_captured": metric(r["modes_captured"], None, n, f"modes (of {k}) nearest to at least one sample within {q:g} std", f"modes captured (of {k})", num_modes=k, counts=r["counts"]),
+        "modes_captured": metric(
+            r["modes_captured"],
+            None,
+            n,
+            f"modes (of {k}) nearest to at least one sample within {q:g} std",
+            f"modes captured (of {k})",
+            num_modes=k,
+            counts=r["counts"],
+        ),
         "high_quality": metric(
-            r["high_quality"], (hq_hi - hq_lo) / 2, n, f"fraction of samples within {q:g} std of their nearest mode (Wilson interval)", f"high quality (perfect: {r['perfect_high_quality']:.4f})",
-            interval=[hq_lo, hq_hi], perfect=r["perfect_high_quality"],
+            r["high_quality"],
+            (hq_hi - hq_lo) / 2,
+            n,
+            f"fraction of samples within {q:g} std of their nearest mode (Wilson interval)",
+            f"high quality (perfect: {r['perfect_high_quality']:.4f})",
+            interval=[hq_lo, hq_hi],
+            perfect=r["perfect_high_quality"],
         ),
         "reverse_kl": metric(
-            r["reverse_kl"], None, n, "KL(mode histogram of high-quality samples || true weights)", "reverse KL of mode histogram",
+            r["reverse_kl"],
+            None,
+            n,
+            "KL(mode histogram of high-quality samples || true weights)",
+            "reverse KL of mode histogram",
             **({"note": "infinite (null in JSON): no sample is high quality"} if math.isinf(r["reverse_kl"]) else {}),
         ),
-        "mode_jsd": metric(r["jsd"], None, n, "JSD of the mode histograms with an off-mode bin, against a perfect generator's expected histogram", "JSD of mode histograms"),
+        "mode_jsd": metric(
+            r["jsd"],
+            None,
+            n,
+            "JSD of the mode histograms with an off-mode bin, against a perfect generator's expected histogram",
+            "JSD of mode histograms",
+        ),
     }
 
 
-def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str) -> dict[str, Any]:
+def _image_section(
+    loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str
+) -> dict[str, Any]:
     ev, dev = loaded.cfg.eval, loaded.device
     kernels = ev.parzen.kernels or n
     centres = generate(loaded.G, loaded.cfg, kernels, seeds.derive(seed, seeds.EVAL_PARZEN_NOISE), dev).to(dev)
     r = images.parzen_metric(centres, ds.valid.to(dev), split, held.to(dev), ev.parzen.valid_examples)
     out = {
         "parzen_ll": metric(
-            r["mean"], r["stderr"], r["n"],
+            r["mean"],
+            r["stderr"],
+            r["n"],
             f"Parzen window log-likelihood (paper's Table 1 protocol): {r['n_kernels']:,} kernels from G, sigma = {r['sigma']:.4g} "
             f"chosen on the first {r['n_valid']:,} validation images from logspace(-1, 0, 10), mean +- std/sqrt(n)",
-            f"Parzen log-likelihood, sigma {r['sigma']:.3g}", split=split, sigma=r["sigma"], n_kernels=r["n_kernels"], n_valid=r["n_valid"], valid_means=r["valid_means"], caveat=images.PARZEN_CAVEAT,
+            f"Parzen log-likelihood, sigma {r['sigma']:.3g}",
+            split=split,
+            sigma=r["sigma"],
+            n_kernels=r["n_kernels"],
+            n_valid=r["n_valid"],
+            valid_means=r["valid_means"],
+            caveat=images.PARZEN_CAVEAT,
         )
     }
     m = min(ev.memorisation.samples, len(held))
@@ -207,9 +335,13 @@ def _image_section(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int,
     r = images.memorisation(samples, held[:m], ds.train, dev, seeds.derive(seed, seeds.EVAL_MEMORISATION_BOOTSTRAP))
     value, stderr = r.pop("value"), r.pop("stderr")
     out["nn_distance_ratio"] = metric(
-        value, stderr, [r["n_samples"], r["n_held_out"]],
+        value,
+        stderr,
+        [r["n_samples"], r["n_held_out"]],
         "median distance sample -> nearest training image over median held-out image -> nearest training image (bootstrap s.e.)",
-        "memorisation: NN distance ratio", split=split, **r,
+        "memorisation: NN distance ratio",
+        split=split,
+        **r,
     )
     return out
 
@@ -223,7 +355,9 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure: DensityFigur
         raise GanError(f"--split {split}: use valid or test (the held-out splits)")
     ds = data.load(cfg)
     if ds.dim != loaded.data_info["dim"]:
-        raise GanError(f"the checkpoint's G makes {loaded.data_info['dim']}-dimensional samples but data {cfg.data.name} has {ds.dim} dimensions")
+        raise GanError(
+            f"the checkpoint's G makes {loaded.data_info['dim']}-dimensional samples but data {cfg.data.name} has {ds.dim} dimensions"
+        )
     _check_sizes(cfg, ds, split, n)
     held = ds.split(split)
     rng_devices = [loaded.device] if loaded.device.type == "cuda" else []

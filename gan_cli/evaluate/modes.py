@@ -12,6 +12,7 @@ scores 98.89 % HQ (P(chi2_2 < 9) = 1 - e^-4.5); 2,500 samples by default.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,9 @@ def wilson(k: int, n: int, z: float = 1.0) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def histogram_metrics(counts: np.ndarray, off_mode: int, weights: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+def histogram_metrics(
+    counts: np.ndarray, off_mode: int, weights: np.ndarray, reference: np.ndarray
+) -> dict[str, float]:
     """From HQ counts per mode and the off-mode count: modes captured, HQ fraction, reverse KL of the
     HQ histogram against the weights, and the JSD of the (K + 1)-bin histogram against `reference`."""
     counts = np.asarray(counts, dtype=np.float64)
@@ -75,13 +78,15 @@ def histogram_metrics(counts: np.ndarray, off_mode: int, weights: np.ndarray, re
     }
 
 
-def mode_metrics(samples: torch.Tensor, target: GaussianMixture, quality_std: float = 3.0) -> dict[str, object]:
+def mode_metrics(samples: torch.Tensor, target: GaussianMixture, quality_std: float = 3.0) -> dict[str, Any]:
     """Every mode metric for these samples, with a Wilson interval on the HQ percentage."""
     nearest, hq = assign(samples, target, quality_std)
     k = target.num_modes
     counts = np.bincount(nearest[hq], minlength=k)
     off = int((~hq).sum())
-    out: dict[str, object] = dict(histogram_metrics(counts, off, target.weights.numpy(), reference_histogram(target, quality_std)))
+    out: dict[str, Any] = dict(
+        histogram_metrics(counts, off, target.weights.numpy(), reference_histogram(target, quality_std))
+    )
     out["high_quality_interval"] = wilson(int(hq.sum()), len(hq))
     out["num_modes"] = k
     out["counts"] = counts.tolist()

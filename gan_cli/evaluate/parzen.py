@@ -9,6 +9,7 @@ float64. The estimate is known to rank models poorly in high dimensions (Theis e
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,7 +39,9 @@ def log_likelihoods(
     k = centers.shape[0]
     c_sq = (centers * centers).sum(1)
     sig = torch.tensor(list(sigmas), dtype=torch.float64, device=device)
-    const = (-torch.log(torch.tensor(float(k), dtype=torch.float64)) - d * torch.log(sig * math.sqrt(2 * math.pi))).to(device)
+    const = (-torch.log(torch.tensor(float(k), dtype=torch.float64)) - d * torch.log(sig * math.sqrt(2 * math.pi))).to(
+        device
+    )
     out = torch.empty(len(sig), len(x), dtype=torch.float64, device=device)
     for start in range(0, len(x), chunk):
         xb = x[start : start + chunk]
@@ -49,7 +52,10 @@ def log_likelihoods(
 
 
 def select_sigma(
-    valid: torch.Tensor, centers: torch.Tensor, sigmas: tuple[float, ...] | list[float] = PAPER_SIGMAS, chunk: int = 1000
+    valid: torch.Tensor,
+    centers: torch.Tensor,
+    sigmas: tuple[float, ...] | list[float] = PAPER_SIGMAS,
+    chunk: int = 1000,
 ) -> tuple[float, list[float]]:
     """The sigma of the grid with the highest mean log-likelihood on `valid`; also every mean."""
     means = log_likelihoods(valid, centers, sigmas, chunk).mean(dim=1).tolist()
@@ -63,7 +69,7 @@ def paper_protocol(
     test: torch.Tensor,
     sigmas: tuple[float, ...] | list[float] = PAPER_SIGMAS,
     chunk: int = 1000,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Table 1's protocol: sigma chosen on `valid` (the first 1,000 validation images in the paper)
     from `sigmas`, then the mean log-likelihood of `test` and its standard error std/sqrt(n) (nats).
     """

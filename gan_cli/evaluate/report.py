@@ -13,12 +13,12 @@ from rich.table import Table
 from gan_cli import outputs, runlog
 
 
-def metric(value: float, stderr: float | None, n: int | list[int], estimator: str, label: str, **extra: Any) -> dict[str, Any]:
+def metric(
+    value: float, stderr: float | None, n: int | list[int], estimator: str, label: str, **extra: Any
+) -> dict[str, Any]:
     """One eval.json metric: value, stderr (null when there is none), n, estimator (in full),
     label (a few words for the table), then details."""
     return {"value": value, "stderr": stderr, "n": n, "estimator": estimator, "label": label, **extra}
-
-
 
 
 def write_json(result: dict[str, Any], path: Path) -> None:
@@ -45,7 +45,10 @@ def _n(n: Any) -> str:
 
 def table(result: dict[str, Any]) -> Table:
     """The metrics as a rich table: name, value +- s.e., n, estimator."""
-    t = Table(title=f"gan eval: {result['checkpoint']} (step {result['step']:,}, split {result['split']}, seed {result['seed']}, G {result.get('weights', 'raw')})", title_justify="left")
+    t = Table(
+        title=f"gan eval: {result['checkpoint']} (step {result['step']:,}, split {result['split']}, seed {result['seed']}, G {result.get('weights', 'raw')})",
+        title_justify="left",
+    )
     t.add_column("metric", no_wrap=True)
     t.add_column("value ± s.e.", justify="right", no_wrap=True)
     calibrated = any("calibration" in m for m in result["metrics"].values())
@@ -58,7 +61,12 @@ def table(result: dict[str, Any]) -> Table:
         row = [name, shown]
         if calibrated:  # the same metric between two real splits
             cal = m.get("calibration")
-            row.append(format_value(cal["value"]) + (f" ± {format_value(cal['stderr'])}" if cal.get("stderr") is not None else "") if cal else "")
+            row.append(
+                format_value(cal["value"])
+                + (f" ± {format_value(cal['stderr'])}" if cal.get("stderr") is not None else "")
+                if cal
+                else ""
+            )
         t.add_row(*row, _n(m["n"]), m.get("label") or m["estimator"])
     return t
 
@@ -68,13 +76,30 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     console.print(table(result))
     pairs = {m["calibration"]["pair"] for m in result["metrics"].values() if m.get("calibration")}
     if pairs:
-        console.print(f"real vs real: the same metric for {' / '.join(sorted(pairs))} in place of the samples (what data scores)", markup=False, highlight=False, soft_wrap=True)
+        console.print(
+            f"real vs real: the same metric for {' / '.join(sorted(pairs))} in place of the samples (what data scores)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     for name, m in result["metrics"].items():
         if m.get("caveat"):
             console.print(f"note ({name}): {m['caveat']}", markup=False, highlight=False, soft_wrap=True)
 
 
-HEADLINE = ("fid", "kid", "precision", "recall", "coverage", "classes_covered", "parzen_ll", "jsd_exact", "modes_captured", "jsd_critic", "value")
+HEADLINE = (
+    "fid",
+    "kid",
+    "precision",
+    "recall",
+    "coverage",
+    "classes_covered",
+    "parzen_ll",
+    "jsd_exact",
+    "modes_captured",
+    "jsd_critic",
+    "value",
+)
 """The metrics `gan eval --all` shows, in this order, where a result has them."""
 
 
@@ -86,10 +111,15 @@ def steps_table(rows: list[dict[str, Any]]) -> Table:
     """`gan eval --all`: one row per checkpoint, the headline metrics as columns."""
     names = headline(rows[-1], 6)
     last = rows[-1]
-    t = Table(title=f"gan eval --all: {len(rows)} checkpoints (split {last['split']}, n {last['num_samples']:,}, seed {last['seed']})", title_justify="left")
+    t = Table(
+        title=f"gan eval --all: {len(rows)} checkpoints (split {last['split']}, n {last['num_samples']:,}, seed {last['seed']})",
+        title_justify="left",
+    )
     t.add_column("step", justify="right")
     for name in names:
         t.add_column(name, justify="right")
     for r in rows:
-        t.add_row(f"{r['step']:,}", *(format_value(r["metrics"][n]["value"]) if n in r["metrics"] else "-" for n in names))
+        t.add_row(
+            f"{r['step']:,}", *(format_value(r["metrics"][n]["value"]) if n in r["metrics"] else "-" for n in names)
+        )
     return t

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -53,9 +53,16 @@ class StackedCNN(nn.Module):
 def stacked_net(cfg: Any, train_modes: np.ndarray, console: Console) -> feature_cache.FeatureNet:
     """The MNIST feature network, per channel: the one of the MNIST files under data.root with the
     same split ranges (there are as many stacks as MNIST images), trained on first use."""
-    net = feature_cache.ensure(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist")), None, console)
+    net = feature_cache.ensure(
+        dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist")), None, console
+    )
     counts = np.bincount(train_modes, minlength=MODES).tolist()
-    return feature_cache.FeatureNet(StackedCNN(net.model).eval(), net.path, {**net.info, "data": "stacked-mnist", "train_class_counts": counts})
+    return feature_cache.FeatureNet(
+        # StackedCNN stands in for a DigitCNN: the same features / head / forward that extract() calls
+        cast(DigitCNN, StackedCNN(net.model).eval()),
+        net.path,
+        {**net.info, "data": "stacked-mnist", "train_class_counts": counts},
+    )
 
 
 def mode_metrics(labels: torch.Tensor, seed: int = 0) -> dict[str, Any]:
@@ -64,7 +71,9 @@ def mode_metrics(labels: torch.Tensor, seed: int = 0) -> dict[str, Any]:
     return {"covered": r["seen"], "kl": r["kl"], "kl_stderr": r["kl_stderr"], "n": r["n"], "max_kl": math.log(MODES)}
 
 
-def stacked_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console) -> dict[str, Any]:
+def stacked_metrics(
+    loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console
+) -> dict[str, Any]:
     """The stacked-mnist records: the feature metrics of feature_section plus modes_captured and
     reverse_kl; `seed`: the evaluation's."""
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
@@ -80,16 +89,30 @@ def stacked_metrics(loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int
     first = lambda f, k: (f[0][:k], f[1][:k])  # noqa: E731
     out = score_features(net, first(fake_fl, n), held_fl, first(train_fl, n), split, ev, seed)
     del out["classes_covered"], out["class_kl"]  # over n samples; the protocol's mode metrics follow
-    g, r = (mode_metrics(f[1][:s], seeds.derive(seed, seeds.EVAL_STACKED_BOOTSTRAP, side)) for side, f in enumerate((fake_fl, train_fl)))
+    g, r = (
+        mode_metrics(f[1][:s], seeds.derive(seed, seeds.EVAL_STACKED_BOOTSTRAP, side))
+        for side, f in enumerate((fake_fl, train_fl))
+    )
     pair = f"{r['n']:,} real training stacks"
     how = f"{net.label}'s labels of the three channels (mode 100 a + 10 b + c) of {g['n']:,} samples (VEEGAN/PacGAN protocol: 26,000)"
     common = {"split": split, "feature_net": out["fid"]["feature_net"]}
     out["modes_captured"] = metric(
-        g["covered"], None, g["n"], f"modes (of {MODES:,}) with at least one sample, by {how}", f"modes covered (of {MODES:,})",
-        num_modes=MODES, **common, calibration={"value": r["covered"], "stderr": None, "n": r["n"], "pair": pair},
+        g["covered"],
+        None,
+        g["n"],
+        f"modes (of {MODES:,}) with at least one sample, by {how}",
+        f"modes covered (of {MODES:,})",
+        num_modes=MODES,
+        **common,
+        calibration={"value": r["covered"], "stderr": None, "n": r["n"], "pair": pair},
     )
     out["reverse_kl"] = metric(
-        g["kl"], g["kl_stderr"], g["n"], f"KL(mode histogram || uniform over {MODES:,}), nats, by {how}; bootstrap s.e.; log 1000 = {g['max_kl']:.3f} for one mode",
-        "KL(modes || uniform)", **common, calibration={"value": r["kl"], "stderr": r["kl_stderr"], "n": r["n"], "pair": pair},
+        g["kl"],
+        g["kl_stderr"],
+        g["n"],
+        f"KL(mode histogram || uniform over {MODES:,}), nats, by {how}; bootstrap s.e.; log 1000 = {g['max_kl']:.3f} for one mode",
+        "KL(modes || uniform)",
+        **common,
+        calibration={"value": r["kl"], "stderr": r["kl_stderr"], "n": r["n"], "pair": pair},
     )
     return out

@@ -81,7 +81,12 @@ def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, A
     if selection:
         ax = axes[4]
         raw = _series(selection, "valid_parzen_raw")  # train.ema: the signal is G's average's; the raw G's beside it
-        ax.plot(*_series(selection, "valid_parzen"), color="C6", marker=".", label="validation Parzen (selection)" + (", G averaged" if raw[0] else ""))
+        ax.plot(
+            *_series(selection, "valid_parzen"),
+            color="C6",
+            marker=".",
+            label="validation Parzen (selection)" + (", G averaged" if raw[0] else ""),
+        )
         if raw[0]:
             ax.plot(*raw, color="0.5", marker=".", lw=0.8, label="validation Parzen, raw G")
         best = [r for r in selection if r.get("best")]

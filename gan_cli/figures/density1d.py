@@ -16,8 +16,9 @@ p_g is exact (change of variables, evaluate.density.PushforwardCDF) where G maps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -32,12 +33,12 @@ from gan_cli.evaluate.density import (
 from gan_cli.figures.files import save_figure
 from gan_cli.toy import GaussianMixture
 
-P_DATA = {"color": "k", "ls": ":", "lw": 2}
-P_G = {"color": "g", "ls": "-", "lw": 2}
-SAMPLES = {"color": "g", "alpha": 0.18}
-D_STYLE = {"color": "b", "ls": "--", "lw": 2}
-D_STAR = {"color": "r", "ls": "-", "lw": 1.2}
-HALF = {"color": "0.75", "lw": 0.8}
+P_DATA: dict[str, Any] = {"color": "k", "ls": ":", "lw": 2}
+P_G: dict[str, Any] = {"color": "g", "ls": "-", "lw": 2}
+SAMPLES: dict[str, Any] = {"color": "g", "alpha": 0.18}
+D_STYLE: dict[str, Any] = {"color": "b", "ls": "--", "lw": 2}
+D_STAR: dict[str, Any] = {"color": "r", "ls": "-", "lw": 1.2}
+HALF: dict[str, Any] = {"color": "0.75", "lw": 0.8}
 P_G_CLIP = 4.0  # the density axis stops at this many times p_data's peak (p_g can spike where G' = 0)
 
 
@@ -100,6 +101,7 @@ def save_density_1d(
     """One panel to `path` (PNG): p_g exact from `exact` when given, else the KDE of `samples`;
     `samples` are drawn as a histogram either way."""
     samples = np.asarray(samples, dtype=np.float64).reshape(-1)
+    bulk: np.ndarray | tuple[float, float]
     if exact is not None:
         bulk = exact.quantiles([0.005, 0.995])
     elif len(samples):
@@ -112,8 +114,12 @@ def save_density_1d(
     else:
         p_g, label = kde_1d(samples, x), rf"$p_g$, KDE of the {len(samples):,} samples"
     fig, ax = plt.subplots(figsize=(9.5, 4))
-    _, handles, labels = plot_density_1d(ax, x, p_data_on(target, x), p_g, d_prob(x) if d_prob is not None else None, label, samples)
-    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.1, 1.0), fontsize=8, frameon=False)  # beside: nothing hidden
+    _, handles, labels = plot_density_1d(
+        ax, x, p_data_on(target, x), p_g, d_prob(x) if d_prob is not None else None, label, samples
+    )
+    ax.legend(
+        handles, labels, loc="upper left", bbox_to_anchor=(1.1, 1.0), fontsize=8, frameon=False
+    )  # beside: nothing hidden
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=100)

@@ -30,7 +30,11 @@ def plot_eval_steps(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     except OSError as exc:
         raise GanError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     for name in names:
-        pts = [(r["step"], r["metrics"][name]) for r in rows if name in r["metrics"] and _number(r["metrics"][name].get("value"))]
+        pts = [
+            (r["step"], r["metrics"][name])
+            for r in rows
+            if name in r["metrics"] and _number(r["metrics"][name].get("value"))
+        ]
         if not pts:
             continue
         steps = [s for s, _ in pts]
@@ -38,7 +42,11 @@ def plot_eval_steps(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         errs = [m["stderr"] if _number(m.get("stderr")) else 0.0 for _, m in pts]
         fig, ax = plt.subplots(figsize=(6, 3.2))
         ax.errorbar(steps, values, yerr=errs, marker="o", ms=4, capsize=3, label="checkpoint")
-        cal = [(s, m["calibration"]["value"]) for s, m in pts if isinstance(m.get("calibration"), dict) and _number(m["calibration"].get("value"))]
+        cal = [
+            (s, m["calibration"]["value"])
+            for s, m in pts
+            if isinstance(m.get("calibration"), dict) and _number(m["calibration"].get("value"))
+        ]
         if cal:
             ax.plot([s for s, _ in cal], [v for _, v in cal], ls="--", color="gray", marker="", label="real vs real")
             ax.legend(fontsize=8)

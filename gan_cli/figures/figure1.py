@@ -28,15 +28,22 @@ from gan_cli.figures.density1d import p_data_on, plot_density_1d, x_grid
 from gan_cli.figures.files import save_figure
 
 
-def _panel(ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, xs: np.ndarray, z_scale: float, i: int) -> tuple[list[Any], list[str]]:
-    twin, handles, labels = plot_density_1d(ax, xs, p_data_on(target, xs), st["exact"].pushforward.density(xs), st["d"](xs), r"$p_g$, exact")
+def _panel(
+    ax: Any, axz: Any, st: dict[str, Any], target: toy.GaussianMixture, xs: np.ndarray, z_scale: float, i: int
+) -> tuple[list[Any], list[str]]:
+    twin, handles, labels = plot_density_1d(
+        ax, xs, p_data_on(target, xs), st["exact"].pushforward.density(xs), st["d"](xs), r"$p_g$, exact"
+    )
     ax.set_xlabel("")
     if i > 0:  # density scales differ per panel; D's axis is [0, 1] in all, labelled on the last
         ax.set_ylabel("")
     if i < 3:
         twin.set_ylabel("")
         twin.tick_params(labelright=False)
-    ax.set_title(f"{st['label']} (step {st['step']})\nJSD {st['stats']['jsd']:.4f} nats, max|D-1/2| {st['stats']['max_abs_d_minus_half']:.3f}", fontsize=9)
+    ax.set_title(
+        f"{st['label']} (step {st['step']})\nJSD {st['stats']['jsd']:.4f} nats, max|D-1/2| {st['stats']['max_abs_d_minus_half']:.3f}",
+        fontsize=9,
+    )
     ax.tick_params(labelbottom=False)
     # the z line below, mapped onto the middle of the x axis; arrows z -> x = G(z)
     lo, hi = xs[0], xs[-1]
@@ -69,5 +76,7 @@ def draw_figure1(states: list[dict[str, Any]], target: toy.GaussianMixture, cfg:
         axz = fig.add_subplot(gs[1, i], sharex=ax)
         handles, labels = _panel(ax, axz, st, target, xs, z_extent, i)
         if i == 0:
-            fig.legend(handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06))
+            fig.legend(
+                handles, labels, loc="upper center", ncol=4, fontsize=9, frameon=False, bbox_to_anchor=(0.5, 1.06)
+            )
     save_figure(fig, out, dpi=70, bbox_inches="tight")

@@ -38,15 +38,17 @@ def interpolation_noise(rows: int, cols: int, cfg: Config, seed: int) -> torch.T
 def _check_images(info: dict, what: str) -> tuple[int, int, int]:
     if not info.get("image_shape"):
         raise GanError(f"--{what} needs a checkpoint trained on images (mnist, digits, ...); this one is toy data")
-    return tuple(info["image_shape"])  # type: ignore[return-value]
+    return tuple(info["image_shape"])
 
 
 def _upscale(im: Image.Image, shape: tuple[int, int, int]) -> Image.Image:
     scale = 4 if shape[1] < 16 else 2  # small PNGs, still legible
-    return im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    return im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
 
 
-def save_nearest_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, cols: int, seed: int, device: torch.device, out: Path) -> Path:
+def save_nearest_figure(
+    G: models.Generator, cfg: Config, info: dict, n: int, cols: int, seed: int, device: torch.device, out: Path
+) -> Path:
     """Figure 2: ceil(n / cols) rows of cols - 1 samples plus the nearest training example of the last."""
     shape = _check_images(info, "nearest")
     if cols < 2:
@@ -70,7 +72,9 @@ def save_nearest_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, col
     return save_image(_upscale(Image.fromarray(rgb), shape), out)
 
 
-def save_interpolation_figure(G: torch.nn.Module, cfg: Config, info: dict, n: int, cols: int, seed: int, device: torch.device, out: Path) -> Path:
+def save_interpolation_figure(
+    G: torch.nn.Module, cfg: Config, info: dict, n: int, cols: int, seed: int, device: torch.device, out: Path
+) -> Path:
     """Figure 3: ceil(n / cols) rows, each G along a straight line between two random z."""
     shape = _check_images(info, "interpolate")
     if cols < 2:

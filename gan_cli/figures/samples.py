@@ -7,6 +7,7 @@ figures.density1d (p_data, p_g, D, D*), or real data and G's samples over D's he
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,13 @@ from gan_cli.sample import d_probability
 PICTURE_Z_NODES = 100_000  # noise quantiles through G for a picture's exact p_g (gan eval uses eval.density.z_grid)
 
 
-def image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: tuple[float, float], nrow: int | None = None, pad: int = 2) -> np.ndarray:
+def image_grid(
+    images: torch.Tensor,
+    shape: tuple[int, ...],
+    value_range: tuple[float, float],
+    nrow: int | None = None,
+    pad: int = 2,
+) -> np.ndarray:
     """Rows of flattened images -> one uint8 HxWxC (or HxW) array, `nrow` images per row."""
     c, h, w = shape
     x = images.detach().float().cpu().reshape(-1, c, h, w)
@@ -43,18 +50,32 @@ def image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: tuple[
     return arr[:, :, 0] if c == 1 else arr
 
 
-def save_image_grid(images: torch.Tensor, shape: tuple[int, ...], value_range: tuple[float, float], path: Path, nrow: int | None = None, scale: int = 0) -> None:
+def save_image_grid(
+    images: torch.Tensor,
+    shape: tuple[int, ...],
+    value_range: tuple[float, float],
+    path: Path,
+    nrow: int | None = None,
+    scale: int = 0,
+) -> None:
     """Write a PNG grid; small images are upscaled (nearest) so 8x8 digits stay visible."""
     arr = image_grid(images, shape, value_range, nrow)
     im = Image.fromarray(arr)
     if scale == 0:
         scale = max(1, math.ceil(32 / max(shape[1], 1)))  # about 32 pixels per image side at least
     if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     save_image(im, path)
 
 
-def plot_2d(target: toy.GaussianMixture | None, real: np.ndarray, fake: np.ndarray, d_of_xy: callable | None, path: Path, title: str = "") -> None:
+def plot_2d(
+    target: toy.GaussianMixture | None,
+    real: np.ndarray,
+    fake: np.ndarray,
+    d_of_xy: Callable[[np.ndarray], np.ndarray] | None,
+    path: Path,
+    title: str = "",
+) -> None:
     """Real data (black, on top: the modes stay visible) and G's samples (green) over D(x) as a heat
     map; black and green as p_data and p_g in the 1-D panel (figures.density1d)."""
     both = np.concatenate([real[:, :2], fake[:, :2]]) if len(fake) else real[:, :2]
@@ -138,8 +159,16 @@ def draw(
         save_density_1d(path, target, samples.numpy(), d_fn, title, exact)
         return
     if dim == 2:
-        ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples[:0])
+        ref = (
+            real
+            if real is not None
+            else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples[:0])
+        )
         plot_2d(target, ref.numpy(), samples.numpy(), d_fn, path, title)
         return
-    ref = real if real is not None else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples)
+    ref = (
+        real
+        if real is not None
+        else (target.sample(2_000, torch.Generator().manual_seed(0)) if target is not None else samples)
+    )
     plot_projected(ref.numpy(), samples.numpy(), path, title)

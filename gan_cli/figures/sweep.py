@@ -38,12 +38,33 @@ def plot_sweep(points: list[SweepPoint], metric: str, title: str, out: str | Pat
             if p.values:
                 n = len(p.values)
                 offsets = [0.18 + 0.12 * (i / max(n - 1, 1)) for i in range(n)]
-                ax.scatter([x + o for o in offsets], p.values, s=14, color="0.55", zorder=2, label="one seed" if x == 0 else None)
+                ax.scatter(
+                    [x + o for o in offsets],
+                    p.values,
+                    s=14,
+                    color="0.55",
+                    zorder=2,
+                    label="one seed" if x == 0 else None,
+                )
             if p.mean is not None:
                 yerr = [[p.half_width], [p.half_width]] if p.half_width is not None else None
-                ax.errorbar([x], [p.mean], yerr=yerr, fmt="o", color="C0", capsize=5, elinewidth=1.5, zorder=3,
-                            label="mean ± 95 % t-interval" if x == 0 else None)
-        ax.set_xticks(list(xs), [p.label for p in points], rotation=20 if len(points) > 4 else 0, ha="right" if len(points) > 4 else "center")
+                ax.errorbar(
+                    [x],
+                    [p.mean],
+                    yerr=yerr,
+                    fmt="o",
+                    color="C0",
+                    capsize=5,
+                    elinewidth=1.5,
+                    zorder=3,
+                    label="mean ± 95 % t-interval" if x == 0 else None,
+                )
+        ax.set_xticks(
+            list(xs),
+            [p.label for p in points],
+            rotation=20 if len(points) > 4 else 0,
+            ha="right" if len(points) > 4 else "center",
+        )
         ax.set_xlim(-0.5, len(points) - 0.3)
         ax.set_ylabel(metric)
         if xlabel:

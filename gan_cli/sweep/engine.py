@@ -89,7 +89,9 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
                 ray.init(num_cpus=num_cpus, **options)
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
-            raise GanError(f"cannot start {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+            raise GanError(
+                f"cannot start {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+            ) from None
         finally:
             if saved is None:
                 os.environ.pop("PYTHONPATH", None)
@@ -98,7 +100,9 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
     try:
         total = ray.cluster_resources()
         where = f"Ray cluster at {address}" if address else "local Ray"
-        yield Cluster(ray, where, float(total.get("CPU", 0)), float(total.get("GPU", 0)), time.perf_counter() - start, not address)
+        yield Cluster(
+            ray, where, float(total.get("CPU", 0)), float(total.get("GPU", 0)), time.perf_counter() - start, not address
+        )
     finally:
         if owned:
             ray.shutdown()
@@ -114,7 +118,9 @@ def check_address(address: str | None) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as exc:
-        raise GanError(f"--address {address}: nothing answers at {host}:{port} ({exc.strerror or exc}); is the Ray cluster up (ray start --head)?") from None
+        raise GanError(
+            f"--address {address}: nothing answers at {host}:{port} ({exc.strerror or exc}); is the Ray cluster up (ray start --head)?"
+        ) from None
 
 
 def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:
@@ -122,9 +128,13 @@ def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:
     if not local:
         return  # a cluster may grow (autoscaler); Ray says so itself while a task waits
     if cpus > cluster.cpus:
-        raise GanError(f"resources.cpus: a trial asks for {cpus:g} CPUs but the local Ray has {cluster.cpus:g} (lower it, or give --cpus)")
+        raise GanError(
+            f"resources.cpus: a trial asks for {cpus:g} CPUs but the local Ray has {cluster.cpus:g} (lower it, or give --cpus)"
+        )
     if gpus > cluster.gpus:
-        raise GanError(f"resources.gpus: a trial asks for {gpus:g} GPUs but this machine has {cluster.gpus:g} (set resources.gpus: 0 to train on the CPU)")
+        raise GanError(
+            f"resources.gpus: a trial asks for {gpus:g} GPUs but this machine has {cluster.gpus:g} (set resources.gpus: 0 to train on the CPU)"
+        )
 
 
 @contextlib.contextmanager
@@ -145,8 +155,8 @@ def _signals_stop_the_sweep() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _outcome(ray: Any, ref: Any, p: dict[str, Any]) -> dict[str, Any] | None:

@@ -17,8 +17,6 @@ from gan_cli.errors import GanError
 RESULTS = "results.jsonl"
 
 
-
-
 def append(path: Path, row: dict[str, Any]) -> None:
     """Add one row and flush it, so a crash of the driver keeps every finished trial."""
     runlog.append(path, row)

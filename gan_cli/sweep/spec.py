@@ -77,7 +77,8 @@ class SweepSpec:
     def trials(self) -> list[Trial]:
         """Every trial: grid points in order, the seeds inside each."""
         labels = short_keys(list(self.grid))
-        out, seen = [], set()
+        out: list[Trial] = []
+        seen: set[str] = set()
         for values in self.points():
             for seed in self.seeds:
                 parts = [f"{labels[k]}={_slug(v)}" for k, v in values.items()] + [f"seed={seed}"]
@@ -205,7 +206,9 @@ def load(path: str | Path) -> SweepSpec:
     if not isinstance(base, str) or not base:
         problems.append("base: required, the experiment YAML (a path relative to the sweep file)")
     else:
-        base_path = (p.parent / base).resolve() if not Path(base).expanduser().is_absolute() else Path(base).expanduser()
+        base_path = (
+            (p.parent / base).resolve() if not Path(base).expanduser().is_absolute() else Path(base).expanduser()
+        )
         try:
             base_raw = config_mod.read_yaml(base_path)
         except GanError as exc:
@@ -223,7 +226,9 @@ def load(path: str | Path) -> SweepSpec:
     for section, keys in (("grid", grid), ("set", fixed)):
         for key in keys:
             if key in ("seed", "device"):
-                problems.append(f"{section}.{key}: {'use seeds:' if key == 'seed' else 'resources.gpus chooses the device'}, not {section}:")
+                problems.append(
+                    f"{section}.{key}: {'use seeds:' if key == 'seed' else 'resources.gpus chooses the device'}, not {section}:"
+                )
     for key in grid:
         if key in fixed:
             problems.append(f"grid.{key}: also under set:; give it in one place")

@@ -37,7 +37,9 @@ class PointSummary:
 def point_label(spec: SweepSpec, grid: dict[str, Any]) -> str:
     """'k=1, generator_loss=minimax' (the base config alone when the grid is empty)."""
     short = short_keys(list(spec.grid))
-    return ", ".join(f"{short[k]}={v if isinstance(v, str) else json.dumps(v)}" for k, v in grid.items()) or "base config"
+    return (
+        ", ".join(f"{short[k]}={v if isinstance(v, str) else json.dumps(v)}" for k, v in grid.items()) or "base config"
+    )
 
 
 def metric_names(rows: list[dict[str, Any]], chosen: list[str] | None) -> list[str]:
@@ -51,7 +53,9 @@ def metric_names(rows: list[dict[str, Any]], chosen: list[str] | None) -> list[s
     return names
 
 
-def summarise(spec: SweepSpec, trials: list[Trial], rows: dict[str, dict[str, Any]], level: float = 0.95) -> tuple[list[str], list[PointSummary]]:
+def summarise(
+    spec: SweepSpec, trials: list[Trial], rows: dict[str, dict[str, Any]], level: float = 0.95
+) -> tuple[list[str], list[PointSummary]]:
     """(metric names, one PointSummary per grid point in grid order) from each trial's newest row."""
     names = metric_names([rows[t.trial_id] for t in trials if t.trial_id in rows], spec.metrics)
     wanted = [*names, WALL] + ([spec.metric] if spec.metric not in names else [])  # the figure's metric too
@@ -110,7 +114,9 @@ def print_table(console: Console, spec: SweepSpec, names: list[str], points: lis
     console.print(table(spec, names, points))
 
 
-def markdown(spec: SweepSpec, names: list[str], points: list[PointSummary], failures: list[dict[str, Any]], figure: str | None) -> str:
+def markdown(
+    spec: SweepSpec, names: list[str], points: list[PointSummary], failures: list[dict[str, Any]], figure: str | None
+) -> str:
     """summary.md: what ran, the table, the failed trials with their error lines, the figure."""
     grid = "; ".join(f"`{k}`: {json.dumps(v)}" for k, v in spec.grid.items()) or "none (seeds only)"
     fixed = "; ".join(f"`{k}={json.dumps(v)}`" for k, v in spec.fixed.items())
@@ -134,7 +140,10 @@ def markdown(spec: SweepSpec, names: list[str], points: list[PointSummary], fail
         lines += ["", f"![{spec.metric} against the grid]({figure})"]
     if failures:
         lines += ["", "## Failed trials", ""]
-        lines += [f"- `{r['trial']}`: {str(r.get('error') or '').splitlines()[0] if r.get('error') else 'no message'}" for r in failures]
+        lines += [
+            f"- `{r['trial']}`: {str(r.get('error') or '').splitlines()[0] if r.get('error') else 'no message'}"
+            for r in failures
+        ]
     return "\n".join(lines) + "\n"
 
 

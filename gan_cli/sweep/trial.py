@@ -8,14 +8,23 @@ import signal
 from pathlib import Path
 from typing import Any
 
-
-from gan_cli.run_dir import RunDir
 from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 OK, FAILED, INTERRUPTED = "ok", "failed", "interrupted"
 
 
-def payload(trial_id: str, grid: dict[str, Any], seed: int, run_dir: Path, base_path: Path, overrides: list[str], device: str, cpus: float, prior_wall_s: float = 0.0) -> dict[str, Any]:
+def payload(
+    trial_id: str,
+    grid: dict[str, Any],
+    seed: int,
+    run_dir: Path,
+    base_path: Path,
+    overrides: list[str],
+    device: str,
+    cpus: float,
+    prior_wall_s: float = 0.0,
+) -> dict[str, Any]:
     """The plain-data description of one trial that `run_trial` takes (paths absolute)."""
     return {
         "trial": trial_id,
@@ -30,7 +39,15 @@ def payload(trial_id: str, grid: dict[str, Any], seed: int, run_dir: Path, base_
     }
 
 
-def row(p: dict[str, Any], status: str, error: str | None = None, metrics: dict[str, Any] | None = None, wall_s: float = 0.0, step: int | None = None, **extra: Any) -> dict[str, Any]:
+def row(
+    p: dict[str, Any],
+    status: str,
+    error: str | None = None,
+    metrics: dict[str, Any] | None = None,
+    wall_s: float = 0.0,
+    step: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One results.jsonl row: grid values, seed, status, error line, eval metrics, wall time (s)."""
     return {
         "trial": p["trial"],
@@ -48,7 +65,19 @@ def row(p: dict[str, Any], status: str, error: str | None = None, metrics: dict[
 def train_argv(p: dict[str, Any], resume: bool) -> list[str]:
     """The `gan train` command line that runs this trial by hand."""
     sets = [a for o in p["overrides"] for a in ("--set", o)]
-    return ["gan", "train", p["base"], *sets, "--seed", str(p["seed"]), "--device", p["device"], "--out", p["run_dir"], *(["--resume"] if resume else [])]
+    return [
+        "gan",
+        "train",
+        p["base"],
+        *sets,
+        "--seed",
+        str(p["seed"]),
+        "--device",
+        p["device"],
+        "--out",
+        p["run_dir"],
+        *(["--resume"] if resume else []),
+    ]
 
 
 def prepare(run_dir: Path) -> bool:

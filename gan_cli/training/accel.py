@@ -16,7 +16,8 @@ Each option is checked against the device when the Trainer is built, before a ru
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -64,7 +65,9 @@ class StepOptions:
             raise GanError(f"train.precision: bf16 autocast is not supported on {device}; set train.precision: float32")
         if t.cuda_graphs:
             if device.type != "cuda":
-                raise GanError(f"train.cuda_graphs: needs a CUDA device, but this run uses {device}; set train.cuda_graphs: false")
+                raise GanError(
+                    f"train.cuda_graphs: needs a CUDA device, but this run uses {device}; set train.cuda_graphs: false"
+                )
             if t.compile:
                 raise GanError("train.cuda_graphs: cannot be combined with train.compile; choose one")
         self.G: Callable[[torch.Tensor], torch.Tensor] = G
@@ -109,7 +112,9 @@ class CapturedUpdates:
     without a GPU.
     """
 
-    def __init__(self, eager: EagerUpdates, update: str, capture: Callable[[Callable[[], Any]], Callable[[], Any]] = cuda_capture) -> None:
+    def __init__(
+        self, eager: EagerUpdates, update: str, capture: Callable[[Callable[[], Any]], Callable[[], Any]] = cuda_capture
+    ) -> None:
         opt_d, opt_g = eager.opt_d, eager.opt_g
         assert isinstance(opt_d, PaperSGD) and isinstance(opt_g, PaperSGD)  # config validation guarantees it
         self.opt_d, self.opt_g = opt_d, opt_g

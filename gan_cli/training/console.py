@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 from rich.console import Console
@@ -37,7 +38,16 @@ class Reporter:
         """One line on stderr, printed even when quiet: something the user should know went wrong."""
         print(f"warning: {text}", file=sys.stderr, flush=True)
 
-    def banner(self, run_dir: Path, device: torch.device, g_params: int, d_params: int, start_step: int, total: int, note: str = "") -> None:
+    def banner(
+        self,
+        run_dir: Path,
+        device: torch.device,
+        g_params: int,
+        d_params: int,
+        start_step: int,
+        total: int,
+        note: str = "",
+    ) -> None:
         """`note`: a third line, e.g. the processes and the global batch of a torchrun run."""
         if self.quiet:
             return

@@ -70,7 +70,9 @@ class ShardedSampler(EpochSampler):
     batch (batches_per_epoch counts global batches: an epoch is one pass over the data).
     """
 
-    def __init__(self, num_examples: int, batch_size: int, world: int, rank: int, seed: int, device: torch.device) -> None:
+    def __init__(
+        self, num_examples: int, batch_size: int, world: int, rank: int, seed: int, device: torch.device
+    ) -> None:
         if batch_size * world > num_examples:
             raise GanError(
                 f"train.batch_size: {world} processes x {batch_size} = {batch_size * world} examples per step "
@@ -106,7 +108,14 @@ class DistributedTrainer(Trainer):
             )
         super().__init__(cfg, dataset, device)  # every rank builds the same G and D from cfg.seed
         self.rank, self.world = rank, world
-        self.sampler = ShardedSampler(len(self.train_data), cfg.train.batch_size, world, rank, seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER), device)
+        self.sampler = ShardedSampler(
+            len(self.train_data),
+            cfg.train.batch_size,
+            world,
+            rank,
+            seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER),
+            device,
+        )
         self.acc = RankMeanAccumulator(device, world=world)
         with torch.no_grad():  # as DDP does: rank 0's weights everywhere, whatever the init did
             for t in [*self.G.state_dict().values(), *self.D.state_dict().values()]:
@@ -114,7 +123,11 @@ class DistributedTrainer(Trainer):
         # each optimizer step first averages its own net's gradient over the ranks (D's and G's apart)
         for opt in (self.opt_d, self.opt_g):
             params = [p for group in opt.param_groups for p in group["params"]]
-            opt.register_step_pre_hook(lambda _opt, _args, _kwargs, params=params: average_gradients(params, world))
+
+            def average(_opt: Any, _args: Any, _kwargs: Any, params: list[torch.Tensor] = params) -> None:
+                average_gradients(params, world)
+
+            opt.register_step_pre_hook(average)
 
     def train_step(self) -> None:
         """One generator update, its noise and dropout drawn from a seed of (seed, rank, step)."""

@@ -3,7 +3,8 @@ sample pictures, TensorBoard scalars, the console, notes in command.txt."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from gan_cli.config import Config
 from gan_cli.data import Dataset
@@ -22,7 +23,9 @@ def tensorboard_writer_class(cfg: Config) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        raise GanError("log.tensorboard: true needs the tensorboard package: pip install tensorboard (or set it to false)") from None
+        raise GanError(
+            "log.tensorboard: true needs the tensorboard package: pip install tensorboard (or set it to false)"
+        ) from None
     return SummaryWriter
 
 
@@ -35,14 +38,24 @@ def samples_picture(run: RunDir, dataset: Dataset, cfg: Config, reporter: Report
         nonlocal failed
         try:
             draw(
-                tr.fixed_samples().cpu(), tr.data_info, run.step_picture(tr.step), target=dataset.target, D=tr.D, device=tr.device,
-                real=dataset.train[:2_000] if not dataset.is_image else None, title=f"step {tr.step}", G=tr.G, noise=cfg.noise,
+                tr.fixed_samples().cpu(),
+                tr.data_info,
+                run.step_picture(tr.step),
+                target=dataset.target,
+                D=tr.D,
+                device=tr.device,
+                real=dataset.train[:2_000] if not dataset.is_image else None,
+                title=f"step {tr.step}",
+                G=tr.G,
+                noise=cfg.noise,
             )
         except Exception as exc:  # noqa: BLE001 - a picture must never stop training, whatever broke it
             if not failed:
                 failed = True
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                reporter.warn(f"could not draw the samples picture at step {tr.step} ({first}); training goes on, without pictures if it keeps failing")
+                reporter.warn(
+                    f"could not draw the samples picture at step {tr.step} ({first}); training goes on, without pictures if it keeps failing"
+                )
 
     return on_samples
 

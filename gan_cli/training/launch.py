@@ -32,8 +32,8 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from gan_cli import checkpoint, devices
-from gan_cli import run_dir as run_dir_mod
 from gan_cli import config as config_mod
+from gan_cli import run_dir as run_dir_mod
 from gan_cli.errors import GanError
 from gan_cli.run_dir import RunDir
 from gan_cli.training.options import TrainOptions
@@ -54,7 +54,9 @@ def _check_gpus(nproc: int, device: str) -> None:
         devices.select("cuda")  # the usual message where CUDA is absent
         count = torch.cuda.device_count()
         if nproc > count:
-            raise GanError(f"--nproc {nproc}: this machine has {count} CUDA device(s), one per process; use at most --nproc {count}, or --device cpu")
+            raise GanError(
+                f"--nproc {nproc}: this machine has {count} CUDA device(s), one per process; use at most --nproc {count}, or --device cpu"
+            )
 
 
 def _quiet_agent() -> None:
@@ -131,5 +133,9 @@ def _report(exc: ChildFailedError, run_dir: RunDir | None, nproc: int) -> int:
                 where = f"the last good checkpoint is {last} (step {step}): resume with gan train --resume {shlex.quote(str(run_dir.path))} --nproc {nproc}"
             except GanError as load_error:
                 where = f"the last checkpoint does not load: {load_error}"
-    print(f"error: training process rank {rank} (pid {first.pid}) {how}; the other processes were stopped; {where}", file=sys.stderr, flush=True)
+    print(
+        f"error: training process rank {rank} (pid {first.pid}) {how}; the other processes were stopped; {where}",
+        file=sys.stderr,
+        flush=True,
+    )
     return 1

@@ -91,7 +91,9 @@ class Trainer:
         self.cfg = cfg
         self.device = device
         self.dataset = dataset
-        seed_everything(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_GLOBAL))  # G and D init, then noise and dropout
+        seed_everything(
+            seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_GLOBAL)
+        )  # G and D init, then noise and dropout
         bias = output_bias_from_marginals(dataset.train) if cfg.generator.output_bias == "marginals" else None
         g, d = models.build(cfg, dataset.dim, bias)
         self.G, self.D = g.to(device), d.to(device)
@@ -106,7 +108,12 @@ class Trainer:
             "value_range": list(dataset.value_range) if dataset.value_range else None,
         }
         # the data order has its own generator, seeded apart from the model's
-        self.sampler = EpochSampler(len(self.train_data), cfg.train.batch_size, seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER), device)
+        self.sampler = EpochSampler(
+            len(self.train_data),
+            cfg.train.batch_size,
+            seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_DATA_ORDER),
+            device,
+        )
         self.step = 0  # generator updates so far
         self.d_updates = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
@@ -119,7 +126,9 @@ class Trainer:
         gen = torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_FIXED_NOISE))
         # toy pictures estimate a density, so they need far more points than an image grid
         n_fixed = cfg.log.picture_samples if dataset.is_image else max(cfg.log.picture_samples, TOY_PICTURE_SAMPLES)
-        self.fixed_noise = models.sample_noise(n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen).to(device)
+        self.fixed_noise = models.sample_noise(
+            n_fixed, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen
+        ).to(device)
         options = accel.StepOptions(cfg, device, self.G, self.D)  # compile / bf16 / CUDA graphs, checked here
         eager = EagerUpdates(options, self.G, self.D, self.opt_g, self.opt_d, self.train_data, self.noise, cfg.train)
         self.fast = accel.FastUpdates(cfg, eager)
@@ -182,10 +191,14 @@ class Trainer:
             g_loss = updates.generator()
         self._record(real_logits, fake_logits, d_loss, g_loss)
 
-    def _record(self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+    def _record(
+        self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor
+    ) -> None:
         """Add this step's metrics to the device-side sums (no host sync)."""
         v = objectives.value(real_logits, fake_logits)
-        self.acc.add(torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss]))
+        self.acc.add(
+            torch.stack([v, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean(), d_loss, g_loss])
+        )
 
     def discriminator_step(self) -> DUpdate:
         """One D update outside the loop (no schedule, eager) on a fresh data batch and fresh noise."""

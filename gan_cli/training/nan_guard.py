@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from gan_cli.run_dir import RunDir
 from gan_cli.config import TrainConfig
 from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 
 class NonFiniteError(GanError):
@@ -40,14 +40,20 @@ def check_losses(row: dict[str, float], step: int, where: str) -> None:
 
 
 def watched_tensors(
-    G: torch.nn.Module, D: torch.nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, pending: torch.Tensor
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    pending: torch.Tensor,
 ) -> list[tuple[str, torch.Tensor]]:
     """(label, tensor) for every weight, floating optimizer state and the `pending` metric sums."""
-    named = [(f"generator parameter {n}", p) for n, p in G.named_parameters()]
+    named: list[tuple[str, torch.Tensor]] = [(f"generator parameter {n}", p) for n, p in G.named_parameters()]
     named += [(f"discriminator parameter {n}", p) for n, p in D.named_parameters()]
     for label, opt in (("generator optimizer", opt_g), ("discriminator optimizer", opt_d)):
         for state in opt.state.values():
-            named += [(f"{label} state {k}", v) for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point()]
+            named += [
+                (f"{label} state {k}", v) for k, v in state.items() if torch.is_tensor(v) and v.is_floating_point()
+            ]
     named.append(("a loss since the last log row", pending))
     return named
 
@@ -77,7 +83,14 @@ class Rollback:
         return f"step {bad_step}: NaN/inf; rolled back to step {to_step} with lr {lr:.4g} (rollback {self.count} of at most {self.limit})"
 
 
-def decide_rollback(error: NonFiniteError, train: TrainConfig, rollbacks: int, lr_scale: float, last_saved_step: int | None, run_dir: Path) -> Rollback:
+def decide_rollback(
+    error: NonFiniteError,
+    train: TrainConfig,
+    rollbacks: int,
+    lr_scale: float,
+    last_saved_step: int | None,
+    run_dir: Path,
+) -> Rollback:
     """The rollback to make after `error`, given the run's `rollbacks` so far, its current `lr_scale`
     and its newest checkpoint; raises `error` (nan_policy stop) or a NonFiniteError saying why not."""
     if train.nan_policy != "rollback":

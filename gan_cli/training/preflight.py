@@ -7,8 +7,8 @@ import dataclasses
 
 import torch
 
-from gan_cli import data, models
 from gan_cli import config as config_mod
+from gan_cli import data, models
 from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.training.loop import Trainer
@@ -27,9 +27,14 @@ def parameter_counts(cfg: Config, dim: int) -> tuple[int, int]:
 def check_size(cfg: Config, dim: int) -> tuple[int, int]:
     """The (G, D) parameter counts; GanError naming the keys to shrink when either is too large."""
     counts = parameter_counts(cfg, dim)
-    for net, n, keys in (("generator", counts[0], "noise.dim and generator.hidden"), ("discriminator", counts[1], "discriminator.hidden")):
+    for net, n, keys in (
+        ("generator", counts[0], "noise.dim and generator.hidden"),
+        ("discriminator", counts[1], "discriminator.hidden"),
+    ):
         if n > MAX_PARAMETERS:
-            raise GanError(f"{net}: {n:,} parameters, more than the {MAX_PARAMETERS:,} this machine's memory could hold; make {keys} smaller")
+            raise GanError(
+                f"{net}: {n:,} parameters, more than the {MAX_PARAMETERS:,} this machine's memory could hold; make {keys} smaller"
+            )
     return counts
 
 
@@ -50,4 +55,6 @@ def dry_run_data(cfg: Config, trainer: Trainer, total: int) -> str:
         g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
         sizes = f"# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
     batches = trainer.sampler.batches_per_epoch
-    return sizes + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({batches:,} batches per epoch)\n"
+    return (
+        sizes + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({batches:,} batches per epoch)\n"
+    )

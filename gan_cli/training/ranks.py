@@ -17,8 +17,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -88,7 +89,7 @@ class Ranks(OneProcess):
         self._stop_work: Any = None
 
     @classmethod
-    def join(cls) -> "Ranks":
+    def join(cls) -> Ranks:
         """Join the process group torchrun's environment describes (RANK, WORLD_SIZE, LOCAL_RANK, ...)."""
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -110,13 +111,19 @@ class Ranks(OneProcess):
         if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
             return torch.device("cpu")
         if name == "mps":
-            raise GanError("device: mps cannot train with several processes (torch.distributed has no backend for it); use cuda or cpu")
+            raise GanError(
+                "device: mps cannot train with several processes (torch.distributed has no backend for it); use cuda or cpu"
+            )
         if name.startswith("cuda:"):
-            raise GanError(f"device: {name} names one GPU, but each of the {self.world} processes takes its own (cuda:LOCAL_RANK); set device: cuda or auto")
+            raise GanError(
+                f"device: {name} names one GPU, but each of the {self.world} processes takes its own (cuda:LOCAL_RANK); set device: cuda or auto"
+            )
         devices.select("cuda")  # the same message as one process when CUDA is absent
         count = torch.cuda.device_count()
         if self.local_rank >= count:
-            raise GanError(f"device: the process with LOCAL_RANK {self.local_rank} has no GPU (this node has {count}): start at most {count} processes per node")
+            raise GanError(
+                f"device: the process with LOCAL_RANK {self.local_rank} has no GPU (this node has {count}): start at most {count} processes per node"
+            )
         return torch.device("cuda", self.local_rank)
 
     def trainer(self, cfg: Config, dataset: Dataset, device: torch.device) -> Trainer:
@@ -134,7 +141,12 @@ class Ranks(OneProcess):
         failed = [(r, e) for r, (e, _) in enumerate(outcomes) if e]
         if not failed and len({d for _, d in outcomes}) > 1:
             other = next(r for r, (_, d) in enumerate(outcomes) if d != outcomes[0][1])
-            failed = [(0, f"rank {other} resolved another config than rank 0: start every process with the same CONFIG.yaml, --set and files")]
+            failed = [
+                (
+                    0,
+                    f"rank {other} resolved another config than rank 0: start every process with the same CONFIG.yaml, --set and files",
+                )
+            ]
         if not failed:
             return
         if self.rank != 0:
@@ -213,7 +225,13 @@ def lost_contact(exc: BaseException) -> bool:
     """Whether `exc` is a collective failing because another process stopped or died."""
     text = str(exc)
     return isinstance(exc, dist.DistError) or any(
-        s in text for s in ("Connection closed by peer", "Connection reset by peer", "Broken pipe", "NCCL communicator was aborted")
+        s in text
+        for s in (
+            "Connection closed by peer",
+            "Connection reset by peer",
+            "Broken pipe",
+            "NCCL communicator was aborted",
+        )
     )
 
 

@@ -30,7 +30,8 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 def config_differences(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(refused, allowed) differences between a checkpoint's config and a resumed one, as 'key: a -> b'."""
     a, b = _flatten(old), _flatten(new)
-    refused, allowed = [], []
+    refused: list[str] = []
+    allowed: list[str] = []
     for key in sorted(set(a) | set(b)):
         if a.get(key) == b.get(key):
             continue
@@ -50,7 +51,9 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
     # a run that rolled back from NaN saved its scaled lr; compare like with like
     schedule = ckpt.get("schedule")
     lr_scale = schedule.get("lr_scale", 1.0) if isinstance(schedule, dict) else 1.0
-    expected = with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
+    expected = (
+        with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
+    )
     refused, allowed = config_differences(config_mod.migrate(ckpt["config"]), to_dict(expected))
     if refused:
         raise GanError(
@@ -61,7 +64,9 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
         trainer.load_state_dict(ckpt)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else ""
-        raise GanError(f"--resume: {run.last} is damaged or does not match its config: {type(exc).__name__}: {first}") from None
+        raise GanError(
+            f"--resume: {run.last} is damaged or does not match its config: {type(exc).__name__}: {first}"
+        ) from None
     if trainer.step > total:
         raise GanError(
             f"--resume: the run is at step {trainer.step}, past the budget of {total} steps; "

@@ -10,16 +10,16 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from gan_cli import checkpoint, runlog
-from gan_cli.training import nan_guard
 from gan_cli.run_dir import RunDir
+from gan_cli.training import nan_guard
 from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
-
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -46,7 +46,7 @@ class Interrupt:
         self.requested = signal.Signals(signum).name
         self._first_at = time.monotonic()
 
-    def __enter__(self) -> "Interrupt":
+    def __enter__(self) -> Interrupt:
         for sig in STOP_SIGNALS:
             if sig == getattr(signal, "SIGHUP", None) and signal.getsignal(sig) is signal.SIG_IGN:
                 continue
@@ -134,7 +134,11 @@ class RunHooks:
 
 
 def run(
-    trainer: Trainer, run_dir: Path, total_steps: int, hooks: RunHooks | None = None, processes: OneProcess | None = None
+    trainer: Trainer,
+    run_dir: Path,
+    total_steps: int,
+    hooks: RunHooks | None = None,
+    processes: OneProcess | None = None,
 ) -> dict[str, Any] | None:
     """Train until `total_steps` generator updates, logging, drawing and checkpointing as configured.
 
@@ -157,7 +161,9 @@ def run(
 
 def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks, writes: bool = True) -> None:
     """nan_guard decides (stop re-raises `error`); the trainer reloads last.pt; later rows leave metrics.jsonl."""
-    plan = nan_guard.decide_rollback(error, trainer.cfg.train, trainer.nan_rollbacks, trainer.lr_scale, trainer.last_saved_step, run_dir)
+    plan = nan_guard.decide_rollback(
+        error, trainer.cfg.train, trainer.nan_rollbacks, trainer.lr_scale, trainer.last_saved_step, run_dir
+    )
     bad_step = trainer.step
     trainer.roll_back(plan)
     if writes:
@@ -169,7 +175,9 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: Ru
 class _Session:
     """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
 
-    def __init__(self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt, processes: OneProcess) -> None:
+    def __init__(
+        self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt, processes: OneProcess
+    ) -> None:
         self.trainer, self.run_dir, self.hooks, self.interrupt = trainer, run_dir, hooks, interrupt
         self.processes = processes
         self.log = trainer.cfg.log
@@ -181,7 +189,9 @@ class _Session:
     def train(self, total_steps: int) -> dict[str, Any] | None:
         tr, log, hooks = self.trainer, self.log, self.hooks
         last_row: dict[str, Any] | None = None
-        with open(RunDir(self.run_dir).metrics if self.processes.writes else os.devnull, "a", encoding="utf-8") as metrics:
+        with open(
+            RunDir(self.run_dir).metrics if self.processes.writes else os.devnull, "a", encoding="utf-8"
+        ) as metrics:
             while tr.step < total_steps:
                 tr.train_step()
                 step = tr.step
@@ -212,7 +222,9 @@ class _Session:
         now = time.perf_counter()
         tr.elapsed = now - self.start
         # the sampler's batch: train.batch_size, times the number of processes when there are several
-        examples = (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * tr.sampler.batch_size
+        examples = (
+            (tr.step - self.window_first_step) * (t.k if t.update == "alternating" else 1) * tr.sampler.batch_size
+        )
         row = {
             "step": tr.step,
             "epoch": round(tr.sampler.fractional_epoch, 6),

@@ -16,8 +16,9 @@ The test split is never touched.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -26,10 +27,12 @@ from gan_cli.evaluate import parzen
 from gan_cli.run_dir import RunDir
 
 
-
 @torch.no_grad()
 def validation_parzen(
-    G: torch.nn.Module, valid: torch.Tensor, noise: torch.Tensor, sigmas: tuple[float, ...] | list[float] = parzen.PAPER_SIGMAS
+    G: torch.nn.Module,
+    valid: torch.Tensor,
+    noise: torch.Tensor,
+    sigmas: tuple[float, ...] | list[float] = parzen.PAPER_SIGMAS,
 ) -> tuple[float, float]:
     """(best mean log-likelihood over `sigmas` of `valid` under a Parzen window on G(noise), that sigma)."""
     with models.eval_mode(G):
@@ -60,8 +63,12 @@ class Selection:
         cfg = trainer.cfg
         self.run_dir = run_dir
         self.valid = trainer.dataset.valid[: cfg.select.valid_examples].to(trainer.device)
-        gen = torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_SELECTION_NOISE))  # its own generator: the training RNG stream is untouched
-        noise = models.sample_noise(cfg.select.kernels, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen)
+        gen = torch.Generator().manual_seed(
+            seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_SELECTION_NOISE)
+        )  # its own generator: the training RNG stream is untouched
+        noise = models.sample_noise(
+            cfg.select.kernels, cfg.noise.dim, cfg.noise.prior, cfg.noise.scale, torch.device("cpu"), gen
+        )
         self.noise = noise.to(trainer.device)
         runlog.rewind(RunDir(run_dir).selection, trainer.step)
         self.best = read_best(run_dir, trainer.step)
@@ -74,7 +81,13 @@ class Selection:
         if is_best:
             self.best = value
             checkpoint.atomic_save(trainer.state_dict(), RunDir(self.run_dir).best)
-        row = {"step": trainer.step, "epoch": trainer.completed_epochs, "valid_parzen": value, "sigma": sigma, "best": is_best}
+        row = {
+            "step": trainer.step,
+            "epoch": trainer.completed_epochs,
+            "valid_parzen": value,
+            "sigma": sigma,
+            "best": is_best,
+        }
         if trainer.eval_G is not trainer.G:  # train.ema: the raw G's signal beside the average's
             row["valid_parzen_raw"] = validation_parzen(trainer.G, self.valid, self.noise)[0]
         with open(RunDir(self.run_dir).selection, "a", encoding="utf-8") as fh:

@@ -40,6 +40,7 @@ class Passes(Protocol):
 
     G: Callable[[torch.Tensor], torch.Tensor]
     D: Callable[[torch.Tensor], torch.Tensor]
+    device: torch.device
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]: ...
 

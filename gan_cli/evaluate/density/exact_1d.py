@@ -11,8 +11,8 @@ CDFs of both sides.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ from scipy.special import ndtr, ndtri
 
 from gan_cli.evaluate.density.divergences import jsd_masses, value_optimal_masses
 from gan_cli.toy import GaussianMixture
+
+# numpy 2.0 renamed np.trapz to np.trapezoid (the old name is gone from numpy 2's stubs); numpy 1.24+ is supported
+trapezoid = np.trapezoid if hasattr(np, "trapezoid") else np.trapz  # type: ignore[attr-defined]
 
 
 def noise_ppf(prior: str, scale: float, u: np.ndarray) -> np.ndarray:
@@ -68,7 +71,9 @@ class PushforwardCDF:
     pieces: list[tuple[int, int, int]]  # (start node, end node, +1 increasing | -1 decreasing | 0 flat)
 
     @classmethod
-    def from_nodes(cls, x: np.ndarray, z: np.ndarray, u: np.ndarray, f_z: Callable[[np.ndarray], np.ndarray]) -> "PushforwardCDF":
+    def from_nodes(
+        cls, x: np.ndarray, z: np.ndarray, u: np.ndarray, f_z: Callable[[np.ndarray], np.ndarray]
+    ) -> PushforwardCDF:
         x = np.asarray(x, dtype=np.float64)
         dx = np.diff(x)
         tol = 1e-12 * max(1.0, float(np.abs(x).max()))
@@ -81,7 +86,9 @@ class PushforwardCDF:
 
     def atoms(self) -> list[tuple[float, float]]:
         """(location, mass) of each point mass of p_g: a flat piece of G."""
-        return [(float(self.x[a : b + 1].mean()), float(self.u[b] - self.u[a])) for a, b, sgn in self.pieces if sgn == 0]
+        return [
+            (float(self.x[a : b + 1].mean()), float(self.u[b] - self.u[a])) for a, b, sgn in self.pieces if sgn == 0
+        ]
 
     def __call__(self, e: np.ndarray, atoms: bool = True) -> np.ndarray:
         """P(G(z) <= e) at each point e (without the point masses when atoms is False)."""
@@ -151,7 +158,12 @@ class Exact1D:
 
 
 def exact_1d(
-    G: Callable[[np.ndarray], np.ndarray], prior: str, scale: float, target: GaussianMixture, z_nodes: int = 1_000_000, x_bins: int = 20_000
+    G: Callable[[np.ndarray], np.ndarray],
+    prior: str,
+    scale: float,
+    target: GaussianMixture,
+    z_nodes: int = 1_000_000,
+    x_bins: int = 20_000,
 ) -> Exact1D:
     """JSD(p_data || p_g), V(G, D*) and W1 for a 1-D generator G of 1-D noise (float64 in, out)."""
     cdf_g = pushforward_1d(G, prior, scale, z_nodes)
@@ -177,7 +189,7 @@ def exact_1d(
     # W1 = integral |F_data - F_g| dx, on a grid spanning all of p_g's support
     w_edges = np.linspace(min(lo, g_lo), max(hi, g_hi), 4 * x_bins + 1)
     gap = np.abs(mixture_cdf_1d(target, w_edges) - cdf_g(w_edges))
-    w1 = float(np.trapezoid(gap, w_edges)) if hasattr(np, "trapezoid") else float(np.trapz(gap, w_edges))
+    w1 = float(trapezoid(gap, w_edges))
     atom_x = [x for x, _ in cdf_g.atoms()]
     centres = np.concatenate([[edges[0] - pad], 0.5 * (edges[1:] + edges[:-1]), [edges[-1] + pad], atom_x])
     return Exact1D(jsd, value_optimal_masses(p, q), w1, centres, p, q, x_bins, z_nodes, cdf_g)
@@ -199,7 +211,11 @@ DEVIATION_POINTS = 2001
 
 
 def d_deviation(
-    d_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, centres: np.ndarray, p: np.ndarray, q: np.ndarray
+    d_prob: Callable[[np.ndarray], np.ndarray],
+    target: GaussianMixture,
+    centres: np.ndarray,
+    p: np.ndarray,
+    q: np.ndarray,
 ) -> tuple[float, float]:
     """(max |D(x) - 1/2| over p_data's mean +- 3 std, mean |D - 1/2| under M = (p + q)/2).
 
@@ -223,15 +239,25 @@ def summary_1d(res: Exact1D, d_prob: Callable[[np.ndarray], np.ndarray], target:
 
 
 def diagnostics(
-    G: torch.nn.Module, d_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, prior: str, scale: float,
-    z_nodes: int = 1_000_000, x_bins: int = 20_000,
+    G: torch.nn.Module,
+    d_prob: Callable[[np.ndarray], np.ndarray],
+    target: GaussianMixture,
+    prior: str,
+    scale: float,
+    z_nodes: int = 1_000_000,
+    x_bins: int = 20_000,
 ) -> dict[str, float]:
     """summary_1d of a 1-D torch G of 1-D noise (defaults: those of eval.density.z_grid and eval.density.x_bins)."""
     return summary_1d(exact_1d(numpy_generator(G), prior, scale, target, z_nodes, x_bins), d_prob, target)
 
 
 def expected_value_1d(
-    D_logit: Callable[[np.ndarray], np.ndarray], G: Callable[[np.ndarray], np.ndarray], prior: str, scale: float, target: GaussianMixture, res: Exact1D
+    D_logit: Callable[[np.ndarray], np.ndarray],
+    G: Callable[[np.ndarray], np.ndarray],
+    prior: str,
+    scale: float,
+    target: GaussianMixture,
+    res: Exact1D,
 ) -> float:
     """V(G, D) of a given D by quadrature: E_data over the x grid, E_z over the noise grid (nats)."""
     data_part = float((res.p * _logsigmoid(D_logit(res.centres))).sum())

@@ -11,13 +11,14 @@ component std 0.02 it reported JSD -1.44 for a perfect generator (docs/evaluatio
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
 from gan_cli.evaluate.density.divergences import LOG_2
-from gan_cli.evaluate.density.exact_1d import data_window_1d, mixture_cdf_1d
+from gan_cli.evaluate.density.exact_1d import data_window_1d, mixture_cdf_1d, trapezoid
 from gan_cli.toy import GaussianMixture
 
 
@@ -61,7 +62,9 @@ def smoothed_target(target: GaussianMixture, h: float) -> GaussianMixture:
     return GaussianMixture(target.means, torch.sqrt(target.stds**2 + h * h), target.weights)
 
 
-def smoothed_jsd(target: GaussianMixture, fake: torch.Tensor, h: float, n_eval: int, generator: torch.Generator) -> dict[str, float]:
+def smoothed_jsd(
+    target: GaussianMixture, fake: torch.Tensor, h: float, n_eval: int, generator: torch.Generator
+) -> dict[str, Any]:
     """JSD(p_data * K_h || p_g * K_h) by Monte Carlo, with p_g * K_h a kernel sum over `fake`.
 
     Draws from p_g * K_h are the samples plus N(0, h^2) noise; the kernel sum at each includes its
@@ -93,7 +96,7 @@ def w1_samples_1d(target: GaussianMixture, fake: np.ndarray, points: int = 200_0
     grid = np.linspace(min(lo, s[0]), max(hi, s[-1]), points)
     f_n = np.searchsorted(s, grid, side="right") / len(s)
     gap = np.abs(mixture_cdf_1d(target, grid) - f_n)
-    return float(np.trapezoid(gap, grid)) if hasattr(np, "trapezoid") else float(np.trapz(gap, grid))
+    return float(trapezoid(gap, grid))
 
 
 def w1_exact_ot(a: np.ndarray, b: np.ndarray) -> float:
