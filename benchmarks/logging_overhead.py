@@ -1,6 +1,6 @@
 """What logging, sample pictures and checkpoints cost, as a fraction of training time.
 
-Runs `gan train configs/mnist.yaml` (the real code path: gan_cli.commands.train.train_here) for a short
+Runs `gan train configs/mnist.yaml` (the real code path: gan_cli.commands.train.train) for a short
 budget with every interval shortened, times each event where it happens (train steps, metrics
 rows, sample pictures, checkpoints), and projects the fraction of time they take at the intervals
 of configs/mnist.yaml and at the LogConfig defaults. Measuring each event's cost inside one run
@@ -81,7 +81,7 @@ def main() -> None:
     run_module.save_checkpoint = timed(run_module.save_checkpoint, events["checkpoint"])
     hooks.draw = timed(hooks.draw, events["picture"])
     experiment.run = timed(experiment.run, events["run"])
-    experiment.train_here(TrainOptions(REPO / "configs" / "mnist.yaml", tuple(overrides), tmp / "run"), Reporter(quiet=True))
+    experiment.train(TrainOptions(REPO / "configs" / "mnist.yaml", tuple(overrides), tmp / "run"), Reporter(quiet=True))
 
     n = args.steps
     step = statistics.median(events["step"])

@@ -314,12 +314,12 @@ def train_experiment(
     reporter: Any = None,
     ranks: Any = None,
 ) -> Path | None:
-    """`gan train`'s own code in this process (gan_cli.commands.train.train_here), from plain arguments."""
-    from gan_cli.commands.train import train_here
+    """`gan train`'s own code in this process (gan_cli.commands.train.train), from plain arguments."""
+    from gan_cli.commands.train import train
     from gan_cli.training.options import TrainOptions
 
     options = TrainOptions(
         config=Path(config_path) if config_path else None, overrides=tuple(overrides), out=Path(out) if out else None,
         resume=resume, device=device, seed=seed, dry_run=dry_run,
     )
-    return train_here(options, reporter, ranks)
+    return train(options, reporter, ranks)

@@ -188,7 +188,7 @@ def test_the_resume_hint_is_shell_quoted_on_one_line(tmp_path: Path, monkeypatch
     def interrupted(*args, **kwargs):
         raise Interrupted("SIGTERM", ckpt)
 
-    monkeypatch.setattr("gan_cli.commands.train.train_here", interrupted)
+    monkeypatch.setattr("gan_cli.commands.train._prepare", interrupted)
     result = gan("train", tmp_path / "c.yaml")
     assert result.exit_code == 130
     hint = next(line for line in result.stderr.splitlines() if line.startswith("resume with: "))

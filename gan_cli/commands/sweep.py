@@ -297,7 +297,7 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
     a trial's own failure: a NaN stop or an exception becomes status failed with its error line; a
     signal (Ctrl-C, or Ray cancelling the task) becomes status interrupted after the checkpoint."""
     from gan_cli.commands.eval import EvalOptions, evaluate_one
-    from gan_cli.commands.train import train_here
+    from gan_cli.commands.train import train
     from gan_cli.training.console import Reporter
     from gan_cli.training.options import TrainOptions
     from gan_cli.training.run import Interrupted
@@ -320,7 +320,7 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
                 train_argv(p, resume)
             ),  # command.txt records the `gan train` that repeats this trial
         )
-        train_here(options, Reporter(Console(file=io.StringIO()), quiet=True))
+        train(options, Reporter(Console(file=io.StringIO()), quiet=True))
         result = evaluate_one(run_dir, EvalOptions(device=p["device"]), Console(file=io.StringIO()))
     except Interrupted as exc:
         return row(

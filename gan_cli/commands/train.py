@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import platform
-import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import torch
 import yaml
@@ -32,90 +32,138 @@ from gan_cli.training.options import TrainOptions
 from gan_cli.training.preflight import check_size, dry_run_data, dry_run_header
 from gan_cli.training.ranks import Ranks, Solo, as_worker, world_size_from_env, yaml_comment
 from gan_cli.training.resume import resume_from_last
-from gan_cli.training.run import Interrupted, RunHooks, run
+from gan_cli.training.run import RunHooks, run
 from gan_cli.training.selection import make_hook as selection_hook
 
 MAX_NPROC = 256
 """Most processes `--nproc` starts on one machine (one per GPU is the usual count)."""
 
 
-def train(options: TrainOptions, reporter: Reporter | None = None) -> Path | None:
+@dataclass
+class _Setup:
+    """Everything `gan train` resolves and checks before it writes: the run's parts, ready to train."""
+
+    cfg: Config
+    run_dir: RunDir | None
+    device: torch.device
+    dataset: data.Dataset
+    trainer: Trainer
+    total: int
+    writer_class: type | None
+    note: str
+    locked: bool
+
+
+def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks | None = None) -> Path | None:
     """Run `gan train`; the run directory (None for --dry-run and for a `--nproc` launcher).
 
-    Raises GanError (exit 1) and Stopped (a signal: exit 130, after the checkpoint is written)."""
+    One entry point for every way of starting: `--nproc N` makes this process torchrun's launcher
+    (its workers come back here), a torchrun worker joins its process group and comes back here as
+    one of `ranks`, and otherwise this process trains alone. Raises GanError (exit 1) and Stopped
+    (exit 130 after a signal, with the checkpoint written and the resume command)."""
     options = options.normalised()
-    world = world_size_from_env()
+    if ranks is None:
+        world = world_size_from_env()
+        _check_processes(options, world)
+        if options.nproc is not None and options.nproc > 1:
+            _launch(options)
+            return None
+        if world > 1:  # a worker of torchrun (or of `gan train --nproc`)
+            return as_worker(lambda joined: train(options, reporter, joined))
+    reporter = reporter or Reporter()
+    processes = ranks or Solo()
+    try:
+        with contextlib.ExitStack() as held:
+            setup = _prepare(options, reporter, processes, held)
+            if setup is None:
+                return None  # --dry-run
+            run_dir = _own(setup, options, processes, held)
+            if not processes.writes:  # rank 0 writes the run directory; this rank trains beside it
+                run(setup.trainer, run_dir.path, setup.total, RunHooks(), processes)
+                return run_dir.path
+            writer = _open(run_dir, setup, processes.note(setup.cfg), options, held)
+            g, d = models.count_parameters(setup.trainer.G), models.count_parameters(setup.trainer.D)
+            reporter.banner(
+                run_dir.path, setup.device, g, d, setup.trainer.step, setup.total, processes.note(setup.cfg)
+            )
+            try:
+                with reporter.progress(setup.total, setup.trainer.step) as advance:
+                    # Algorithm 1 (or the released update) to the budget, with the run's cadences
+                    run(
+                        setup.trainer,
+                        run_dir.path,
+                        setup.total,
+                        _hooks(run_dir, setup, reporter, writer, advance),
+                        processes,
+                    )
+            except OSError as exc:
+                raise GanError(
+                    f"writing to {run_dir.path} failed: {exc.strerror or exc}; the last good checkpoint is {run_dir.last}"
+                ) from None
+    except KeyboardInterrupt:
+        # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
+        raise Stopped("interrupted before training started; no checkpoint was written", 130) from None
+    reporter.done(run_dir.path)
+    return run_dir.path
+
+
+def _check_processes(options: TrainOptions, world: int) -> None:
     if options.nproc is not None and world > 1:
         raise GanError("--nproc starts its own processes; under torchrun, give torchrun --nproc-per-node instead")
     if options.nproc is not None and options.nproc > MAX_NPROC:
         raise GanError(
             f"--nproc {options.nproc}: at most {MAX_NPROC} processes on one machine; across machines, use torchrun --nnodes (docs/distributed.md)"
         )
-    try:
-        if options.nproc is not None and options.nproc > 1:
-            from gan_cli.training.launch import launch
-
-            code = launch(options)
-            if code:
-                raise Stopped("", code)  # the workers have said what happened
-            return None
-        if world > 1:  # a worker of torchrun (or of `gan train --nproc`)
-            return as_worker(lambda ranks: train_here(options, reporter, ranks))
-        return train_here(options, reporter)
-    except Interrupted as exc:
-        again = f" --nproc {os.environ.get('LOCAL_WORLD_SIZE', world)}" if world > 1 else ""
-        where = shlex.quote(str(exc.ckpt_path.parent.parent))
-        raise Stopped(
-            f"interrupted by {exc.signal_name}: checkpoint written to {exc.ckpt_path}\nresume with: gan train --resume {where}{again}",
-            130,
-        ) from None
-    except KeyboardInterrupt:
-        # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
-        raise Stopped("interrupted before training started; no checkpoint was written", 130) from None
 
 
-def train_here(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks | None = None) -> Path | None:
-    """Train in this process (alone, or as one of `ranks`, of which only rank 0 writes the run)."""
-    reporter = reporter or Reporter()
-    processes = ranks or Solo()
+def _launch(options: TrainOptions) -> None:
+    """Become torchrun's launcher for `options.nproc` workers of `gan train`; they say what happened."""
+    from gan_cli.training.launch import launch
+
+    code = launch(options)
+    if code:
+        raise Stopped("", code)
+
+
+def _prepare(
+    options: TrainOptions, reporter: Reporter, processes: Solo | Ranks, held: contextlib.ExitStack
+) -> _Setup | None:
+    """Resolve and check everything, load the data, build the trainer (and load last.pt on resume);
+    None after --dry-run's output. An existing run directory is locked first (in `held`)."""
     cfg, run_dir = _resolve_config(options)
     dev = processes.device(cfg.device)
     _check_out(run_dir, options.resume)
-    if (
-        options.resume and run_dir is not None
-    ):  # a resumed run keeps the random streams it started with (gan_cli/seeds.py)
+    if options.resume and run_dir is not None:  # a resumed run keeps the random streams it started with (seeds.py)
         scheme = checkpoint.seed_scheme(run_dir.last) or cfg.seed_scheme  # the value a validated config wrote
         cfg = dataclasses.replace(cfg, seed_scheme=cast(Literal["derive", "legacy"], scheme))
     if options.dry_run:  # the config and the nets' sizes first: a missing dataset is reported after them
         reporter.print(dry_run_header(cfg, dev))
     elif (dim := data.known_dim(cfg)) is not None:
         check_size(cfg, dim)
-    with contextlib.ExitStack() as lock:
-        locked = processes.writes and run_dir is not None and run_dir.path.is_dir() and not options.dry_run
-        if locked:
-            assert run_dir is not None  # locked implies it
-            _take(lock, run_dir, options)  # before reading its checkpoint: no other writer may change it meanwhile
-        dataset = data.load(cfg)
-        check_size(cfg, dataset.dim)
-        trainer = processes.trainer(cfg, dataset, dev)
-        writer_class = hooks.tensorboard_writer_class(cfg)
-        total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
-        if options.dry_run:
-            reporter.print(dry_run_data(cfg, trainer, total))
-            return None
-        note = resume_from_last(trainer, cfg, run_dir, total) if options.resume and run_dir is not None else ""
-        if run_dir is None:
-            run_dir = RunDir(processes.default_run_dir(cfg.name))
-        processes.agree()  # several processes: every rank's checks passed before rank 0 writes anything
-        if not processes.writes:  # rank 0 writes the run directory; this rank trains beside it
-            run(trainer, run_dir.path, total, RunHooks(), processes)
-            return run_dir.path
-        if not locked:  # a directory made now, or by the line above: empty until it is ours
-            run_dir.create(only_root=True)
-            _take(lock, run_dir, options)
-        _open(run_dir, cfg, trainer, dev, processes.note(cfg), note, options)
-        _train(run_dir, cfg, dataset, trainer, dev, total, reporter, processes, writer_class)
-    return run_dir.path
+    locked = processes.writes and run_dir is not None and run_dir.path.is_dir() and not options.dry_run
+    if locked:
+        assert run_dir is not None  # locked implies it
+        _take(held, run_dir, options)  # before reading its checkpoint: no other writer may change it meanwhile
+    dataset = data.load(cfg)
+    check_size(cfg, dataset.dim)
+    trainer = processes.trainer(cfg, dataset, dev)
+    writer_class = hooks.tensorboard_writer_class(cfg)
+    total = budget_steps(cfg, trainer.sampler.batches_per_epoch)
+    if options.dry_run:
+        reporter.print(dry_run_data(cfg, trainer, total))
+        return None
+    note = resume_from_last(trainer, cfg, run_dir, total) if options.resume and run_dir is not None else ""
+    return _Setup(cfg, run_dir, dev, dataset, trainer, total, writer_class, note, locked)
+
+
+def _own(setup: _Setup, options: TrainOptions, processes: Solo | Ranks, held: contextlib.ExitStack) -> RunDir:
+    """The run directory, made and locked once every rank's checks have passed."""
+    run_dir = setup.run_dir or RunDir(processes.default_run_dir(setup.cfg.name))
+    processes.agree()  # several processes: every rank's checks passed before rank 0 writes anything
+    if processes.writes and not setup.locked:  # a directory made now, or by the line above: empty until it is ours
+        run_dir.create(only_root=True)
+        _take(held, run_dir, options)
+    return run_dir
 
 
 def _take(lock: contextlib.ExitStack, run_dir: RunDir, options: TrainOptions) -> None:
@@ -161,71 +209,45 @@ def _check_out(run_dir: RunDir | None, resume: bool) -> None:
 
 
 def _open(
-    run_dir: RunDir,
-    cfg: Config,
-    trainer: Trainer,
-    device: torch.device,
-    processes_note: str,
-    note: str,
-    options: TrainOptions,
-) -> None:
-    """Write the run's config.yaml and command.txt (a failed start's leftovers cleared first)."""
+    run_dir: RunDir, setup: _Setup, processes_note: str, options: TrainOptions, held: contextlib.ExitStack
+) -> Any:
+    """Write the run's config.yaml and command.txt (a failed start's leftovers cleared first) and the
+    picture of the training data; the TensorBoard writer (closed by `held`), or None."""
+    note = setup.note
     try:
         if not options.resume and run_dir.failed_start():
             run_dir.clear_failed_start()
             note = "restarted: the earlier start in this directory stopped before its first checkpoint"
         run_dir.create()
         if options.resume:
-            runlog.rewind(run_dir.metrics, trainer.step)
+            runlog.rewind(run_dir.metrics, setup.trainer.step)
             run_dir.remove_stale_temps()
-        run_dir.config.write_text(
-            yaml_comment(processes_note) + yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8"
-        )
+        config_text = yaml_comment(processes_note) + yaml.safe_dump(to_dict(setup.cfg), sort_keys=False)
+        run_dir.config.write_text(config_text, encoding="utf-8")
         run_dir.log_command(
             [
                 f"command: {options.command_line or 'gan train'}",
-                f"gan-cli {__version__}; torch {torch.__version__}; python {platform.python_version()}; device {device}",
+                f"gan-cli {__version__}; torch {torch.__version__}; python {platform.python_version()}; device {setup.device}",
                 *(n for n in (processes_note, note) if n),
             ]
         )
     except OSError as exc:
         raise GanError(f"cannot write the run directory {run_dir.path}: {exc.strerror or exc}") from None
+    if setup.dataset.is_image and not run_dir.real_picture.exists():  # the training data beside G's samples
+        draw(setup.dataset.train[: setup.cfg.log.picture_samples], setup.trainer.data_info, run_dir.real_picture)
+    if setup.writer_class is None:
+        return None
+    writer = setup.writer_class(str(run_dir.tensorboard))
+    held.callback(writer.close)
+    return writer
 
 
-def _train(
-    run_dir: RunDir,
-    cfg: Config,
-    dataset: data.Dataset,
-    trainer: Trainer,
-    device: torch.device,
-    total: int,
-    reporter: Reporter,
-    processes: Solo | Ranks,
-    writer_class: type | None,
-) -> None:
-    """Train to `total` steps with the run's hooks: log lines, pictures, selection, TensorBoard."""
-    writer = writer_class(str(run_dir.tensorboard)) if writer_class else None
-    if (
-        dataset.is_image and not run_dir.real_picture.exists()
-    ):  # the training data beside G's samples, for comparison by eye
-        draw(dataset.train[: cfg.log.picture_samples], trainer.data_info, run_dir.real_picture)
-    g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
-    reporter.banner(run_dir.path, device, g, d, trainer.step, total, processes.note(cfg))
-    try:
-        with reporter.progress(total, trainer.step) as advance:
-            run_hooks = RunHooks(
-                on_log=hooks.log_row(reporter, writer),
-                on_samples=hooks.samples_picture(run_dir, dataset, cfg, reporter),
-                on_select=selection_hook(trainer, run_dir.path),
-                on_progress=advance,
-                on_rollback=hooks.rollback_note(run_dir, reporter),
-            )
-            run(trainer, run_dir.path, total, run_hooks, processes)
-    except OSError as exc:
-        raise GanError(
-            f"writing to {run_dir.path} failed: {exc.strerror or exc}; the last good checkpoint is {run_dir.last}"
-        ) from None
-    finally:
-        if writer is not None:
-            writer.close()
-    reporter.done(run_dir.path)
+def _hooks(run_dir: RunDir, setup: _Setup, reporter: Reporter, writer: Any, advance: Callable[[int], None]) -> RunHooks:
+    """What the loop calls back: log lines (and TensorBoard), pictures, selection, progress, notes."""
+    return RunHooks(
+        on_log=hooks.log_row(reporter, writer),
+        on_samples=hooks.samples_picture(run_dir, setup.dataset, setup.cfg, reporter),
+        on_select=selection_hook(setup.trainer, run_dir.path),
+        on_progress=advance,
+        on_rollback=hooks.rollback_note(run_dir, reporter),
+    )

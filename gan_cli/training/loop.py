@@ -34,7 +34,7 @@ from gan_cli import checkpoint, models, objectives, optim, seeds
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
 from gan_cli.training import accel, nan_guard
-from gan_cli.training.updates import DUpdate, EagerUpdates, Updates
+from gan_cli.training.updates import DUpdate, EagerUpdates
 
 METRIC_KEYS = ("value", "d_real", "d_fake", "d_loss", "g_loss")
 TOY_PICTURE_SAMPLES = 5_000
@@ -160,36 +160,33 @@ class Trainer:
         optim.apply_schedule(self.opt_g, cfg, self.step, epoch)
 
     def train_step(self) -> None:
-        """One generator update (and the discriminator updates that precede or accompany it)."""
+        """One iteration of Algorithm 1 (train.update alternating: k discriminator updates, then one
+        generator update) or of the released code (simultaneous); then G's average, if kept."""
         self.G.train()
         self.D.train()
+        t = self.cfg.train
         with self.fast.step() as updates:
-            self._iteration(updates)
+            if t.update == "simultaneous":
+                self._schedule()
+                # update D and G from one fake batch S = G(z) and the same D passes: D ascends
+                # log D(x) + log(1 - D(S)), G descends its loss on D(S); both gradients are taken
+                # before either net moves
+                real_logits, fake_logits, d_loss, g_loss = updates.simultaneous(self.sampler.next())
+                self.d_updates += 1
+            else:
+                for _ in range(t.k):
+                    self._schedule()
+                    # update D: ascend log D(x) + log(1 - D(G(z))) on m fresh examples and m fresh z
+                    real_logits, fake_logits, d_loss = updates.discriminator(self.sampler.next())
+                    self.d_updates += 1
+                self._schedule()
+                # update G: descend log(1 - D(G(z))) (minimax), or ascend log D(G(z)) (non_saturating)
+                g_loss = updates.generator()
+            self._record(real_logits, fake_logits, d_loss, g_loss)
         self.step += 1
         if self.ema is not None:
             # average G's iterates: w_ema <- beta_t w_ema + (1 - beta_t) w_G (D still plays the raw G)
             self.ema.update()
-
-    def _iteration(self, updates: Updates) -> None:
-        """One iteration of Algorithm 1 (train.update alternating) or of the released code (simultaneous)."""
-        t = self.cfg.train
-        if t.update == "simultaneous":
-            self._schedule()
-            # update D and G from one fake batch S = G(z) and the same D passes: D ascends
-            # log D(x) + log(1 - D(S)), G descends its loss on D(S); both gradients are taken
-            # before either net moves
-            real_logits, fake_logits, d_loss, g_loss = updates.simultaneous(self.sampler.next())
-            self.d_updates += 1
-        else:
-            for _ in range(t.k):
-                self._schedule()
-                # update D: ascend log D(x) + log(1 - D(G(z))) on m fresh examples and m fresh z
-                real_logits, fake_logits, d_loss = updates.discriminator(self.sampler.next())
-                self.d_updates += 1
-            self._schedule()
-            # update G: descend log(1 - D(G(z))) (minimax), or ascend log D(G(z)) (non_saturating)
-            g_loss = updates.generator()
-        self._record(real_logits, fake_logits, d_loss, g_loss)
 
     def _record(
         self, real_logits: torch.Tensor, fake_logits: torch.Tensor, d_loss: torch.Tensor, g_loss: torch.Tensor

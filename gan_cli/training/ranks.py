@@ -104,6 +104,13 @@ class Ranks(OneProcess):
     def writes(self) -> bool:  # type: ignore[override]
         return self.rank == 0
 
+    @property
+    def resume_flags(self) -> str:  # type: ignore[override]
+        """` --nproc N` on one machine; across machines, the torchrun command is the one to repeat."""
+        if int(os.environ.get("LOCAL_WORLD_SIZE", self.world)) == self.world:
+            return f" --nproc {self.world}"
+        return f"  # as one of {self.world} processes: run the same torchrun command with --resume on every node"
+
     # ------------------------------------------------------------ setup
 
     def device(self, name: str) -> torch.device:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gan_cli import checkpoint, runlog
+from gan_cli.errors import Stopped
 from gan_cli.run_dir import RunDir
 from gan_cli.training import nan_guard
 from gan_cli.training.loop import Trainer
@@ -61,11 +63,15 @@ class Interrupt:
             signal.signal(sig, handler)
 
 
-class Interrupted(Exception):
-    """Training stopped on a signal after writing a checkpoint."""
+class Interrupted(Stopped):
+    """Training stopped on a signal after writing a checkpoint: exit 130 with the resume command."""
 
-    def __init__(self, signal_name: str, ckpt_path: Path) -> None:
-        super().__init__(signal_name)
+    def __init__(self, signal_name: str, ckpt_path: Path, resume_flags: str = "") -> None:
+        where = shlex.quote(str(ckpt_path.parent.parent))  # checkpoints/last.pt's run directory
+        super().__init__(
+            f"interrupted by {signal_name}: checkpoint written to {ckpt_path}\nresume with: gan train --resume {where}{resume_flags}",
+            130,
+        )
         self.signal_name = signal_name
         self.ckpt_path = ckpt_path
 
@@ -108,6 +114,7 @@ class OneProcess:
     """
 
     writes = True  # this process writes metrics.jsonl and the checkpoints
+    resume_flags = ""  # what `gan train --resume RUN_DIR` needs besides, to run these processes again
     repeat_signal_s = 0.0  # a signal repeated within this many seconds counts once (see Interrupt)
 
     def stop(self, requested: str | None) -> str | None:
@@ -149,10 +156,36 @@ def run(
     """
     hooks = hooks or RunHooks()
     processes = processes or OneProcess()
+    log = trainer.cfg.log
+    last_row: dict[str, Any] | None = None
     with Interrupt(processes.repeat_signal_s) as interrupt:
-        while True:
+        while True:  # once, and again after each NaN rollback (metrics.jsonl is rewritten by it)
             try:
-                return _Session(trainer, run_dir, hooks, interrupt, processes).train(total_steps)
+                with open(
+                    RunDir(run_dir).metrics if processes.writes else os.devnull, "a", encoding="utf-8"
+                ) as metrics:
+                    clock = _Clock(trainer)
+                    while trainer.step < total_steps:
+                        trainer.train_step()
+                        step = trainer.step
+                        done = step >= total_steps
+                        if step % log.every == 0 or done:
+                            last_row = clock.log_row(metrics, run_dir)
+                            if hooks.on_log:
+                                hooks.on_log(last_row)
+                        if clock.selection_due() and hooks.on_select:
+                            hooks.on_select(trainer)
+                        # the checkpoint comes before the picture: a picture must never cost a checkpoint
+                        if step % log.checkpoint_every == 0 or done:
+                            clock.checkpoint(run_dir, processes.writes)
+                        if hooks.on_samples and (step % log.samples_every == 0 or done):
+                            hooks.on_samples(trainer)
+                        if hooks.on_progress:
+                            hooks.on_progress(step)
+                        stop = processes.stop(interrupt.requested)  # every step, on every rank
+                        if stop and not done:
+                            raise Interrupted(stop, clock.checkpoint(run_dir, processes.writes), processes.resume_flags)
+                return last_row
             except NonFiniteError as exc:
                 if interrupt.requested:
                     raise
@@ -172,53 +205,21 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: Ru
         hooks.on_rollback(plan.note(bad_step, trainer.step, trainer.base_lr * trainer.lr_scale))
 
 
-class _Session:
-    """One pass of `run` from the trainer's current step (run starts another after a NaN rollback)."""
+class _Clock:
+    """The time and the log window of one pass of `run` (a NaN rollback starts another)."""
 
-    def __init__(
-        self, trainer: Trainer, run_dir: Path, hooks: RunHooks, interrupt: Interrupt, processes: OneProcess
-    ) -> None:
-        self.trainer, self.run_dir, self.hooks, self.interrupt = trainer, run_dir, hooks, interrupt
-        self.processes = processes
-        self.log = trainer.cfg.log
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
         now = time.perf_counter()
         self.start = now - trainer.elapsed  # trainer.elapsed counts every session of the run
         self.window_start, self.window_first_step = now, trainer.step  # the log row being summed
         self.epochs_done = trainer.completed_epochs
 
-    def train(self, total_steps: int) -> dict[str, Any] | None:
-        tr, log, hooks = self.trainer, self.log, self.hooks
-        last_row: dict[str, Any] | None = None
-        with open(
-            RunDir(self.run_dir).metrics if self.processes.writes else os.devnull, "a", encoding="utf-8"
-        ) as metrics:
-            while tr.step < total_steps:
-                tr.train_step()
-                step = tr.step
-                done = step >= total_steps
-                if step % log.every == 0 or done:
-                    last_row = self._log_row(metrics)
-                    if hooks.on_log:
-                        hooks.on_log(last_row)
-                if self._selection_due() and hooks.on_select:
-                    hooks.on_select(tr)
-                # the checkpoint comes before the picture: a picture must never cost a checkpoint
-                if step % log.checkpoint_every == 0 or done:
-                    self._checkpoint()
-                if hooks.on_samples and (step % log.samples_every == 0 or done):
-                    hooks.on_samples(tr)
-                if hooks.on_progress:
-                    hooks.on_progress(step)
-                stop = self.processes.stop(self.interrupt.requested)  # every step, on every rank
-                if stop and not done:
-                    raise Interrupted(stop, self._checkpoint())
-        return last_row
-
-    def _log_row(self, metrics: TextIO) -> dict[str, Any]:
+    def log_row(self, metrics: TextIO, run_dir: Path) -> dict[str, Any]:
         """Read the window's means from the device (one sync), check them, write and return the row."""
         tr, t = self.trainer, self.trainer.cfg.train
         means = tr.acc.read()
-        nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, self.run_dir))
+        nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, run_dir))
         now = time.perf_counter()
         tr.elapsed = now - self.start
         # the sampler's batch: train.batch_size, times the number of processes when there are several
@@ -239,7 +240,7 @@ class _Session:
         self.window_start, self.window_first_step = now, tr.step
         return row
 
-    def _selection_due(self) -> bool:
+    def selection_due(self) -> bool:
         """Whether this step completed an epoch that model selection (select.every_epochs) checks."""
         epochs = self.trainer.completed_epochs
         if epochs == self.epochs_done:
@@ -248,6 +249,6 @@ class _Session:
         every = self.trainer.cfg.select.every_epochs
         return every > 0 and epochs % every == 0
 
-    def _checkpoint(self) -> Path:
+    def checkpoint(self, run_dir: Path, writes: bool) -> Path:
         self.trainer.elapsed = time.perf_counter() - self.start
-        return save_checkpoint(self.trainer, self.run_dir, self.log.keep, self.processes.writes)
+        return save_checkpoint(self.trainer, run_dir, self.trainer.cfg.log.keep, writes)
