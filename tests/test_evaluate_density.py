@@ -178,7 +178,7 @@ def test_smoothed_jsd_stays_stable_when_some_samples_are_sparser_than_the_kernel
 def test_d_deviation_is_zero_for_d_one_half_and_measures_a_tilted_d() -> None:
     from types import SimpleNamespace
 
-    from gan_cli.evaluate.measure import _d_deviation
+    from gan_cli.evaluate.known_target import _d_deviation
     from gan_cli.toy import gaussian
 
     target = gaussian(0.0, 0.5)

@@ -27,8 +27,9 @@ from rich.console import Console
 from gan_cli import run_dir
 from gan_cli.errors import GanError, Stopped
 from gan_cli.run_dir import RunDir, hold_lock
-from gan_cli.sweep import engine, results, summary
+from gan_cli.sweep import engine, results
 from gan_cli.sweep import spec as spec_mod
+from gan_cli.sweep.report import SUMMARY_FILE, write_report
 from gan_cli.sweep.spec import SweepSpec, Trial
 from gan_cli.sweep.trial import (
     FAILED,
@@ -43,7 +44,7 @@ from gan_cli.sweep.trial import (
     train_argv,
 )
 
-SPEC_FILE, BASE_FILE, SUMMARY_FILE = "sweep.yaml", "base.yaml", "summary.md"
+SPEC_FILE, BASE_FILE = "sweep.yaml", "base.yaml"
 FINISHED = (OK, FAILED)  # --resume runs the other trials again (interrupted, or never started)
 
 
@@ -121,47 +122,6 @@ def _report_row(console: Console, counter: list[int], total: int) -> Any:
         console.print(head + detail, markup=False, highlight=False, soft_wrap=True)
 
     return on_row
-
-
-def finish(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dict[str, Any]], Path | None]:
-    """Print the table; write summary.md and the figure; return (failed rows, figure path)."""
-    from gan_cli.figures.sweep import SweepPoint, plot_sweep
-
-    trials = spec.trials()
-    rows = results.latest(results.read(sweep_dir / results.RESULTS))
-    names, points = summary.summarise(spec, trials, rows)
-    failures = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") == FAILED]
-    figure = None
-    if any(p.values.get(spec.metric) for p in points):
-        figure = sweep_dir / f"summary_{spec.metric}.png"
-        plot_sweep(
-            [
-                SweepPoint(
-                    p.label,
-                    p.values.get(spec.metric, []),
-                    p.intervals[spec.metric].mean,
-                    p.intervals[spec.metric].half_width,
-                )
-                for p in points
-            ],
-            spec.metric,
-            f"sweep {spec.name}: {spec.metric} over {len(spec.seeds)} seeds",
-            figure,
-            "grid point (" + ", ".join(spec.grid) + ")" if spec.grid else "",
-        )
-    elif any(p.ok for p in points):
-        reported = ", ".join(summary.metric_names(list(rows.values()), None))
-        console.print(
-            f"note: no finished trial reported the metric {spec.metric!r} (they report: {reported}); no figure drawn",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-    summary.print_table(console, spec, names, points)
-    summary.write_markdown(
-        sweep_dir / SUMMARY_FILE, summary.markdown(spec, names, points, failures, figure.name if figure else None)
-    )
-    return failures, figure
 
 
 def _read_spec(
@@ -272,7 +232,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
                 markup=False,
                 highlight=False,
             )
-    failures, figure = finish(spec, sweep_dir, console)
+    failures, figure = write_report(spec, sweep_dir, console)
     console.print(
         f"wrote {path}, {sweep_dir / SUMMARY_FILE}" + (f" and {figure}" if figure else ""),
         markup=False,
