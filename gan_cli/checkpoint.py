@@ -11,7 +11,6 @@ import os
 import pickle
 import random
 import re
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from gan_cli import __version__, seeds
+from gan_cli import __version__, outputs, seeds
 from gan_cli.errors import GanError
 from gan_cli.run_dir import TEMP_SUFFIX, resolve_checkpoint
 
@@ -74,7 +73,8 @@ def atomic_save(obj: dict[str, Any], path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    outputs.check_regular(path, "checkpoint")
+    fd, tmp = outputs.temp_beside(path, TEMP_SUFFIX)
     try:
         try:
             view = buffer.getbuffer()

@@ -3,6 +3,8 @@ command stops early with another exit code."""
 
 from __future__ import annotations
 
+import reprlib
+
 
 class GanError(Exception):
     """A mistake the user can fix (config, file, checkpoint); printed without a traceback."""
@@ -22,3 +24,14 @@ class Stopped(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+SHOWN_CHARS = 80
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """repr(value) for a message, cut to `limit` characters: a message never prints an unbounded value."""
+    r = reprlib.Repr()
+    r.maxstring, r.maxother, r.maxlist, r.maxdict, r.maxlevel = limit, limit, 8, 8, 3
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -11,6 +11,7 @@ replaces the directory entry and never writes into an existing file or link.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,36 @@ def protected_reason(path: Path) -> str | None:
     return None
 
 
+def special_reason(path: Path) -> str | None:
+    """What `path` is when it is there and not a regular file (a link, a FIFO, a device, ...): no
+    writer of this tool replaces such an entry; None when it is absent or a regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"it cannot be examined ({exc.strerror or exc})"
+    kinds = (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a directory"),
+    )
+    for test, what in kinds:
+        if test(mode):
+            return f"it is {what}"
+    return None if stat.S_ISREG(mode) else "it is not a regular file"
+
+
+def check_regular(path: Path, what: str) -> None:
+    """GanError naming `what` when `path` is there and not a regular file of ours."""
+    reason = special_reason(path)
+    if reason is not None:
+        raise GanError(f"{what} {path}: refusing to replace it: {reason}; only regular files are written")
+
+
 def check_output(path: Path, option: str) -> Path:
     """`path` if an output command may write it; else a GanError naming the option and the reason."""
     reason = protected_reason(path)
@@ -48,7 +79,26 @@ def check_output(path: Path, option: str) -> Path:
         raise GanError(f"{option} {path}: refusing to write there: {reason}; choose a new file name")
     if Path(path).is_dir():
         raise GanError(f"{option} {path}: is a directory; give a file name")
+    check_regular(Path(path), option)
     return Path(path)
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets under this process's umask (0644 under the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
+    """(fd, path) of a new temporary file in `path`'s directory, with the umask's mode (mkstemp makes
+    0600), to be moved over `path` once complete."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    try:
+        os.fchmod(fd, new_file_mode())
+    except OSError:
+        pass  # a file system without modes
+    return fd, Path(name)
 
 
 def check_writable(directory: Path, option: str) -> None:
@@ -66,11 +116,10 @@ def write_atomic(path: Path, write: Callable[[Path], object], option: str) -> Pa
     path = check_output(Path(path), option)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+        fd, tmp = temp_beside(path, f".tmp{path.suffix}")
         os.close(fd)
     except OSError as exc:
         raise GanError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
-    tmp = Path(name)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -80,3 +129,10 @@ def write_atomic(path: Path, write: Callable[[Path], object], option: str) -> Pa
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def check_run_files(run: RunDir) -> None:
+    """GanError when one of the files a run writes is there as something other than a regular file
+    (a FIFO would block the writer, a link would be written through)."""
+    for path in (run.config, run.command_log, run.metrics, run.selection, run.last, run.best):
+        check_regular(path, "the run's file")

@@ -40,7 +40,7 @@ def checkpoint_files(run: Path) -> list[str]:
     return sorted(p.name for p in (run / "checkpoints").iterdir())
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
     run = tmp_path / "run"
     child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path)

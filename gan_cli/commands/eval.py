@@ -12,7 +12,6 @@ import contextlib
 import functools
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,7 +150,7 @@ def evaluate_all(
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     with run.writer("outputs", "gan eval --all") if _writing_into(run, out) else contextlib.nullcontext():
-        fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        fd, partial = outputs.temp_beside(out)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 for i, (step, path) in enumerate(found, 1):

@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 import torch
 import yaml
 
-from gan_cli import __version__, checkpoint, data, models, runlog
+from gan_cli import __version__, checkpoint, data, models, outputs, runlog
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError, Stopped
@@ -171,6 +171,7 @@ def _take(lock: contextlib.ExitStack, run_dir: RunDir, options: TrainOptions) ->
     between the first look and the lock."""
     lock.enter_context(run_dir.writer("train", options.command_line or "gan train"))
     _check_out(run_dir, options.resume)
+    outputs.check_run_files(run_dir)
 
 
 def _resolve_config(options: TrainOptions) -> tuple[Config, RunDir | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from gan_cli.config.schema import TOY_DATASETS, Config
-from gan_cli.errors import GanError
+from gan_cli.errors import GanError, shown
 
 SEED_MAX = 2**32 - 1
 """Largest seed: numpy's limit, and small enough that every offset seed derived from it fits torch's."""
@@ -43,7 +43,7 @@ def semantic_checks(cfg: Config, errors: list[str]) -> None:
     name = cfg.name
     if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0") or name != name.strip():
         errors.append(
-            f"name: {name!r} must be a plain file name (no '/', '\\', leading or trailing spaces, '.' or '..'): the run directory is runs/<name>-<time>"
+            f"name: {shown(name)} must be a plain file name (no '/', '\\', leading or trailing spaces, '.' or '..'): the run directory is runs/<name>-<time>"
         )
     for key, seed in (("seed", cfg.seed), ("eval.seed", cfg.eval.seed)):
         if seed > SEED_MAX:
@@ -60,7 +60,7 @@ def semantic_checks(cfg: Config, errors: list[str]) -> None:
         )
     dev = cfg.device
     if not (dev in ("auto", "cpu", "cuda", "mps") or (dev.startswith("cuda:") and dev[5:].isdigit())):
-        errors.append(f"device: {dev!r} is not one of auto, cpu, cuda, cuda:N, mps")
+        errors.append(f"device: {shown(dev)} is not one of auto, cpu, cuda, cuda:N, mps")
 
 
 def _optimizer_checks(cfg: Config, errors: list[str]) -> None:
@@ -69,7 +69,7 @@ def _optimizer_checks(cfg: Config, errors: list[str]) -> None:
     if opt.name == "adam":
         for i, beta in enumerate(opt.betas):
             if not 0.0 <= beta < 1.0:
-                errors.append(f"{key}.betas[{i}]: must lie in [0, 1), got {beta!r}")
+                errors.append(f"{key}.betas[{i}]: must lie in [0, 1), got {shown(beta)}")
     sched = opt.lr_schedule
     if sched.name == "exponential" and sched.min_lr > opt.lr:
         errors.append(

@@ -11,6 +11,7 @@ import yaml
 
 from gan_cli.config.renames import RENAMES, is_old, note
 from gan_cli.config.schema import key_paths
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES, TooLarge, parse_value
 from gan_cli.errors import GanError
 
 # An override that validates, for the hint of a malformed --set (a test checks that it does).
@@ -56,7 +57,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             errors.append(f"--set {key}: unknown key{hint}")
             continue
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = parse_value(text) if text.strip() else None
+        except TooLarge:
+            errors.append(f"--set {key}: its YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values")
+            continue
         except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
             value = text  # not YAML (e.g. the date 2001-13-99): keep the text; validation names the key
         if is_old(key, value):  # eval.critic=mlp: the old scalar, now eval.critic.architecture

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from gan_cli.config.renames import old_names_in
 from gan_cli.config.schema import join_key
+from gan_cli.errors import shown
 
 MISSING = object()
 """What a failed conversion returns (its error is in the caller's list)."""
@@ -48,7 +49,7 @@ def convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
                 return out
         if len(non_none) == 1:
             return convert(value, non_none[0], path, errors)
-        errors.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        errors.append(f"{path}: expected {_type_name(tp)}, got {shown(value)}")
         return MISSING
     if origin is Literal:
         options = typing.get_args(tp)
@@ -56,12 +57,12 @@ def convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
             return value
         close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        errors.append(f"{path}: {value!r} is not one of {', '.join(map(str, options))}{hint}")
+        errors.append(f"{path}: {shown(value)} is not one of {', '.join(map(str, options))}{hint}")
         return MISSING
     if origin is list:
         (inner,) = typing.get_args(tp)
         if not isinstance(value, list):
-            errors.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+            errors.append(f"{path}: expected {_type_name(tp)}, got {shown(value)}")
             return MISSING
         items = [convert(v, inner, f"{path}[{i}]", errors) for i, v in enumerate(value)]
         return MISSING if any(i is MISSING for i in items) else items
@@ -82,7 +83,7 @@ def convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
             except OverflowError:  # an integer beyond float range
                 number = math.inf
             if not math.isfinite(number):
-                errors.append(f"{path}: must be a finite number, got {value!r}")
+                errors.append(f"{path}: must be a finite number, got {shown(value)}")
                 return MISSING
             return number
         if isinstance(value, str):  # YAML 1.1 reads 1e-6 (no dot) as a string
@@ -93,14 +94,14 @@ def convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
             else:
                 if math.isfinite(number):
                     return number
-                errors.append(f"{path}: must be a finite number, got {value!r}")
+                errors.append(f"{path}: must be a finite number, got {shown(value)}")
                 return MISSING
     elif tp is str:
         if isinstance(value, str):
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-    errors.append(f"{path}: expected {_type_name(tp)}, got {value!r}")
+    errors.append(f"{path}: expected {_type_name(tp)}, got {shown(value)}")
     return MISSING
 
 
@@ -110,9 +111,9 @@ def _check_range(value: Any, meta: dict[str, Any], path: str, errors: list[str])
     if isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, float) and not math.isfinite(item):
-                errors.append(f"{path}[{i}]: must be a finite number, got {item!r}")
+                errors.append(f"{path}[{i}]: must be a finite number, got {shown(item)}")
     if isinstance(value, float) and not math.isfinite(value):
-        errors.append(f"{path}: must be a finite number, got {value!r}")
+        errors.append(f"{path}: must be a finite number, got {shown(value)}")
         return
     if "len" in meta and isinstance(value, list) and len(value) != meta["len"]:
         errors.append(f"{path}: expected {meta['len']} values, got {len(value)}")
@@ -125,14 +126,14 @@ def _check_range(value: Any, meta: dict[str, Any], path: str, errors: list[str])
         ("lt", lambda v, b: v < b, "<"),
     ):
         if key in meta and not ok(value, meta[key]):
-            errors.append(f"{path}: must be {word} {meta[key]}, got {value!r}")
+            errors.append(f"{path}: must be {word} {meta[key]}, got {shown(value)}")
 
 
 def build(cls: type, raw: Any, path: str, errors: list[str]) -> Any:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        errors.append(f"{path or 'config'}: expected a mapping of keys to values, got {raw!r}")
+        errors.append(f"{path or 'config'}: expected a mapping of keys to values, got {shown(raw)}")
         return MISSING
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}

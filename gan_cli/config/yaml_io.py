@@ -11,10 +11,44 @@ import yaml
 from gan_cli.config.schema import Config
 from gan_cli.errors import GanError
 
+MAX_EXPANDED_NODES = 100_000
+"""Most values a YAML document may hold once its aliases are expanded: a config or sweep file has
+hundreds; a few aliases nested ("billion laughs") expand a kilobyte into billions."""
+
+
+class TooLarge(Exception):
+    """A YAML document whose aliases expand beyond MAX_EXPANDED_NODES."""
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """The number of nodes `node` stands for once every alias is expanded (each shared node is
+    counted once per use, computed once)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = MAX_EXPANDED_NODES + 1  # a node inside itself (a recursive alias) is too large
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    else:
+        size = 1
+    memo[id(node)] = size
+    if size > MAX_EXPANDED_NODES:
+        raise TooLarge(size)
+    return size
+
 
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently,
-    so a second `train:` block would replace the first one whole)."""
+    so a second `train:` block would replace the first one whole), and a document whose aliases
+    expand beyond MAX_EXPANDED_NODES values (checked on the node graph, before anything is built)."""
+
+    def get_single_node(self) -> yaml.Node | None:
+        node = super().get_single_node()
+        if node is not None:
+            _expanded_size(node, {})
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
@@ -45,17 +79,31 @@ def dump_yaml(cfg: Config) -> str:
     return yaml.safe_dump(to_dict(cfg), sort_keys=False)
 
 
+def parse_value(text: str) -> Any:
+    """One YAML value (a --set value): TooLarge when its aliases expand too far; yaml.YAMLError,
+    ValueError ... as PyYAML raises them."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file, turning every failure into a GanError that names the file (and line)."""
     p = Path(path)
-    if not p.is_file():
+    if p.is_dir():
+        raise GanError(f"{p} is a directory, not a YAML file (to continue a run: gan train --resume {p})")
+    if not p.exists():
         raise GanError(f"config file not found: {p}")
+    if not p.is_file():
+        raise GanError(f"{p} is not a regular file (a pipe or a device?): give a YAML file")
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GanError(f"cannot read config file {p}: {exc}") from None
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except TooLarge:
+        raise GanError(
+            f"{p}: its YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values; write the values out"
+        ) from None
     except _DuplicateKey as dup:
         raise GanError(
             f"{p}: line {dup.line}: key {dup.key!r} appears a second time (first at line {dup.first_line}); "

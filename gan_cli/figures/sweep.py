@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from gan_cli.errors import GanError  # noqa: E402
+from gan_cli.figures.files import save_figure  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -74,14 +72,7 @@ def plot_sweep(points: list[SweepPoint], metric: str, title: str, out: str | Pat
         if any(p.values for p in points):
             ax.legend(fontsize=8, loc="best")
         fig.tight_layout()
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".png", dir=out.parent)
-            os.close(fd)
-            fig.savefig(tmp, format="png")
-            os.replace(tmp, out)
-        except OSError as exc:
-            raise GanError(f"cannot write {out}: {exc.strerror or exc}") from None
+        save_figure(fig, out, "the sweep's figure", format="png")
     finally:
         plt.close(fig)
     return out

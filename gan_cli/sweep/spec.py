@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli import config as config_mod
-from gan_cli.errors import GanError
+from gan_cli.errors import GanError, shown
 
 KEYS = ("base", "name", "seeds", "grid", "set", "eval", "resources", "metric", "metrics")
 RESOURCE_KEYS = ("cpus", "gpus")
@@ -143,7 +143,7 @@ def _parse_seeds(raw: Any, problems: list[str]) -> list[int]:
         if len(set(raw)) != len(raw):
             problems.append(f"seeds: the list repeats a seed: {raw}")
         return list(raw)
-    problems.append(f"seeds: expected a count (e.g. 5) or a non-empty list of seeds >= 0, got {raw!r}")
+    problems.append(f"seeds: expected a count (e.g. 5) or a non-empty list of seeds >= 0, got {shown(raw)}")
     return []
 
 
@@ -151,7 +151,7 @@ def _parse_mapping(raw: Any, key: str, problems: list[str]) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict) or not all(isinstance(k, str) for k in raw):
-        problems.append(f"{key}: expected a mapping of keys to values, got {raw!r}")
+        problems.append(f"{key}: expected a mapping of keys to values, got {shown(raw)}")
         return {}
     return dict(raw)
 
@@ -160,9 +160,9 @@ def _parse_grid(raw: Any, problems: list[str]) -> dict[str, list[Any]]:
     grid = _parse_mapping(raw, "grid", problems)
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
-            problems.append(f"grid.{key}: expected a non-empty list of values, got {values!r}")
+            problems.append(f"grid.{key}: expected a non-empty list of values, got {shown(values)}")
         elif len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
-            problems.append(f"grid.{key}: the list repeats a value: {values!r}")
+            problems.append(f"grid.{key}: the list repeats a value: {shown(values)}")
     return grid
 
 
@@ -173,10 +173,10 @@ def _parse_resources(raw: Any, problems: list[str]) -> tuple[float, float]:
             problems.append(f"resources.{key}: unknown key (use cpus, gpus)")
     cpus, gpus = res.get("cpus", 1), res.get("gpus", 0)
     if not _is_number(cpus) or not math.isfinite(cpus) or cpus <= 0:
-        problems.append(f"resources.cpus: CPUs per trial must be a number > 0, got {cpus!r}")
+        problems.append(f"resources.cpus: CPUs per trial must be a number > 0, got {shown(cpus)}")
         cpus = 1
     if not _is_number(gpus) or not math.isfinite(gpus) or gpus < 0:
-        problems.append(f"resources.gpus: GPUs per trial must be a number >= 0, got {gpus!r}")
+        problems.append(f"resources.gpus: GPUs per trial must be a number >= 0, got {shown(gpus)}")
         gpus = 0
     return float(cpus), float(gpus)
 
@@ -184,11 +184,11 @@ def _parse_resources(raw: Any, problems: list[str]) -> tuple[float, float]:
 def _parse_metrics(raw: dict[str, Any], problems: list[str]) -> tuple[str, list[str] | None]:
     metric = raw.get("metric", DEFAULT_METRIC)
     if not isinstance(metric, str) or not metric:
-        problems.append(f"metric: expected a metric name such as value or modes_captured, got {metric!r}")
+        problems.append(f"metric: expected a metric name such as value or modes_captured, got {shown(metric)}")
         metric = DEFAULT_METRIC
     metrics = raw.get("metrics")
     if metrics is not None and not (isinstance(metrics, list) and metrics and all(isinstance(m, str) for m in metrics)):
-        problems.append(f"metrics: expected a non-empty list of metric names, got {metrics!r}")
+        problems.append(f"metrics: expected a non-empty list of metric names, got {shown(metrics)}")
         metrics = None
     return metric, metrics
 
@@ -215,7 +215,7 @@ def load(path: str | Path) -> SweepSpec:
             problems.append(f"base: {exc} (relative paths start at the sweep file's folder)")
     name = raw.get("name", p.stem)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._+-]+", name or ""):
-        problems.append(f"name: expected a word of letters, digits and . _ + -, got {name!r}")
+        problems.append(f"name: expected a word of letters, digits and . _ + -, got {shown(name)}")
         name = p.stem
     seeds = _parse_seeds(raw.get("seeds"), problems)
     grid = _parse_grid(raw.get("grid"), problems)

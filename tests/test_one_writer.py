@@ -1,0 +1,199 @@
+"""Nothing lost when two commands meet: one writer per run directory (an OS lock that dies with its
+process), readers never blocked; writers replace only regular files and keep the umask; inputs
+that expand (YAML aliases) are bounded before anything is built."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
+
+
+def trained(tmp_path: Path) -> Path:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    run = tmp_path / "run"
+    result = gan("train", cfg, "--out", run)
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def hold(lock: str, run: Path) -> subprocess.Popen[str]:
+    """Another process holding the run's `lock` (as a running `gan train` or `gan eval` would)."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from gan_cli.run_dir import RunDir
+        with RunDir(Path({str(run)!r})).writer({lock!r}, "gan train elsewhere"):
+            print("HELD", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "HELD"
+    return proc
+
+
+def release(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=60)
+
+
+# ---------------------------------------------------------------- one writer per run
+
+
+@pytest.mark.parametrize("args", [["--resume"], []], ids=["resume", "new-run-same-out"])
+def test_a_second_gan_train_on_a_run_being_written_is_one_line_naming_the_holder(tmp_path: Path, args: list[str]) -> None:
+    """A resume beside a running resume; a new run into the empty directory another start has just locked."""
+    run = trained(tmp_path) if args else tmp_path / "empty"
+    run.mkdir(exist_ok=True)
+    write_config(tmp_path / "c.yaml", tiny_toy_config())
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and not p.name.startswith(".lock")}
+    holder = hold("train", run)
+    try:
+        message = one_clean_error(gan("train", tmp_path / "c.yaml", "--out", run, *args, "--set", "train.steps=20"))
+    finally:
+        release(holder)
+    assert f"is being written by process {holder.pid} (gan train elsewhere)" in message
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and not p.name.startswith(".lock")}
+    assert after == before, "the refused command wrote nothing"
+
+
+def test_the_lock_dies_with_its_process(tmp_path: Path) -> None:
+    run = trained(tmp_path)
+    holder = hold("train", run)
+    holder.kill()  # a crash: no clean release
+    holder.wait(timeout=60)
+    result = gan("train", "--resume", run, "--set", "train.steps=16")
+    assert result.exit_code == 0, result.output
+
+
+def test_readers_and_evaluations_go_on_while_a_run_trains(tmp_path: Path) -> None:
+    run = trained(tmp_path)
+    holder = hold("train", run)
+    try:
+        assert gan("sample", "--ckpt", run, "-n", "8", "--out", tmp_path / "s.npy").exit_code == 0
+        result = gan("eval", "--ckpt", run, "--num-samples", "200")
+        assert result.exit_code == 0, result.output
+    finally:
+        release(holder)
+    assert (run / "eval.json").is_file()
+
+
+def test_two_evaluations_never_write_one_run_at_once(tmp_path: Path) -> None:
+    run = trained(tmp_path)
+    holder = hold("outputs", run)
+    try:
+        message = one_clean_error(gan("eval", "--ckpt", run, "--num-samples", "200"))
+    finally:
+        release(holder)
+    assert f"process {holder.pid}" in message and not (run / "eval.json").exists()
+
+
+def test_a_run_directory_holding_only_its_lock_is_still_empty(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.create(only_root=True)
+    with run.writer("train", "gan train"):
+        assert not run.is_nonempty()
+    assert (run.path / ".lock-train").read_text() == "", "a free lock names no holder"
+
+
+# ---------------------------------------------------------------- only regular files are replaced
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "device"])
+def test_outputs_never_replace_what_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    run = trained(tmp_path)
+    target = tmp_path / "out.json"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        (tmp_path / "precious.json").write_text("keep")
+        target.symlink_to(tmp_path / "precious.json")
+    else:
+        target = Path("/dev/null")
+    message = one_clean_error(gan("eval", "--ckpt", run, "--num-samples", "200", "--json", target))
+    assert "refusing to replace it" in message
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    elif kind == "symlink":
+        assert target.is_symlink() and (tmp_path / "precious.json").read_text() == "keep"
+    else:
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_run_file_that_became_a_fifo_stops_training_before_it_blocks(tmp_path: Path) -> None:
+    run = trained(tmp_path)
+    (run / "metrics.jsonl").unlink()
+    os.mkfifo(run / "metrics.jsonl")
+    message = one_clean_error(gan("train", "--resume", run, "--set", "train.steps=16"))
+    assert "metrics.jsonl" in message and "FIFO" in message
+
+
+def test_new_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        run = trained(tmp_path)
+    finally:
+        os.umask(old)
+    for path in (run / "checkpoints" / "last.pt", run / "config.yaml", next((run / "samples").glob("*.png"))):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+# ---------------------------------------------------------------- inputs that expand
+
+
+BOMB = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+def test_a_yaml_alias_bomb_in_a_config_is_one_line_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB + "name: x\n")
+    message = one_clean_error(gan("train", path, "--dry-run"))
+    assert f"expand to more than {MAX_EXPANDED_NODES:,} values" in message
+
+
+def test_a_yaml_alias_bomb_in_a_set_value_is_one_line_at_once(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    bomb = "{" + BOMB.replace("\n", ", ").rstrip(", ") + "}"
+    result = gan("train", cfg, "--dry-run", "--set", f"generator.hidden={bomb}")
+    assert result.exit_code == 1 and "expand to more than" in result.output and len(result.output) < 2_000
+
+
+def test_a_yaml_alias_bomb_in_a_sweep_file_is_one_line_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(BOMB + f"base: {REPO / 'configs' / 'ring8.yaml'}\nseeds: 2\n")
+    message = one_clean_error(gan("sweep", path))
+    assert "expand to more than" in message
+
+
+def test_a_long_value_in_a_message_is_cut(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    result = gan("train", cfg, "--dry-run", "--set", "seed=" + "x" * 100_000)
+    assert result.exit_code == 1 and len(result.output) < 1_000
+
+
+def test_a_directory_given_as_the_config_says_so(tmp_path: Path) -> None:
+    message = one_clean_error(gan("train", tmp_path))
+    assert "is a directory" in message
+
+
+def test_shown_bounds_any_value() -> None:
+    from gan_cli.errors import shown
+
+    assert len(shown("x" * 10_000)) <= 80 and len(shown([list(range(1000))] * 1000)) <= 80
+    with pytest.raises(GanError):
+        raise GanError(shown(object()))
