@@ -295,6 +295,23 @@ def plot_figure1(
 
 @app.command()
 @user_errors
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories to compare (two or more).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for compare.md and compare.png (default runs/compare-<YYYYmmdd-HHMMSS>)."
+        ),
+    ] = None,
+) -> None:
+    """Runs side by side: curves overlaid (V, D(x), D(G(z)), selection, eval --all metrics), eval.json metrics and the config keys that differ."""
+    from gan_cli.commands.compare import CompareOptions, compare_command
+
+    typer.echo(compare_command(CompareOptions(tuple(runs), out)))
+
+
+@app.command()
+@user_errors
 def sweep(
     sweep_file: Annotated[
         Path | None,
