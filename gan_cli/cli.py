@@ -158,6 +158,14 @@ def eval_(
         ),
     ] = None,
     weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override an eval.* key or data.root for this evaluation only: --set eval.critic.steps=2000 (repeatable; recorded in eval.json).",
+        ),
+    ] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.commands.eval import EvalOptions, eval_command
@@ -175,7 +183,7 @@ def eval_(
         check_seed(seed, "--seed")
     if num_samples is not None:
         check_count(num_samples, "--num-samples")
-    eval_command(EvalOptions(ckpt, all_, split, num_samples, seed, json_path, device, weights))
+    eval_command(EvalOptions(ckpt, all_, split, num_samples, seed, json_path, device, weights, tuple(set_ or ())))
 
 
 @eval_app.command("features")
@@ -283,6 +291,23 @@ def plot_figure1(
     from gan_cli.commands.plot import PlotOptions, plot_command
 
     typer.echo(plot_command(PlotOptions("figure1", ckpt, out)))
+
+
+@app.command()
+@user_errors
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories to compare (two or more).")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for compare.md and compare.png (default runs/compare-<YYYYmmdd-HHMMSS>)."
+        ),
+    ] = None,
+) -> None:
+    """Runs side by side: curves overlaid (V, D(x), D(G(z)), selection, eval --all metrics), eval.json metrics and the config keys that differ."""
+    from gan_cli.commands.compare import CompareOptions, compare_command
+
+    typer.echo(compare_command(CompareOptions(tuple(runs), out)))
 
 
 @app.command()

@@ -24,10 +24,11 @@ import numpy as np
 
 # ---------------------------------------------------------------- the registry
 
-# the data of a toy run, drawn from p_data (image datasets are files: no stream)
+# the data of a toy run, drawn from p_data (image datasets are files: only npz and folder data are shuffled)
 DATA_TRAIN = "data.train"
 DATA_VALID = "data.valid"
 DATA_TEST = "data.test"
+DATA_SPLIT = "data.split"  # npz and folder data: the shuffle that assigns examples to splits (root: data.split_seed)
 # training
 TRAIN_GLOBAL = "train.global"  # python, numpy and torch's global RNGs: G's and D's initial weights, then each step's noise and dropout
 TRAIN_RANK_STEP = (
@@ -67,7 +68,7 @@ EVAL_INCEPTION_TRAIN = "eval.inception.train"  # the training images of Inceptio
 EVAL_INCEPTION_NOISE = "eval.inception.noise"  # G's samples scored by Inception
 
 STREAMS: tuple[str, ...] = (
-    DATA_TRAIN, DATA_VALID, DATA_TEST,
+    DATA_TRAIN, DATA_VALID, DATA_TEST, DATA_SPLIT,
     TRAIN_GLOBAL, TRAIN_RANK_STEP, TRAIN_DATA_ORDER, TRAIN_FIXED_NOISE, TRAIN_SELECTION_NOISE,
     EVAL_GLOBAL, EVAL_VALUE_NOISE, EVAL_CRITIC_SPLIT, EVAL_CRITIC_NOISE, EVAL_CRITIC_INIT,
     EVAL_DENSITY_KERNEL, EVAL_DENSITY_NOISE, EVAL_DENSITY_FIGURE, EVAL_W1_DATA, EVAL_W1_NOISE,

@@ -29,9 +29,24 @@ def gan(*args: str):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
+def own_data(root: Path, config_name: str) -> Path:
+    images = np.random.default_rng(0).integers(0, 256, (200, 1, 8, 8)).astype(np.uint8)
+    if config_name == "own_npz.yaml":
+        np.savez(root / "own.npz", x=images, y=np.arange(200) % 4)
+        return root / "own.npz"
+    from PIL import Image
+
+    for i, image in enumerate(images):
+        (root / "own" / f"class{i % 4}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[0]).save(root / "own" / f"class{i % 4}" / f"{i:03d}.png")
+    return root / "own"
+
+
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_dry_runs(path: Path, tiny_mnist_root: Path) -> None:
     extra = ["--set", f"data.root={tiny_mnist_root}", "--set", "data.train_range=[0, 100]", "--set", "data.valid_range=[100, 120]"] if "mnist" in path.name else []
+    if path.name.startswith("own_"):  # your own data: a tiny npz file or image folder in its place
+        extra = ["--set", f"data.path={own_data(tiny_mnist_root.parent, path.name)}"]
     result = gan("train", path, "--dry-run", "--device", "cpu", *extra)
     assert result.exit_code == 0, result.output
     assert "# generator parameters:" in result.output and "# discriminator parameters:" in result.output

@@ -72,7 +72,7 @@ def every_stream(cfg: Any, ranks: int = 4, steps: int = 200) -> list[tuple[Any, 
     generator updates) and one `gan eval` of it draw, for every kind of data."""
     ev = cfg.eval
     runs: list[tuple[Any, ...]] = [
-        (seeds.DATA_TRAIN,), (seeds.DATA_VALID,), (seeds.DATA_TEST,),
+        (seeds.DATA_TRAIN,), (seeds.DATA_VALID,), (seeds.DATA_TEST,), (seeds.DATA_SPLIT,),  # data.split: under data.split_seed
         (seeds.TRAIN_GLOBAL,), (seeds.TRAIN_DATA_ORDER,), (seeds.TRAIN_FIXED_NOISE,), (seeds.TRAIN_SELECTION_NOISE,),
         *((seeds.TRAIN_RANK_STEP, r, s) for r in range(ranks) for s in range(steps)),
     ]  # fmt: skip

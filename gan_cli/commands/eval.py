@@ -9,9 +9,11 @@ while a run that is still training goes on.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,14 @@ from typing import Any
 from rich.console import Console
 
 from gan_cli import checkpoint, outputs, run_dir
+from gan_cli import config as config_mod
+from gan_cli.config import RENAMES
 from gan_cli.errors import GanError, Stopped
 from gan_cli.evaluate.measure import evaluate, load_for_eval
 from gan_cli.evaluate.report import format_value, headline, print_report, steps_table, write_json
 from gan_cli.run_dir import RunDir
 from gan_cli.runlog import json_safe
+from gan_cli.sample import Loaded
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,57 @@ class EvalOptions:
     device: str | None = None
     weights: str | None = None
     """ema | raw; None: ema when the checkpoint has it."""
+    overrides: tuple[str, ...] = ()
+    """`--set KEY=VALUE` items (eval.* and data.root only), applied for this evaluation only."""
+
+
+EVAL_KEYS = ("eval.", "data.root")
+"""What `gan eval --set` may change: how the checkpoint is measured, and where its data lies."""
+
+
+def check_overrides(overrides: tuple[str, ...]) -> None:
+    """Refuse, in one line, a `--set` outside eval.* and data.root, or an unknown or malformed key
+    (naming the closest valid one); its value is checked once the checkpoint's config is loaded."""
+    _one_line(lambda: config_mod.apply_overrides({}, list(overrides)))
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        key = RENAMES.get(key, key)
+        if not (key.startswith(EVAL_KEYS[0]) or key == EVAL_KEYS[1]):
+            raise GanError(
+                f"--set {key}: gan eval may set only eval.* keys and data.root (the rest is the checkpoint's training); "
+                f"e.g. --set eval.critic.steps=2000"
+            )
+
+
+def _one_line(step: Callable[[], Any]) -> Any:
+    """`step()`, with a GanError's listed problems joined into its one line."""
+    try:
+        return step()
+    except GanError as exc:
+        if not exc.problems:
+            raise
+        raise GanError("; ".join(exc.problems)) from None
+
+
+def eval_settings(loaded: Loaded, run: RunDir, overrides: tuple[str, ...]) -> Loaded:
+    """The checkpoint with the config this evaluation reads: its eval section from the run's
+    config.yaml where the run has one (`gan train --resume --set eval.*` rewrites that file, not
+    the older checkpoints), else the checkpoint's own; then `overrides`."""
+    raw = config_mod.to_dict(loaded.cfg)
+    if run.config.is_file():
+        try:
+            section = config_mod.migrate(config_mod.read_yaml(run.config)).get("eval")
+        except GanError:
+            section = None  # a damaged config.yaml: the checkpoint's eval section, which always loads
+        if isinstance(section, dict):
+            trial = {**raw, "eval": section}
+            with contextlib.suppress(GanError):
+                config_mod.from_dict(trial)
+                raw = trial
+    if raw == config_mod.to_dict(loaded.cfg) and not overrides:
+        return loaded
+    cfg = _one_line(lambda: config_mod.from_dict(config_mod.apply_overrides(raw, list(overrides))))
+    return dataclasses.replace(loaded, cfg=cfg)
 
 
 def eval_command(options: EvalOptions, console: Console | None = None) -> dict[str, Any] | list[dict[str, Any]]:
@@ -91,13 +147,16 @@ def evaluate_one(
 ) -> dict[str, Any]:
     """Evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
     console = console or Console(highlight=False)
+    check_overrides(options.overrides)
     loaded = load_for_eval(ckpt_path, options.device, options.weights)
     run = run_dir.of_checkpoint(Path(loaded.ckpt["path"]))
+    loaded = eval_settings(loaded, run, options.overrides)
     out = options.json_path or run.eval_json
     figure = out.with_name(out.stem + "_density.png")
     _check_destination(out, figure)  # fail before the work, not after it
     with run.writer("outputs", "gan eval") if _writing_into(run, out) else contextlib.nullcontext():
         result = evaluate(loaded, *_settings(options, loaded.cfg.eval), functools.partial(_density_picture, figure))
+        result["overrides"] = list(options.overrides)
         print_report(result, console)
         write_json(result, out)
     console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
@@ -143,6 +202,7 @@ def evaluate_all(
     from gan_cli.figures.eval_steps import plot_eval_steps
 
     console = console or Console(highlight=False)
+    check_overrides(options.overrides)
     run = RunDir(Path(run_path).expanduser())
     found = checkpoints_of(run)
     out = options.json_path or run.eval_all
@@ -165,7 +225,9 @@ def evaluate_all(
                             soft_wrap=True,
                         )
                         continue
+                    loaded = eval_settings(loaded, run, options.overrides)
                     result = evaluate(loaded, *_settings(options, loaded.cfg.eval))
+                    result["overrides"] = list(options.overrides)
                     fh.write(json.dumps(json_safe(result), allow_nan=False) + "\n")
                     fh.flush()
                     rows.append(result)

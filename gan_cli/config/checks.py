@@ -45,7 +45,7 @@ def semantic_checks(cfg: Config, errors: list[str]) -> None:
         errors.append(
             f"name: {shown(name)} must be a plain file name (no '/', '\\', leading or trailing spaces, '.' or '..'): the run directory is runs/<name>-<time>"
         )
-    for key, seed in (("seed", cfg.seed), ("eval.seed", cfg.eval.seed)):
+    for key, seed in (("seed", cfg.seed), ("eval.seed", cfg.eval.seed), ("data.split_seed", d.split_seed)):
         if seed > SEED_MAX:
             errors.append(f"{key}: must be at most {SEED_MAX} (2^32 - 1), got {seed}")
     if cfg.train.cuda_graphs and cfg.train.compile:

@@ -12,6 +12,7 @@ error naming both.
 from __future__ import annotations
 
 import copy
+import json
 import sys
 from typing import Any
 
@@ -52,6 +53,19 @@ RENAMES: dict[str, str] = {
     "eval.stacked_samples": "eval.stacked.generated_samples",
 }
 """Every renamed key, old dotted path -> new dotted path. Add a line here when a key moves."""
+
+ADDED_KEYS: dict[str, Any] = {"data.shuffle": False, "data.split_seed": 0}
+"""Keys added after runs had been written, each with the value that repeats those runs: a run's
+resolved config (its config.yaml, a checkpoint's config) that lacks one gets this value, not the
+new default (npz and folder data cut in file order, as they were). A config a person writes gets
+the default. Add a line here when a new key's default changes what an old run did."""
+
+RESOLVED_DATA_KEYS = (
+    *("root", "download", "path", "train_range", "valid_range", "test_range"),
+    *("mean", "std", "modes", "radius", "grid_size", "spacing", "means", "weights"),
+)
+"""The data keys every resolved config has held since the first release (written out whole by
+`gan train`, nulls included); a config a person writes for npz or folder data never lists them all."""
 
 MANY = 3
 """A source with more old names than this gets one summary note instead of one per key."""
@@ -129,7 +143,33 @@ def migrate(raw: Any, source: str | None = None, notes: bool = False) -> Any:
         raise GanError(f"invalid config{' ' + source if source else ''}:", errors)
     if notes and moved:
         note(moved, f"{source}: " if source else "")
+    _add_recorded(out, source if notes else None)
     return out
+
+
+def is_resolved(raw: dict[str, Any]) -> bool:
+    """Whether `raw` is a config that `gan train` wrote out whole (config.yaml, a checkpoint's)."""
+    d = raw.get("data")
+    return isinstance(d, dict) and all(k in d for k in RESOLVED_DATA_KEYS)
+
+
+def _add_recorded(raw: dict[str, Any], source: str | None) -> None:
+    """In a resolved config from before a key of ADDED_KEYS existed, record that key's old
+    behaviour (in place); with `source`, a note when it matters (npz or folder data)."""
+    if not is_resolved(raw):
+        return
+    added = []
+    for key, value in ADDED_KEYS.items():
+        *parent, leaf = key.split(".")
+        node = _node(raw, parent, create=False)
+        if node is not None and leaf not in node:
+            node[leaf] = value
+            added.append(f"{key}: {json.dumps(value)}")
+    if added and source is not None and raw["data"].get("name") in ("npz", "folder"):
+        line = f"note: {source}: written before data.shuffle existed; its splits stay as they were ({', '.join(added)})"
+        if line not in _noted:
+            _noted.add(line)
+            print(line, file=sys.stderr, flush=True)
 
 
 def note(moved: list[tuple[str, str]], where: str = "") -> None:

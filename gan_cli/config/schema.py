@@ -56,7 +56,10 @@ class DataConfig:
     )
     root: str = _f("data", "directory holding downloaded datasets (MNIST: ROOT/MNIST/raw/*.gz or unpacked IDX)")
     download: bool = _f(False, "let torchvision download the dataset into root when it is missing")
-    path: str | None = _f(None, "npz file (array under key 'x') or image folder, for data.name npz | folder")
+    path: str | None = _f(
+        None,
+        "npz file (images under key 'x', optional labels 'y') or image folder (optional class sub-folders), for data.name npz | folder",
+    )
     train_range: list[int] | None = _f(
         None,
         "[start, end) indexes of the training split in the dataset's train pool; null = dataset default (MNIST: [0, 50000])",
@@ -67,6 +70,13 @@ class DataConfig:
     )
     test_range: list[int] | None = _f(
         None, "[start, end) of the test split where the dataset has no official test set", len=2
+    )
+    shuffle: bool = _f(
+        True,
+        "npz | folder: cut the splits from a seeded shuffle of the examples (false: in file order, as runs before this key did)",
+    )
+    split_seed: int = _f(
+        0, "npz | folder: seed of that shuffle; apart from `seed`, so runs of every seed share their splits", ge=0
     )
     train_size: int = _f(50_000, "toy data: examples in the training set drawn from p_data", gt=0)
     held_out_size: int = _f(10_000, "toy data: examples in each of the validation and test sets", gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from gan_cli import seeds, toy
@@ -9,7 +10,7 @@ from gan_cli.config import TOY_DATASETS, Config
 from gan_cli.data.dataset import Dataset
 from gan_cli.data.idx import IDX_FILES, load_idx_dataset, load_stacked_mnist
 from gan_cli.data.sources import load_cifar10, load_digits, load_folder, load_npz
-from gan_cli.data.splits import split_pool, to_float
+from gan_cli.data.splits import SHUFFLED, split_differences, split_pool, to_float, warn
 from gan_cli.errors import GanError
 
 IMAGE_DIMS = {"mnist": 784, "fashion-mnist": 784, "stacked-mnist": 3 * 784, "cifar10": 3 * 32 * 32, "digits": 64}
@@ -41,6 +42,7 @@ def load(cfg: Config) -> Dataset:
             value_range=None,
             target=target,
         )
+    labels: np.ndarray | None = None  # class labels of the user's own data, where it has them
     if d.name in IDX_FILES:
         pool, test = load_idx_dataset(d)
     elif d.name == "stacked-mnist":
@@ -50,12 +52,14 @@ def load(cfg: Config) -> Dataset:
     elif d.name == "digits":
         pool, test = load_digits(), None
     elif d.name == "npz":
-        pool, test = load_npz(d), None
+        (pool, labels), test = load_npz(d), None
     elif d.name == "folder":
-        pool, test = load_folder(d), None
+        (pool, labels), test = load_folder(d), None
     else:  # pragma: no cover - the config's Literal rules this out
         raise GanError(f"data.name: unknown dataset {d.name!r}")
     splits = {k: to_float(v) for k, v in split_pool(d, pool, test).items()}
+    if d.name in SHUFFLED:  # the user's own data: say when a split looks unlike the training split
+        warn(split_differences(d, splits, None if labels is None else split_pool(d, labels, None)))
     shape = tuple(splits["train"].shape[1:])
     low, high = (0.0, 1.0)
     if cfg.generator.output_activation == "tanh":

@@ -1,5 +1,7 @@
 """The other image sources: CIFAR-10 (torchvision), scikit-learn's 8x8 digits, a user's npz array
-and a user's folder of images. Each returns uint8 or float32 arrays shaped (N, C, H, W) or (N, ...)."""
+and a user's folder of images. Each returns uint8 or float32 arrays shaped (N, C, H, W) or (N, ...);
+the user's sources also return their class labels where they have them (None where not): an npz
+array `y`, or the sub-folder of each image (docs/own_data.md)."""
 
 from __future__ import annotations
 
@@ -35,8 +37,9 @@ def load_digits() -> np.ndarray:
     return (images / 16.0).astype(np.float32)[:, None]
 
 
-def load_npz(cfg: DataConfig) -> np.ndarray:
-    """The array `x` of data.path: shape (N, ...), N > 0, real numbers, every value finite."""
+def load_npz(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """The array `x` of data.path: shape (N, ...), N > 0, real numbers, every value finite; and its
+    labels `y` (N integers) where the file has them."""
     path = Path(cfg.path or "").expanduser()
     if not path.is_file():
         raise GanError(f"data.path: npz file not found: {path}")
@@ -48,6 +51,7 @@ def load_npz(cfg: DataConfig) -> np.ndarray:
                     f"data.path: {path} has no array named 'x' (it holds {held}); save the data with numpy.savez(path, x=data)"
                 )
             arr = npz["x"]
+            labels = npz["y"] if "y" in npz.files else None
     except GanError:
         raise
     except Exception as exc:  # zipfile, zlib, numpy format and OS errors all mean "not a readable npz"
@@ -58,8 +62,14 @@ def load_npz(cfg: DataConfig) -> np.ndarray:
         raise GanError(f"data.path: array 'x' in {path} must hold real numbers, not {arr.dtype}")
     if arr.ndim < 2 or arr.shape[0] == 0 or 0 in arr.shape:
         raise GanError(f"data.path: array 'x' in {path} must have shape (N, ...) with N > 0, got {arr.shape}")
+    if labels is not None and (labels.dtype.kind not in "iub" or labels.shape != (len(arr),)):
+        raise GanError(
+            f"data.path: array 'y' in {path} must hold one integer label per row of 'x' (shape ({len(arr)},)), "
+            f"got {labels.dtype} {labels.shape}; or leave 'y' out"
+        )
+    labels = None if labels is None else labels.astype(np.int64)
     if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255.0
+        return arr.astype(np.float32) / 255.0, labels
     with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32 become inf, reported below
         out = np.asarray(arr, dtype=np.float32)
     bad = ~np.isfinite(out.reshape(len(out), -1)).all(axis=1)
@@ -69,10 +79,13 @@ def load_npz(cfg: DataConfig) -> np.ndarray:
             f"data.path: array 'x' in {path} has NaN, inf or values beyond float32 in {len(rows)} rows "
             f"(the first is row {rows[0]}); remove or replace them"
         )
-    return out
+    return out, labels
 
 
-def load_folder(cfg: DataConfig) -> np.ndarray:
+def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """The images under data.path (sub-folders included, in sorted path order) as (N, C, H, W) in
+    [0, 1]: grey (PIL modes 1, L, P) as one channel, every other mode as RGB (alpha dropped). When
+    every image lies in a sub-folder, its top sub-folder is its class: labels 0.. in sorted name order."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(cfg.path or "").expanduser()
@@ -91,7 +104,21 @@ def load_folder(cfg: DataConfig) -> np.ndarray:
             raise GanError(f"data.path: cannot read image {f}: {str(exc) or type(exc).__name__}") from None
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
-        raise GanError(f"data.path: images in {path} differ in size ({sorted(shapes)[:3]}...); resize them to one size")
+        first = {a.shape: f for a, f in zip(arrays, files, strict=True)}
+        examples = ", ".join(f"{first[s].relative_to(path)} {_shape_words(s)}" for s in sorted(shapes)[:3])
+        raise GanError(
+            f"data.path: images in {path} differ in size or channels ({examples}); resize them to one size "
+            f"and save them all as grey or all as colour"
+        )
     stack = np.stack(arrays)
     stack = stack[:, None] if stack.ndim == 3 else stack.transpose(0, 3, 1, 2)
-    return stack.astype(np.float32) / 255.0
+    classes = [f.relative_to(path).parts[0] if len(f.relative_to(path).parts) > 1 else None for f in files]
+    labels = None
+    if all(c is not None for c in classes):
+        index = {name: i for i, name in enumerate(sorted({c for c in classes if c is not None}))}
+        labels = np.array([index[c] for c in classes if c is not None], dtype=np.int64)
+    return stack.astype(np.float32) / 255.0, labels
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    return f"{shape[1]}x{shape[0]} {'grey' if len(shape) == 2 else 'colour'}"

@@ -1,0 +1,209 @@
+"""`gan compare RUN... [--out DIR]`: several runs side by side.
+
+DIR/compare.png overlays their training curves (V(G, D), mean D(x) and D(G(z)), the model-selection
+signal) and the metrics of `gan eval --all` against the step; DIR/compare.md tables their eval.json
+metrics (value ± s.e. and the 95 % interval) and the config keys in which they differ. Every file of
+a run is found through its RunDir; every run is read before anything is written, and the two outputs
+are written whole, never over a file that is not a regular file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gan_cli import config as config_mod
+from gan_cli import outputs, run_dir, runlog
+from gan_cli.errors import GanError
+from gan_cli.evaluate.report import format_value
+from gan_cli.figures.compare import RunCurves, plot_compare
+from gan_cli.run_dir import RunDir
+
+Z95 = 1.959964
+"""The normal quantile of a two-sided 95 % interval, value ± Z95 s.e."""
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    """The options of `gan compare`."""
+
+    runs: tuple[Path, ...]
+    """Run directories, two or more."""
+    out: Path | None = None
+    """Where compare.md and compare.png go; None: runs/compare-<YYYYmmdd-HHMMSS>."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What one run contributes: its label, curves, eval.json and flattened config."""
+
+    label: str
+    path: Path
+    curves: RunCurves
+    eval_result: dict[str, Any] | None
+    config: dict[str, Any]
+
+
+def compare_command(options: CompareOptions) -> str:
+    """Read every run, then write DIR/compare.md and DIR/compare.png; the line to print."""
+    if len(options.runs) < 2:
+        raise GanError("gan compare: give two or more run directories")
+    labels = _labels(options.runs)
+    summaries = [read_run(RunDir(p.expanduser()), label) for p, label in zip(options.runs, labels, strict=True)]
+    out = options.out.expanduser() if options.out is not None else None
+    if out is not None:
+        _check_out(out)
+    else:
+        out = run_dir.default("compare").path
+    md, png = out / "compare.md", out / "compare.png"
+    plot_compare([s.curves for s in summaries], png)
+    text = markdown(summaries, png.name)
+    outputs.write_atomic(md, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--out")
+    return f"wrote {md} and {png}"
+
+
+def _labels(paths: tuple[Path, ...]) -> list[str]:
+    """Each run's directory name; the whole path where two names are alike."""
+    names = [p.expanduser().name or str(p) for p in paths]
+    return [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths, strict=True)]
+
+
+def _check_out(out: Path) -> None:
+    """--out may hold compare.md and compare.png: a directory (made here), its two files absent or
+    regular files of ours; checked before anything is drawn."""
+    if out.exists() and not out.is_dir():
+        raise GanError(f"--out {out}: exists and is not a directory; give a directory for compare.md and compare.png")
+    for name in ("compare.md", "compare.png"):
+        path = out / name
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise GanError(f"--out {out}: {name} there is not a regular file; refusing to replace it")
+        outputs.check_output(path, "--out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GanError(f"--out {out}: cannot create it: {exc.strerror or exc}") from None
+    outputs.check_writable(out, "--out")
+
+
+def read_run(run: RunDir, label: str) -> RunSummary:
+    """A run's logs, eval.json and config; a GanError naming the run when it has no training log."""
+    if not run.path.is_dir():
+        raise GanError(f"gan compare: {run.path} is not a directory; give run directories")
+    rows = runlog.read_rows(run.metrics)
+    if not rows:
+        raise GanError(f"gan compare: {run.metrics} has no complete row: is {run.path} a run that has logged a step?")
+    eval_result = None
+    if run.eval_json.is_file():
+        try:
+            eval_result = json.loads(run.eval_json.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise GanError(f"gan compare: cannot read {run.eval_json}: {exc}") from None
+        if not isinstance(eval_result, dict) or not isinstance(eval_result.get("metrics"), dict):
+            raise GanError(f"gan compare: {run.eval_json} is not a gan eval result (no metrics)")
+    curves = RunCurves(label, rows, runlog.read_rows(run.selection), runlog.read_rows(run.eval_all))
+    return RunSummary(label, run.path, curves, eval_result, _flat_config(run))
+
+
+def _flat_config(run: RunDir) -> dict[str, Any]:
+    """The run's config.yaml with every default filled in (old names moved), as dotted key -> value."""
+    if not run.config.is_file():
+        return {}
+    raw = config_mod.read_yaml(run.config)
+    try:
+        resolved: Any = config_mod.to_dict(config_mod.from_dict(raw))
+    except GanError:
+        resolved = config_mod.migrate(raw)  # a config of another version: compare it as written
+    return _flatten(resolved)
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: d}
+
+
+def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """The dotted keys whose values are not the same in every config (absent counts as a value)."""
+    keys = sorted({k for c in configs for k in c})
+    missing = object()
+    return [k for k in keys if len({json.dumps(c.get(k, missing), default=str) for c in configs}) > 1]
+
+
+def _cell(m: Any) -> str:
+    """value ± s.e. [95 % interval], or the value alone where the metric has no s.e."""
+    if not isinstance(m, dict):
+        return "-"
+    value, se = m.get("value"), m.get("stderr")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return format_value(value)
+    interval = m.get("interval")  # a metric's own interval (e.g. a binomial one) where it has one
+    if isinstance(interval, list) and len(interval) == 2 and all(_finite(v) for v in interval):
+        shown = f" ± {format_value(se)}" if _finite(se) else ""
+        return f"{format_value(value)}{shown} [{format_value(interval[0])}, {format_value(interval[1])}]"
+    if isinstance(se, (int, float)) and _finite(se):
+        lo, hi = value - Z95 * se, value + Z95 * se
+        return f"{format_value(value)} ± {format_value(se)} [{format_value(lo)}, {format_value(hi)}]"
+    return format_value(value)
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _yaml_value(v: Any) -> str:
+    return "(absent)" if v is _ABSENT else f"`{json.dumps(v)}`"
+
+
+_ABSENT = object()
+
+
+def markdown(summaries: list[RunSummary], picture: str) -> str:
+    """compare.md: the runs, their eval.json metrics side by side, the config keys that differ."""
+    head = "| | " + " | ".join(s.label for s in summaries) + " |\n|---|" + "---|" * len(summaries) + "\n"
+    lines = [f"# gan compare: {', '.join(s.label for s in summaries)}", "", f"![training curves]({picture})", ""]
+    lines += ["## Runs", "", head.rstrip("\n")]
+    lines.append("| run directory | " + " | ".join(f"`{s.path}`" for s in summaries) + " |")
+    lines.append("| last logged step | " + " | ".join(f"{s.curves.rows[-1]['step']:,}" for s in summaries) + " |")
+    lines.append(
+        "| eval.json | "
+        + " | ".join(
+            f"step {s.eval_result.get('step', '?'):,}, split {s.eval_result.get('split', '?')}, "
+            f"n {s.eval_result.get('num_samples', '?')}, seed {s.eval_result.get('seed', '?')}"
+            if s.eval_result
+            else "none (run gan eval)"
+            for s in summaries
+        )
+        + " |"
+    )
+    lines += ["", "## Metrics (eval.json)", ""]
+    names: list[str] = []
+    for s in summaries:
+        names += [n for n in (s.eval_result or {}).get("metrics", {}) if n not in names]
+    if names:
+        lines.append(
+            "Each cell: value ± standard error [95 % interval, value ± 1.96 s.e.]; - where the run has no such metric."
+        )
+        lines += ["", head.replace("| |", "| metric |", 1).rstrip("\n")]
+        for n in names:
+            lines.append(
+                f"| `{n}` | "
+                + " | ".join(_cell((s.eval_result or {}).get("metrics", {}).get(n)) for s in summaries)
+                + " |"
+            )
+    else:
+        lines.append("No run has an eval.json: run `gan eval --ckpt RUN_DIR` on each.")
+    lines += ["", "## Config keys that differ", ""]
+    keys = differing_keys([s.config for s in summaries])
+    if keys:
+        lines.append(head.replace("| |", "| key |", 1).rstrip("\n"))
+        for k in keys:
+            lines.append(f"| `{k}` | " + " | ".join(_yaml_value(s.config.get(k, _ABSENT)) for s in summaries) + " |")
+    else:
+        lines.append("None: the runs have the same config.")
+    return "\n".join(lines) + "\n"

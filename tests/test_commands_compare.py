@@ -1,0 +1,50 @@
+"""gan_cli/commands/compare.py: `gan compare RUN... --out DIR` writes compare.md (eval.json metrics
+with intervals, the config keys that differ) and compare.png (the curves overlaid)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import gan, one_clean_error, tiny_toy_config, train_experiment, write_config
+
+FAST_EVAL = {"generated_samples": 200, "critic": {"steps": 20, "seeds": 2, "check_every": 10, "batch_size": 32},
+             "density": {"z_grid": 2000, "x_bins": 500, "w1_samples": 50}}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("compare")
+    made = []
+    for name, lr in (("slow", 0.001), ("fast", 0.004)):
+        cfg = write_config(root / f"{name}.yaml", tiny_toy_config(name=name, eval=FAST_EVAL, log={"keep": 3}))
+        run = root / name
+        train_experiment(str(cfg), [f"train.optimizer.lr={lr}"], out=str(run))
+        made.append(run)
+    for run in made:
+        assert gan("eval", "--ckpt", run).exit_code == 0
+    assert gan("eval", "--all", made[0]).exit_code == 0  # one run with eval --all, one without
+    return made[0], made[1]
+
+
+def test_compare_writes_the_table_and_the_picture(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    result = gan("compare", *runs, "--out", out)
+    assert result.exit_code == 0, result.output
+    md = (out / "compare.md").read_text()
+    assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| metric | slow | fast |" in md and "| `value` |" in md and "[" in md.split("| `value` |")[1].splitlines()[0]
+    keys = md.split("## Config keys that differ")[1]
+    assert "| `train.optimizer.lr` | `0.001` | `0.004` |" in keys and "| `name` | `\"slow\"` | `\"fast\"` |" in keys
+    assert "train.batch_size" not in keys, "only the keys that differ"
+
+
+def test_compare_needs_runs_and_refuses_a_non_regular_output(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    assert "two or more" in one_clean_error(gan("compare", runs[0], "--out", tmp_path / "a"))
+    assert "has no complete row" in one_clean_error(gan("compare", runs[0], tmp_path, "--out", tmp_path / "b"))
+    out = tmp_path / "c"
+    out.mkdir()
+    os.symlink(runs[0] / "config.yaml", out / "compare.md")
+    assert "not a regular file" in one_clean_error(gan("compare", *runs, "--out", out))
+    assert (out / "compare.md").is_symlink() and not (out / "compare.png").exists()
