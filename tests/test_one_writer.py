@@ -225,3 +225,58 @@ def test_a_stale_distributed_environment_fails_within_its_bound(tmp_path: Path) 
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "could not meet the other processes" in done.stderr and "within 2 s" in done.stderr
+
+
+def test_a_resume_never_drops_g_s_average_silently(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config(train={**tiny_toy_config()["train"], "ema": {"decay": 0.9}}))
+    run = tmp_path / "run"
+    assert gan("train", cfg, "--out", run).exit_code == 0
+    result = gan("train", "--resume", run, "--set", "train.ema.decay=null", "--set", "train.steps=16")
+    assert result.exit_code == 1 and "train.ema.decay" in result.output and "moving average" in result.output
+    assert gan("train", "--resume", run, "--set", "train.ema.decay=0.8", "--set", "train.steps=16").exit_code == 0
+
+
+# ---------------------------------------------------------------- sweeps: count first, then bound
+
+
+def _sweep_file(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"base: {REPO / 'configs' / 'ring8.yaml'}\n{extra}")
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("seeds: 1000000000\n", "a count must be between 1 and 10,000"),
+        ("seeds: [4294967296]\n", "above the largest seed"),
+        ("grid: {train.k: [" + ", ".join(map(str, range(1, 1001))) + "], train.batch_size: [" + ", ".join(map(str, range(1, 1001))) + "]}\n", "1,000,000 trials"),
+    ],
+    ids=["huge-count", "seed-above-2^32", "huge-grid"],
+)
+def test_a_sweep_spec_is_counted_and_bounded_before_anything_starts(tmp_path: Path, extra: str, expected: str) -> None:
+    import time
+
+    start = time.monotonic()
+    result = gan("sweep", _sweep_file(tmp_path, extra))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert expected in result.stderr and time.monotonic() - start < 30
+
+
+def test_a_trial_id_fits_a_file_name() -> None:
+    from gan_cli.sweep import spec as spec_mod
+
+    spec = spec_mod.SweepSpec(Path("s.yaml"), "s", {}, [0], {"data.path": ["x" * 600, "y" * 600]}, {}, {}, 1, 0, "value", None)
+    ids = [t.trial_id for t in spec.trials()]
+    assert len(set(ids)) == 2 and all(len(i.encode()) <= spec_mod.NAME_MAX for i in ids)
+
+
+def test_a_sweep_whose_file_was_edited_is_not_resumed_as_the_same_sweep(tmp_path: Path) -> None:
+    from gan_cli.commands.sweep import _new_sweep_dir
+    from gan_cli.sweep import spec as spec_mod
+
+    sweep_dir = _new_sweep_dir(spec_mod.load(_sweep_file(tmp_path, "seeds: 2\ngrid: {train.k: [1, 2]}\n")), tmp_path / "sw")
+    spec_file = sweep_dir / "sweep.yaml"
+    spec_file.write_text(spec_file.read_text().replace("- 2\n", "- 3\n"))
+    message = one_clean_error(gan("sweep", "--resume", sweep_dir))
+    assert "changed since the sweep started" in message

@@ -44,7 +44,7 @@ from gan_cli.sweep.trial import (
     train_argv,
 )
 
-SPEC_FILE, BASE_FILE = "sweep.yaml", "base.yaml"
+SPEC_FILE, BASE_FILE, DIGEST_FILE = "sweep.yaml", "base.yaml", ".sweep-digest"
 FINISHED = (OK, FAILED)  # --resume runs the other trials again (interrupted, or never started)
 
 
@@ -77,6 +77,7 @@ def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
             spec.to_yaml_data(BASE_FILE), sort_keys=False
         )
         (sweep_dir / SPEC_FILE).write_text(text, encoding="utf-8")
+        (sweep_dir / DIGEST_FILE).write_text(spec.digest() + "\n", encoding="utf-8")
     except OSError as exc:
         raise GanError(f"cannot write the sweep directory {sweep_dir}: {exc.strerror or exc}") from None
     return sweep_dir.resolve()
@@ -85,7 +86,15 @@ def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
 def _open_sweep_dir(sweep_dir: Path) -> SweepSpec:
     if not (sweep_dir / SPEC_FILE).is_file():
         raise GanError(f"--resume {sweep_dir}: no {SPEC_FILE} there; is it a gan sweep directory?")
-    return spec_mod.load(sweep_dir / SPEC_FILE)
+    spec = spec_mod.load(sweep_dir / SPEC_FILE)
+    digest = sweep_dir / DIGEST_FILE
+    recorded = digest.read_text(encoding="utf-8").strip() if digest.is_file() else None
+    if recorded is not None and recorded != spec.digest():
+        raise GanError(
+            f"--resume {sweep_dir}: {SPEC_FILE} (or its {BASE_FILE}) changed since the sweep started, so its finished "
+            f"trials ran other settings than its new ones would; start a new sweep with the edited file instead"
+        )
+    return spec
 
 
 def _todo(

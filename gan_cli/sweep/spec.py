@@ -18,6 +18,7 @@ anything runs, so a bad value never leaves a half-started sweep.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import math
@@ -32,6 +33,10 @@ from gan_cli.errors import GanError, shown
 KEYS = ("base", "name", "seeds", "grid", "set", "eval", "resources", "metric", "metrics")
 RESOURCE_KEYS = ("cpus", "gpus")
 DEFAULT_METRIC = "value"  # V(G, D) of the checkpoint's D: reported for every kind of data
+MAX_TRIALS = 10_000
+"""Most trials one sweep runs (grid points x seeds): counted before any is built."""
+SEED_MAX = 2**32 - 1
+NAME_MAX = 255  # bytes of one file name on the usual file systems: a trial's run directory is one
 
 
 @dataclass(frozen=True)
@@ -83,11 +88,20 @@ class SweepSpec:
             for seed in self.seeds:
                 parts = [f"{labels[k]}={_slug(v)}" for k, v in values.items()] + [f"seed={seed}"]
                 trial_id = ",".join(parts)
+                if len(trial_id.encode()) > NAME_MAX - 16:  # a run directory's name: short, and still unique
+                    digest = hashlib.sha256(trial_id.encode()).hexdigest()[:12]
+                    trial_id = f"{trial_id.encode()[: NAME_MAX - 48].decode(errors='ignore')}...{digest}"
                 if trial_id in seen:  # two values that print alike (1 and '1'): keep the ids apart
                     trial_id = f"{trial_id},{len(out)}"
                 seen.add(trial_id)
                 out.append(Trial(trial_id, values, seed))
         return out
+
+    def digest(self) -> str:
+        """A hash of what the trials run (base config, seeds, grid, set, eval): --resume refuses a
+        sweep directory whose sweep file was edited since, which would mix two settings in one row."""
+        what = {"base": self.base_raw, "seeds": self.seeds, "grid": self.grid, "set": self.fixed, "eval": self.eval}
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_yaml_data(self, base_name: str) -> dict[str, Any]:
         """This spec as a sweep file whose base is `base_name` (beside it): what --resume reads."""
@@ -135,13 +149,16 @@ def _parse_seeds(raw: Any, problems: list[str]) -> list[int]:
     if raw is None:
         return [0]
     if isinstance(raw, int) and not isinstance(raw, bool):
-        if raw < 1:
-            problems.append(f"seeds: a count must be >= 1, got {raw}")
+        if not 1 <= raw <= MAX_TRIALS:
+            problems.append(f"seeds: a count must be between 1 and {MAX_TRIALS:,}, got {shown(raw)}")
             return []
         return list(range(raw))
     if isinstance(raw, list) and raw and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in raw):
         if len(set(raw)) != len(raw):
-            problems.append(f"seeds: the list repeats a seed: {raw}")
+            problems.append(f"seeds: the list repeats a seed: {shown(raw)}")
+        too_big = [s for s in raw if s > SEED_MAX]
+        if too_big:
+            problems.append(f"seeds: {shown(too_big[0])} is above the largest seed, {SEED_MAX} (2^32 - 1)")
         return list(raw)
     problems.append(f"seeds: expected a count (e.g. 5) or a non-empty list of seeds >= 0, got {shown(raw)}")
     return []
@@ -232,6 +249,9 @@ def load(path: str | Path) -> SweepSpec:
     for key in grid:
         if key in fixed:
             problems.append(f"grid.{key}: also under set:; give it in one place")
+    count = len(seeds) * math.prod(len(v) for v in grid.values() if isinstance(v, list))
+    if count > MAX_TRIALS:  # counted before a single point is built
+        problems.append(f"grid x seeds: {count:,} trials, more than the {MAX_TRIALS:,} one sweep runs; split it")
     if problems:
         raise GanError(f"invalid sweep file {p}:", problems)
     return SweepSpec(p, name, base_raw, seeds, grid, fixed, eval_settings, cpus, gpus, metric, metrics)

@@ -55,6 +55,11 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
         with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
     )
     refused, allowed = config_differences(config_mod.migrate(ckpt["config"]), to_dict(expected))
+    if "ema" in ckpt and cfg.train.ema.decay is None:
+        refused.append(
+            "train.ema.decay: a number -> None: last.pt keeps a moving average of G, and null would drop it from every "
+            "later checkpoint (another decay is allowed: the average goes on with it)"
+        )
     if refused:
         raise GanError(
             "--resume: the config differs from the checkpoint's in keys that define the experiment (start a new run for these):",
