@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
@@ -44,3 +45,25 @@ def select(
             raise GanError(f"device: {name} was requested but only {cuda_count()} CUDA device(s) exist")
         return torch.device(name)
     raise GanError(f"device: {name!r} is not one of auto, cpu, cuda, cuda:N, mps")
+
+
+_ALLOC = re.compile(r"(?:tried to allocate|Tried to allocate) ([\d.]+ ?[KMGT]?i?B|\d+ bytes)")
+
+
+def out_of_memory(exc: BaseException) -> str | None:
+    """For an allocator failure (CPU or GPU), the size it asked for ('40 TB', or 'memory' when the
+    message does not say); None for any other error."""
+    text = str(exc)
+    if not (isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in text or "out of memory" in text):
+        return None
+    m = _ALLOC.search(text)
+    if m is None:
+        return "memory"
+    size = m.group(1)
+    if size.endswith(" bytes"):
+        n = float(size.split()[0])
+        for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+            if n < 1000 or unit == "PB":
+                return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            n /= 1000
+    return size

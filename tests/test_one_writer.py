@@ -280,3 +280,59 @@ def test_a_sweep_whose_file_was_edited_is_not_resumed_as_the_same_sweep(tmp_path
     spec_file.write_text(spec_file.read_text().replace("- 2\n", "- 3\n"))
     message = one_clean_error(gan("sweep", "--resume", sweep_dir))
     assert "changed since the sweep started" in message
+
+
+# ---------------------------------------------------------------- messages
+
+
+ALLOCATOR = "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried to allocate 31360000000 bytes."
+
+
+def test_out_of_memory_in_sample_is_one_line_naming_the_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = trained(tmp_path)
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(ALLOCATOR)
+
+    monkeypatch.setattr("gan_cli.commands.sample.generate", too_big)
+    message = one_clean_error(gan("sample", "--ckpt", run, "-n", "10000000", "--out", tmp_path / "s.npy"))
+    assert "-n 10,000,000" in message and "31.4 GB" in message
+
+
+def test_out_of_memory_building_the_nets_is_one_line_naming_the_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(ALLOCATOR)
+
+    monkeypatch.setattr("gan_cli.training.ranks.Solo.trainer", too_big)
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    message = one_clean_error(gan("train", cfg, "--out", tmp_path / "run"))
+    assert "generator.hidden" in message and "31.4 GB" in message
+
+
+def test_an_image_folder_reads_regular_files_only(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(60):
+        Image.fromarray((np.random.default_rng(i).random((8, 8)) * 255).astype("uint8")).save(folder / f"{i}.png")
+    os.mkfifo(folder / "blocking.png")
+    cfg = tiny_toy_config(data={"name": "folder", "path": str(folder)}, generator={"hidden": [{"units": 8}], "output_activation": "sigmoid"})
+    done = subprocess.run(  # a child with a time limit: the bug this guards against is a read that never returns
+        [sys.executable, "-m", "gan_cli", "train", str(write_config(tmp_path / "c.yaml", cfg)), "--dry-run"],
+        env=child_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_relative_data_root_is_stored_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config(data={**tiny_toy_config()["data"], "root": "mydata"}))
+    assert gan("train", cfg, "--out", tmp_path / "run").exit_code == 0
+    stored = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["root"]
+    assert stored == str(tmp_path / "mydata")
+    monkeypatch.chdir(tmp_path / "run")  # resumed from elsewhere: the same data
+    assert gan("train", "--resume", tmp_path / "run", "--set", "train.steps=16").exit_code == 0

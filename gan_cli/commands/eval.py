@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from gan_cli import checkpoint, outputs, run_dir
+from gan_cli import checkpoint, devices, outputs, run_dir
 from gan_cli import config as config_mod
 from gan_cli.config import RENAMES
 from gan_cli.errors import GanError, Stopped
@@ -115,6 +115,13 @@ def eval_command(options: EvalOptions, console: Console | None = None) -> dict[s
     except KeyboardInterrupt:
         raise Stopped(
             "gan eval interrupted: nothing was written (the files from an earlier evaluation are kept)", 130
+        ) from None
+    except RuntimeError as exc:
+        size = devices.out_of_memory(exc)
+        if size is None:
+            raise
+        raise GanError(
+            f"out of memory: the evaluation asked for {size} more than the device has; lower --num-samples (eval.generated_samples)"
         ) from None
 
 

@@ -99,4 +99,11 @@ def sample_command(options: SampleOptions) -> str:
                 save_raw(samples, out)
     except KeyboardInterrupt:
         raise Stopped(f"gan sample interrupted: {out} was not written", 130) from None
+    except RuntimeError as exc:
+        size = devices.out_of_memory(exc)
+        if size is None:
+            raise
+        raise GanError(
+            f"-n {options.n:,}: drawing them asked for {size} more than the device has; draw fewer (several --seed values add up)"
+        ) from None
     return f"wrote {options.n} samples to {out}"

@@ -19,7 +19,7 @@ from typing import Any, Literal, cast
 import torch
 import yaml
 
-from gan_cli import __version__, checkpoint, data, models, outputs, runlog
+from gan_cli import __version__, checkpoint, data, devices, models, outputs, runlog
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError, Stopped
@@ -103,6 +103,14 @@ def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks 
     except KeyboardInterrupt:
         # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
         raise Stopped("interrupted before training started; no checkpoint was written", 130) from None
+    except RuntimeError as exc:
+        size = devices.out_of_memory(exc)
+        if size is None:
+            raise
+        raise GanError(
+            f"out of memory: training asked for {size} more than the device has; make generator.hidden, "
+            f"discriminator.hidden or train.batch_size smaller (checkpoints already written are kept)"
+        ) from None
     reporter.done(run_dir.path)
     return run_dir.path
 
@@ -175,14 +183,21 @@ def _take(lock: contextlib.ExitStack, run_dir: RunDir, options: TrainOptions) ->
 
 
 def _resolve_config(options: TrainOptions) -> tuple[Config, RunDir | None]:
+    """The config (data.root made absolute, so a resume from another folder finds the same data)
+    and the run directory given (None: a new default one)."""
     run_dir = RunDir(options.out.expanduser()) if options.out else None
     if options.config is None:
         if not options.resume or run_dir is None:
             raise GanError("give a CONFIG.yaml, or --resume with the run directory to continue")
         if not run_dir.config.is_file():
             raise GanError(f"{run_dir.path} has no config.yaml: is it a gan-cli run directory?")
-        return config_mod.load(run_dir.config, options.config_overrides()), run_dir
-    return config_mod.load(options.config, options.config_overrides()), run_dir
+        cfg = config_mod.load(run_dir.config, options.config_overrides())
+    else:
+        cfg = config_mod.load(options.config, options.config_overrides())
+    root = Path(cfg.data.root).expanduser()
+    if not root.is_absolute():
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, root=str(root.absolute())))
+    return cfg, run_dir
 
 
 def _check_out(run_dir: RunDir | None, resume: bool) -> None:

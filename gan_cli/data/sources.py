@@ -91,7 +91,10 @@ def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     path = Path(cfg.path or "").expanduser()
     if not path.is_dir():
         raise GanError(f"data.path: image folder not found: {path}")
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif"))
+    # regular files only: a FIFO named x.png would block the read forever
+    files = sorted(
+        p for p in path.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".gif") and p.is_file()
+    )
     if not files:
         raise GanError(f"data.path: no .png/.jpg/.bmp/.gif images in {path}")
     arrays = []

@@ -16,6 +16,8 @@ from gan_cli.training.loop import Trainer, with_lr
 FROZEN_ON_RESUME = ("name", "seed", "data", "noise", "generator", "discriminator")
 """Sections whose change would make a resumed run a different experiment."""
 FROZEN_TRAIN_KEYS = ("update", "k", "generator_loss", "d_loss_scale", "batch_size", "optimizer")
+WHERE_KEYS = ("data.root", "data.download")
+"""Where the data lives and whether it may be fetched: a moved dataset is the same experiment."""
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -37,7 +39,9 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[s
             continue
         line = f"{key}: {a.get(key)!r} -> {b.get(key)!r}"
         top, _, rest = key.partition(".")
-        frozen = top in FROZEN_ON_RESUME or (top == "train" and rest.split(".")[0] in FROZEN_TRAIN_KEYS)
+        frozen = key not in WHERE_KEYS and (
+            top in FROZEN_ON_RESUME or (top == "train" and rest.split(".")[0] in FROZEN_TRAIN_KEYS)
+        )
         (refused if frozen else allowed).append(line)
     return refused, allowed
 
