@@ -1,5 +1,6 @@
-"""`gan eval features --data CONFIG`: train and cache a labelled dataset's feature network (or
-report the cached one)."""
+"""`gan eval features --data CONFIG`: train and cache a labelled dataset's local feature network (or
+report the cached one). `gan eval` uses it with eval.features.network: local; by default it uses the
+reference network shipped with gan-cli where there is one (feature_reference)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.console import Console
 from gan_cli.config import load
 from gan_cli.errors import GanError, Stopped
 from gan_cli.evaluate import feature_net as fn
+from gan_cli.evaluate import feature_reference
 from gan_cli.evaluate.feature_cache import FeatureNet, cache_path, labelled_data, load_cached, train_and_save
 
 MAX_STEPS = 1_000_000
@@ -36,6 +38,14 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
     cfg = load(options.data, list(options.overrides))
     ld = labelled_data(cfg)
     path = cache_path(cfg)
+    if cfg.eval.features.network == "reference" and feature_reference.for_data(cfg.data.name) is not None:
+        console.print(
+            f"note: gan eval uses the reference network shipped for {cfg.data.name} unless eval.features.network: local "
+            "(this local one's FIDs compare only with FIDs of the same weights)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if path.is_file() and not options.force:
         net = load_cached(path, ld)
         console.print(
