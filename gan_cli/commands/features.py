@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gan_cli.config import load
+from gan_cli.config import Config, load
 from gan_cli.errors import GanError, Stopped
 from gan_cli.evaluate import feature_net as fn
 from gan_cli.evaluate import feature_reference
@@ -38,19 +38,12 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
     cfg = load(options.data, list(options.overrides))
     ld = labelled_data(cfg)
     path = cache_path(cfg)
-    if cfg.eval.features.network == "reference" and feature_reference.for_data(cfg.data.name) is not None:
-        console.print(
-            f"note: gan eval uses the reference network shipped for {cfg.data.name} unless eval.features.network: local "
-            "(this local one's FIDs compare only with FIDs of the same weights)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
     if path.is_file() and not options.force:
         net = load_cached(path, ld)
         console.print(
             f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True
         )
+        _note(cfg, console)
         return net
     settings = fn.TrainSettings(steps=options.steps or fn.default_steps(len(ld.train)))
     try:
@@ -65,4 +58,17 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
         highlight=False,
         soft_wrap=True,
     )
+    _note(cfg, console)
     return net
+
+
+def _note(cfg: Config, console: Console) -> None:
+    """Which network gan eval will use, where that is not the one just trained or reported."""
+    if cfg.eval.features.network == "reference" and feature_reference.for_data(cfg.data.name) is not None:
+        console.print(
+            f"note: gan eval uses the reference network shipped for {cfg.data.name}, not this local one, unless "
+            "eval.features.network: local (a local network's FIDs compare only with FIDs of the same weights)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
