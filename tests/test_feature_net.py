@@ -156,7 +156,7 @@ def test_the_cache_refuses_changed_weights_and_unreadable_files(tmp_path: Path) 
         fc.load_cached(net.path, ld)
     net.path.write_bytes(b"not a torch file")
     with pytest.raises(GanError, match="not a readable feature-network file"):
-        fc.ensure(cfg, None, fc.Console(quiet=True))
+        fc.ensure(config.load(mnist_config(tmp_path, root), ["eval.features.network=local"]), None, fc.Console(quiet=True))
 
 
 def test_the_data_hash_does_not_depend_on_the_generators_output_range() -> None:

@@ -1,5 +1,6 @@
-"""`gan eval features --data CONFIG`: train and cache a labelled dataset's feature network (or
-report the cached one)."""
+"""`gan eval features --data CONFIG`: train and cache a labelled dataset's local feature network (or
+report the cached one). `gan eval` uses it with eval.features.network: local; by default it uses the
+reference network shipped with gan-cli where there is one (feature_reference)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from gan_cli.config import load
+from gan_cli.config import Config, load
 from gan_cli.errors import GanError, Stopped
 from gan_cli.evaluate import feature_net as fn
+from gan_cli.evaluate import feature_reference
 from gan_cli.evaluate.feature_cache import FeatureNet, cache_path, labelled_data, load_cached, train_and_save
 
 MAX_STEPS = 1_000_000
@@ -41,6 +43,7 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
         console.print(
             f"already trained: {net.describe()} (retrain with --force)", markup=False, highlight=False, soft_wrap=True
         )
+        _note(cfg, console)
         return net
     settings = fn.TrainSettings(steps=options.steps or fn.default_steps(len(ld.train)))
     try:
@@ -55,4 +58,17 @@ def features_command(options: FeaturesOptions, console: Console | None = None) -
         highlight=False,
         soft_wrap=True,
     )
+    _note(cfg, console)
     return net
+
+
+def _note(cfg: Config, console: Console) -> None:
+    """Which network gan eval will use, where that is not the one just trained or reported."""
+    if cfg.eval.features.network == "reference" and feature_reference.for_data(cfg.data.name) is not None:
+        console.print(
+            f"note: gan eval uses the reference network shipped for {cfg.data.name}, not this local one, unless "
+            "eval.features.network: local (a local network's FIDs compare only with FIDs of the same weights)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,4 +1,6 @@
-"""The cached feature network of an image dataset: DATA_ROOT/gan-cli-features/<name>.pt, or, where
+"""The feature network of an image dataset: the reference one shipped with gan-cli
+(feature_reference; eval.features.network: reference, the default where one is shipped), or the
+locally trained one (eval.features.network: local), cached at DATA_ROOT/gan-cli-features/<name>.pt, or, where
 data.root may not be written (a shared, read-only dataset folder), the user's cache:
 $GAN_CLI_CACHE, else $XDG_CACHE_HOME/gan-cli, else ~/.cache/gan-cli, under gan-cli-features/ and a
 folder named for the data folder (its name and a hash of its absolute path).
@@ -7,6 +9,9 @@ The file holds the classifier's weights, its test accuracy, the training class h
 sha256 of its weights and of the training images and labels it saw. Loading recomputes both
 hashes and refuses a file whose weights or data differ: two FIDs compare only when their hashes
 match. `gan eval features --data CONFIG` trains it; `gan eval` trains it on first use.
+
+The calibration ("real vs real") compares the held-out split with images the network did not
+train on: the other held-out split (validation when the held-out split is test), see unseen_split.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from rich.console import Console
 
 from gan_cli import __version__, checkpoint, data
 from gan_cli.config import Config
+from gan_cli.data.splits import DEFAULT_RANGES
 from gan_cli.errors import GanError
 from gan_cli.evaluate import feature_net as fn
+from gan_cli.evaluate import feature_reference
 
 CACHE_DIR = "gan-cli-features"
 FORMAT_VERSION = 1
@@ -69,13 +76,31 @@ class FeatureNet:
     def label(self) -> str:
         return LABELS.get(self.info["data"], f"{self.info['data']}-CNN")
 
+    @property
+    def is_reference(self) -> bool:
+        return self.info.get("network") == "reference"
+
     def describe(self) -> str:
         i = self.info
+        if self.is_reference:
+            return (
+                f"features of {self.label}, the reference network shipped with gan-cli ({i['file']}, sha256 "
+                f"{i['file_sha256'][:12]}): test accuracy {100 * i['test_accuracy']:.2f} % on {i['n_test']:,} images; "
+                "numbers compare with any computed with this file (other machines, the docs), never with Inception FID"
+            )
         return (
-            f"features of {self.label} ({self.path}): test accuracy {100 * i['test_accuracy']:.2f} % on "
+            f"features of {self.label}, trained locally ({self.path}): test accuracy {100 * i['test_accuracy']:.2f} % on "
             f"{i['n_test']:,} images, weights sha256 {i['weights_sha256'][:12]}, data sha256 {i['data_sha256'][:12]}; "
             "numbers compare only with numbers of the same hashes, never with Inception FID"
         )
+
+    def record(self) -> dict[str, Any]:
+        """What eval.json's feature_net says: which network (reference + its file's hash, or local)."""
+        keys = ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256", "train_range")
+        out = {"network": self.info.get("network", "local"), **{k: self.info[k] for k in keys if k in self.info}}
+        if self.is_reference:
+            out.update(file=self.info["file"], file_sha256=self.info["file_sha256"])
+        return out
 
     @property
     def train_class_counts(self) -> np.ndarray:
@@ -214,7 +239,7 @@ def train_and_save(ld: LabelledData, path: Path, settings: fn.TrainSettings, con
         raise GanError(
             f"cannot write the feature network to {path}: {exc.strerror or exc} (set {CACHE_ENV} to a writable folder)"
         ) from None
-    return FeatureNet(model, path, info)
+    return FeatureNet(model, path, {**info, "network": "local"})
 
 
 def load_cached(path: Path, ld: LabelledData) -> FeatureNet:
@@ -247,11 +272,37 @@ def load_cached(path: Path, ld: LabelledData) -> FeatureNet:
         )
     model = fn.DigitCNN(ld.shape, NUM_CLASSES)
     model.load_state_dict(state)
-    return FeatureNet(model.eval(), path, info)
+    return FeatureNet(model.eval(), path, {**info, "network": "local"})
+
+
+def reference_net(cfg: Config, shape: tuple[int, ...] | None = None) -> FeatureNet:
+    """The reference network shipped for cfg.data.name (its file's sha256 checked), refusing images
+    of another shape than it was trained on."""
+    key = feature_reference.for_data(cfg.data.name)
+    if key is None:
+        raise GanError(f"no reference feature network is shipped for {cfg.data.name}: set eval.features.network: local")
+    model, path, info = feature_reference.load_model(key)
+    if shape is not None and cfg.data.name != "stacked-mnist" and tuple(shape) != tuple(info["shape"]):
+        raise GanError(
+            f"{cfg.data.name} images of shape {tuple(shape)}, but the reference network reads {tuple(info['shape'])}: "
+            "set eval.features.network: local"
+        )
+    return FeatureNet(model, path, info)
 
 
 def ensure(cfg: Config, ds: data.Dataset | None, console: Console) -> FeatureNet:
-    """The dataset's feature network: the cached one, or a new one trained (once) and cached."""
+    """The dataset's feature network: the shipped reference one (eval.features.network: reference,
+    where one is shipped), else the cached local one, or a new one trained (once) and cached."""
+    if cfg.eval.features.network == "reference":
+        if feature_reference.for_data(cfg.data.name) is not None:
+            return reference_net(cfg, ds.image_shape if ds is not None else None)
+        console.print(
+            f"eval.features.network: reference, but none is shipped for {cfg.data.name}: using a locally trained one "
+            "(its FIDs compare only with FIDs of the same weights)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     ld = labelled_data(cfg, ds)
     path = cache_path(cfg)
     if path.is_file():
@@ -263,3 +314,39 @@ def ensure(cfg: Config, ds: data.Dataset | None, console: Console) -> FeatureNet
         soft_wrap=True,
     )
     return train_and_save(ld, path, fn.TrainSettings(steps=fn.default_steps(len(ld.train))), console)
+
+
+SPLIT_WORDS = {"train": "training", "valid": "validation", "test": "test"}
+
+
+def unseen_split(split: str) -> str:
+    """The split that calibrates a held-out `split`: images neither the feature network (trained on
+    the training split) nor the held-out split hold: valid for test, test for valid."""
+    return "valid" if split == "test" else "test"
+
+
+def _pool_range(cfg: Config, split: str) -> tuple[int, int] | None:
+    """[start, end) of `split` in the dataset's training pool; None for an official test file."""
+    d = cfg.data
+    rng = getattr(d, f"{split}_range")
+    if rng is None and split == "test" and d.name in ("mnist", "fashion-mnist", "stacked-mnist"):
+        return None
+    rng = rng or DEFAULT_RANGES.get(d.name, {}).get(split)
+    return (int(rng[0]), int(rng[1])) if rng else None
+
+
+def calibration_pair(cfg: Config, net: FeatureNet, cal_split: str, m: int, held_split: str, n_held: int) -> str:
+    """The calibration row's `pair`: which images, whether the feature network saw them, against what."""
+    what = f"{m:,} {SPLIT_WORDS[cal_split]} images"
+    if cfg.data.name == "stacked-mnist" and cal_split != "test":
+        seen = "stacks of digits drawn from the whole MNIST training file, which the network partly trained on"
+    else:
+        trained = net.info.get("train_range") or _pool_range(cfg, "train")
+        cal = _pool_range(cfg, cal_split)
+        overlap = 0 if cal is None or trained is None else max(0, min(cal[1], trained[1]) - max(cal[0], trained[0]))
+        seen = (
+            "never seen by the feature network"
+            if overlap == 0
+            else f"the feature network trained on {overlap:,} images of their range"
+        )
+    return f"{what} ({seen}) vs the {n_held:,} {held_split} images"

@@ -1,5 +1,6 @@
 """The feature metrics of generated images against held-out ones, each beside its calibration (the
-same metric with training images in place of the samples): FID, KID, precision/recall,
+same metric with real images in place of the samples: feature_section passes images the feature
+network did not train on, and the `pair` text that names them): FID, KID, precision/recall,
 density/coverage and the class histogram, as eval.json records."""
 
 from __future__ import annotations
@@ -47,24 +48,27 @@ def _scores(
 
 
 def _calibration(r: dict[str, Any], pair: str) -> dict[str, Any]:
-    return {"value": r["value"], "stderr": r.get("stderr"), "n": r["n"], "pair": pair}
+    extra = {"interval": r["interval"]} if "interval" in r else {}
+    return {"value": r["value"], "stderr": r.get("stderr"), "n": r["n"], **extra, "pair": pair}
 
 
 def score_images(
     net: feature_cache.FeatureNet,
     fake: torch.Tensor,
     held: torch.Tensor,
-    train_part: torch.Tensor,
+    real_part: torch.Tensor,
     split: str,
     ev: Any,
     seed: int,
     device: torch.device | str = "cpu",
+    pair: str | None = None,
 ) -> dict[str, Any]:
-    """The metric records of `fake` against `held`, with `train_part` in place of `fake` as the
+    """The metric records of `fake` against `held`, with `real_part` in place of `fake` as the
     calibration; all three are images in [0, 1]. `ev` supplies fid_bootstrap and kid_subset_size;
-    the bootstraps and KID's subsets draw from streams of the evaluation `seed`."""
-    held_fl, fake_fl, train_fl = (extract(net.model, x, device=device) for x in (held, fake, train_part))
-    return score_features(net, fake_fl, held_fl, train_fl, split, ev, seed)
+    the bootstraps and KID's subsets draw from streams of the evaluation `seed`. `pair` names the
+    calibration's images (default: "M training images vs the N SPLIT images")."""
+    held_fl, fake_fl, real_fl = (extract(net.model, x, device=device) for x in (held, fake, real_part))
+    return score_features(net, fake_fl, held_fl, real_fl, split, ev, seed, pair)
 
 
 Features = tuple[torch.Tensor, torch.Tensor]  # (features (n, d) float64, predicted labels (n,))
@@ -74,23 +78,24 @@ def score_features(
     net: feature_cache.FeatureNet,
     fake_fl: Features,
     held_fl: Features,
-    train_fl: Features,
+    real_fl: Features,
     split: str,
     ev: Any,
     seed: int,
+    pair: str | None = None,
 ) -> dict[str, Any]:
     """score_images on features already extracted by `net`."""
-    m, held = len(train_fl[0]), held_fl[0]
+    m, held = len(real_fl[0]), held_fl[0]
     classes = net.train_class_counts
     held_knn = fm.knn_sq(held_fl[0], max(fm.PR_K, fm.DC_K))  # shared by the samples and the calibration
     model = _scores(held_fl, held_knn, fake_fl, classes, ev, seed, 0)
-    calib = _scores(held_fl, held_knn, train_fl, classes, ev, seed, 1)
-    pair = f"{m:,} training images vs the {len(held):,} {split} images"
+    calib = _scores(held_fl, held_knn, real_fl, classes, ev, seed, 1)
+    pair = pair or f"{m:,} training images vs the {len(held):,} {split} images"
     tag = net.label
     kid_shape = {key: model["kid"][key] for key in ("subsets", "subset_size")}
     common = {
         "split": split,
-        "feature_net": {k: net.info[k] for k in ("data", "arch", "test_accuracy", "weights_sha256", "data_sha256")},
+        "feature_net": net.record(),
     }
     specs = {
         "fid": (

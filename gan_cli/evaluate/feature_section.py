@@ -2,8 +2,10 @@
 histogram of G's samples in the dataset's feature network, each with its calibration.
 
 Samples: n from G, scored against the held-out split. Calibration ("real vs real"): the same metric
-with n training images (a random subset, at most the whole training split) in place of the samples,
-against the same held-out images: what data itself scores at this n, with this network.
+with n images the feature network did not train on (a random subset of the other held-out split:
+validation when the held-out split is test; at most the whole split) in place of the samples,
+against the same held-out images: what unseen data scores at this n, with this network. Its `pair`
+names the split (the network's own training images score about 1 FID lower).
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ def _labelled(
     net = feature_cache.ensure(loaded.cfg, ds, console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
+    cal_split = feature_cache.unseen_split(split)
+    pool = ds.split(cal_split)
     gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
-    train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
+    real_part = pool[torch.randperm(len(pool), generator=gen)[: min(n, len(pool))]]
+    pair = feature_cache.calibration_pair(loaded.cfg, net, cal_split, len(real_part), split, len(held))
     fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), loaded.device)
-    return score_images(net, to01(fake), to01(held), to01(train_part), split, loaded.cfg.eval, seed, loaded.device)
+    return score_images(net, to01(fake), to01(held), to01(real_part), split, loaded.cfg.eval, seed, loaded.device, pair)

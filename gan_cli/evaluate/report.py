@@ -37,6 +37,21 @@ def format_value(x: Any) -> str:
     return f"{x:.2f}" if a >= 100 else f"{x:.4f}" if a >= 1e-3 or a == 0 else f"{x:.2e}"
 
 
+def _bound(x: float) -> str:
+    """An interval end: 0 and 1 as such, 4 decimals, 2 significant digits below 0.001."""
+    return "0" if x == 0 else "1" if x == 1 else f"{x:.4f}" if abs(x) >= 1e-3 else f"{x:.2g}"
+
+
+def shown(m: dict[str, Any]) -> str:
+    """A value with its s.e. ("0.8550 ± 0.0035"); a proportion whose s.e. is 0 (recall 0.0, say: the
+    binomial s.e. vanishes at 0 and 1) with its Wilson interval instead ("0.0000 [0, 0.00038]")."""
+    text, stderr = format_value(m["value"]), m.get("stderr")
+    if stderr == 0 and m.get("interval"):
+        lo, hi = m["interval"]
+        return f"{text} [{_bound(lo)}, {_bound(hi)}]"
+    return text + (f" ± {format_value(stderr)}" if stderr is not None else "")
+
+
 def _n(n: Any) -> str:
     if isinstance(n, list):
         return " / ".join(f"{v:,}" for v in n)
@@ -57,16 +72,10 @@ def table(result: dict[str, Any]) -> Table:
     t.add_column("n", justify="right")
     t.add_column("what (estimator in eval.json)")
     for name, m in result["metrics"].items():
-        shown = format_value(m["value"]) + (f" ± {format_value(m['stderr'])}" if m.get("stderr") is not None else "")
-        row = [name, shown]
+        row = [name, shown(m)]
         if calibrated:  # the same metric between two real splits
             cal = m.get("calibration")
-            row.append(
-                format_value(cal["value"])
-                + (f" ± {format_value(cal['stderr'])}" if cal.get("stderr") is not None else "")
-                if cal
-                else ""
-            )
+            row.append(shown(cal) if cal else "")
         t.add_row(*row, _n(m["n"]), m.get("label") or m["estimator"])
     return t
 

@@ -4,7 +4,9 @@ A sample's mode is 100 a + 10 b + c, with a, b, c the MNIST feature network's la
 channels. Protocol metrics over eval.stacked.generated_samples samples (26,000 in VEEGAN and PacGAN): modes
 covered (at least one sample; of 1,000) and KL(mode histogram || uniform) in nats. FID, KID,
 precision/recall and density/coverage use the three channels' features side by side (3 x 128).
-Calibration: the same numbers for as many real training stacks.
+Calibration: FID and the k-NN metrics for as many stacks of the other held-out split (validation
+when the held-out split is test; its digits come from the whole MNIST training file, so the network
+saw some of them: the `pair` says so), the mode metrics for as many real training stacks.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ class StackedCNN(nn.Module):
 
 
 def stacked_net(cfg: Any, train_modes: np.ndarray, console: Console) -> feature_cache.FeatureNet:
-    """The MNIST feature network, per channel: the one of the MNIST files under data.root with the
-    same split ranges (there are as many stacks as MNIST images), trained on first use."""
+    """The MNIST feature network, per channel: the shipped reference one (eval.features.network:
+    reference), or the one of the MNIST files under data.root with the same split ranges (there are
+    as many stacks as MNIST images), trained on first use."""
     net = feature_cache.ensure(
         dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist")), None, console
     )
@@ -83,11 +86,17 @@ def stacked_metrics(
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
     s = ev.stacked.generated_samples
     gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
-    train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(max(n, s), len(ds.train))]]
+    train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(s, len(ds.train))]]
+    cal_split = feature_cache.unseen_split(split)
+    pool = ds.split(cal_split)
+    real_part = pool[torch.randperm(len(pool), generator=gen)[: min(n, len(pool))]]
     fake = generate(loaded.G, cfg, max(n, s), seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), dev)
-    fake_fl, held_fl, train_fl = (extract(net.model, to01(x), device=dev) for x in (fake, held, train_part))
+    fake_fl, held_fl, train_fl, real_fl = (
+        extract(net.model, to01(x), device=dev) for x in (fake, held, train_part, real_part)
+    )
     first = lambda f, k: (f[0][:k], f[1][:k])  # noqa: E731
-    out = score_features(net, first(fake_fl, n), held_fl, first(train_fl, n), split, ev, seed)
+    pair = feature_cache.calibration_pair(cfg, net, cal_split, len(real_part), split, len(held))
+    out = score_features(net, first(fake_fl, n), held_fl, real_fl, split, ev, seed, pair)
     del out["classes_covered"], out["class_kl"]  # over n samples; the protocol's mode metrics follow
     g, r = (
         mode_metrics(f[1][:s], seeds.derive(seed, seeds.EVAL_STACKED_BOOTSTRAP, side))
