@@ -336,3 +336,27 @@ def test_a_relative_data_root_is_stored_resolved(tmp_path: Path, monkeypatch: py
     assert stored == str(tmp_path / "mydata")
     monkeypatch.chdir(tmp_path / "run")  # resumed from elsewhere: the same data
     assert gan("train", "--resume", tmp_path / "run", "--set", "train.steps=16").exit_code == 0
+
+
+def test_sweep_address_where_something_else_listens_fails_in_seconds(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    pytest.importorskip("ray")
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:  # an HTTP/1 server, say: it reads and answers something that is not HTTP/2
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(1024)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    start = time.monotonic()
+    try:
+        message = one_clean_error(gan("sweep", _sweep_file(tmp_path, "seeds: 1\n"), "--address", f"127.0.0.1:{port}"))
+    finally:
+        server.close()
+    assert "but not Ray" in message and time.monotonic() - start < 20

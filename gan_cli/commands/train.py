@@ -98,7 +98,12 @@ def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks 
                     )
             except OSError as exc:
                 raise GanError(
-                    f"writing to {run_dir.path} failed: {exc.strerror or exc}; the last good checkpoint is {run_dir.last}"
+                    f"writing to {run_dir.path} failed: {exc.strerror or exc}; "
+                    + (
+                        f"the last good checkpoint is {run_dir.last}"
+                        if run_dir.has_checkpoint()
+                        else "no checkpoint was written"
+                    )
                 ) from None
     except KeyboardInterrupt:
         # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save

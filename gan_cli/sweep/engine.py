@@ -116,11 +116,39 @@ def check_address(address: str | None) -> None:
     if not sep or not host or not port.isdigit():
         raise GanError(f"--address {address}: expected auto, HOST:PORT (e.g. 10.0.0.5:6379) or ray://HOST:10001")
     try:
-        socket.create_connection((host, int(port)), timeout=5).close()
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            speaks_grpc = _answers_http2(conn)
     except OSError as exc:
         raise GanError(
             f"--address {address}: nothing answers at {host}:{port} ({exc.strerror or exc}); is the Ray cluster up (ray start --head)?"
         ) from None
+    if not speaks_grpc:
+        raise GanError(
+            f"--address {address}: something answers at {host}:{port}, but not Ray (Ray's head speaks gRPC there); "
+            f"check the port (ray start --head prints it; 6379 by default, ray:// uses 10001)"
+        )
+
+
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # + empty SETTINGS
+PROBE_TIMEOUT_S = 3.0
+
+
+def _answers_http2(conn: socket.socket) -> bool:
+    """Whether the server at `conn` answers an HTTP/2 client preface with a frame (gRPC servers,
+    Ray's among them, send their SETTINGS frame first): a few bytes and seconds, where ray.init
+    would retry for minutes against a port that is not Ray's."""
+    try:
+        conn.settimeout(PROBE_TIMEOUT_S)
+        conn.sendall(HTTP2_PREFACE)
+        head = b""
+        while len(head) < 9:
+            chunk = conn.recv(9 - len(head))
+            if not chunk:
+                return False
+            head += chunk
+    except OSError:
+        return False
+    return head[3] == 0x04  # a SETTINGS frame
 
 
 def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:

@@ -337,7 +337,7 @@ def as_worker(body: Callable[[Ranks], T]) -> T:
             stamp = _dt.datetime.now().strftime("%H:%M:%S")
             print(
                 f"error: rank {ranks.rank} lost contact with the other processes at {stamp} (one stopped or died: {first}); "
-                f"the run directory's checkpoints/last.pt is the last good checkpoint",
+                f"the run directory's checkpoints/last.pt, where one was written, is the last good checkpoint",
                 file=sys.stderr,
                 flush=True,
             )
