@@ -360,3 +360,25 @@ def test_sweep_address_where_something_else_listens_fails_in_seconds(tmp_path: P
     finally:
         server.close()
     assert "but not Ray" in message and time.monotonic() - start < 20
+
+
+def test_ctrl_c_while_ray_starts_stops_ray_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from gan_cli.errors import Stopped
+    from gan_cli.sweep import engine
+
+    ray = pytest.importorskip("ray")
+    calls: list[str] = []
+
+    def init(**kwargs: object) -> None:
+        calls.append("init")
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C inside ray.init
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: calls.append("shutdown"))
+    with pytest.raises(Stopped) as info:
+        with engine.connect(None, 1):
+            pass
+    assert calls == ["init", "shutdown"] and info.value.code == 130 and "while Ray was starting" in info.value.message

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gan_cli.errors import GanError
+from gan_cli.errors import GanError, Stopped
 from gan_cli.sweep.trial import FAILED, row
 
 INSTALL_HINT = "pip install 'gan-cli[sweep]'"
@@ -80,13 +80,19 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
         saved = os.environ.get("PYTHONPATH")
         try:
-            if address:
-                ray.init(address=address, **options)
-            else:
-                # local workers inherit the environment of the Ray processes started here (cheaper than a runtime_env)
-                os.environ["PYTHONPATH"] = _package_path()
-                _loopback_only()
-                ray.init(num_cpus=num_cpus, **options)
+            with _signals_wait() as pending:
+                if address:
+                    ray.init(address=address, **options)
+                else:
+                    # local workers inherit the environment of the Ray processes started here (cheaper than a runtime_env)
+                    os.environ["PYTHONPATH"] = _package_path()
+                    _loopback_only()
+                    ray.init(num_cpus=num_cpus, **options)
+            if pending:
+                ray.shutdown()
+                raise Stopped(
+                    f"gan sweep interrupted by {pending[0]} while Ray was starting: Ray was stopped, no trial ran", 130
+                )
         except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
             where = f"the Ray cluster at {address}" if address else "a local Ray"
             raise GanError(
@@ -106,6 +112,29 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
     finally:
         if owned:
             ray.shutdown()
+
+
+@contextlib.contextmanager
+def _signals_wait() -> Iterator[list[str]]:
+    """Hold Ctrl-C and SIGTERM while Ray starts (an interrupt inside ray.init left Ray's agents
+    running and once crashed the process); the list receives their names, to act on afterwards.
+    Child processes start with the default handlers (exec resets caught signals)."""
+    pending: list[str] = []
+    previous = {}
+
+    def record(signum: int, frame: Any) -> None:
+        pending.append(signal.Signals(signum).name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, record)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        yield pending
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def check_address(address: str | None) -> None:
