@@ -60,7 +60,7 @@ def test_an_unknown_grid_key_names_the_closest_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"seeds": 0}, "seeds: a count must be >= 1, got 0"),
+        ({"seeds": 0}, "seeds: a count must be between 1 and 10,000, got 0"),
         ({"grid": {"train.k": []}}, "grid.train.k: expected a non-empty list of values"),
         ({"grid": {"seed": [1, 2]}}, "grid.seed: use seeds:"),
         ({"set": {"device": "cuda"}}, "set.device: resources.gpus chooses the device"),
