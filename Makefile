@@ -27,8 +27,8 @@ check: $(STAMP)
 ## make test: the test suite (CPU, about ten minutes on 2 cores). The Ray tests run in a pytest of
 ## their own: a local Ray cluster is state of the whole process, shared by every test after it starts.
 test: $(STAMP)
-	$(PY) -m pytest --ignore=tests/test_sweep_ray.py
-	$(PY) -m pytest tests/test_sweep_ray.py
+	$(PY) -m pytest --ignore=tests/test_sweep_engine.py
+	$(PY) -m pytest tests/test_sweep_engine.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

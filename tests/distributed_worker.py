@@ -1,4 +1,4 @@
-"""One rank of tests/test_distributed.py, started twice with torchrun's environment (RANK, WORLD_SIZE, ...).
+"""One rank of tests/test_training_distributed.py, started twice with torchrun's environment (RANK, WORLD_SIZE, ...).
 
 Usage: python tests/distributed_worker.py PLAN.json, where the plan lists the runs to train with
 `gan train`'s own code (train_experiment, one process group for all of them) and where to write

@@ -1,13 +1,29 @@
-"""Config loading: strict keys, types and ranges, reported together with their key paths."""
+"""gan_cli/config/. Config loading: strict keys, types and ranges, reported together with their key
+paths; broken and hostile configs through `gan train` (hostile inputs), any text, document or
+override (fuzz), and the shipped paper configs value for value."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import math
+import tempfile
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
-from helpers import CONFIGS, tiny_toy_config
+import torch
+import yaml
+from helpers import CONFIGS, gan, tiny_toy_config, toy_config, write_config
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from gan_cli import config
+from gan_cli import config, models
+from gan_cli import config as config_mod
+from gan_cli.cli import app
+from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 
 
@@ -102,3 +118,415 @@ def test_the_hint_of_a_malformed_set_is_itself_a_valid_override() -> None:
     example = str(err.value).rsplit("e.g. ", 1)[1].strip()
     cfg = config.load(base=tiny_toy_config(), overrides=[example])
     assert cfg.train.optimizer.lr == 0.05
+
+
+# ---------------------------------------------------------------- hostile inputs: broken configs through `gan train`
+
+
+# Broken and hostile configs: each is one message naming the problem, exit 1, and no run directory.
+#
+# Every case runs `gan train` twice, with the default run directory (under ./runs) and with --out,
+# and checks that neither directory appears: all checks happen before the run directory is created.
+
+
+runner = CliRunner()
+
+
+GOOD = yaml.safe_dump(toy_config(), sort_keys=False)
+
+
+def with_(path: str, value: Any) -> str:
+    """The good config with one dotted key set to `value` (lists index as [0])."""
+    raw = toy_config()
+    node: Any = raw
+    parts = path.split(".")
+    for part in parts[:-1]:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    node[parts[-1]] = value
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
+# (id, YAML text, --set overrides, phrase the one message must contain)
+CASES: list[tuple[str, str, list[str], str]] = [
+    ("malformed-yaml", GOOD.replace("train:\n", "train:\n  k: [1, 2\n", 1), [], "line "),
+    ("tab-indented-yaml", "train:\n\tsteps: 3\n", [], "malformed YAML"),
+    ("top-level-list", "- data\n- train\n", [], "the top level must be a mapping of sections"),
+    ("top-level-scalar", "42\n", [], "the top level must be a mapping of sections"),
+    ("unknown-top-level-key", GOOD + "trian: {k: 2}\n", [], "trian: unknown key; did you mean 'train'?"),
+    ("unknown-nested-key", with_("train.batchsize", 10), [], "train.batchsize: unknown key; did you mean 'train.batch_size'?"),
+    ("wrong-type-int", with_("train.batch_size", "many"), [], "train.batch_size: expected an integer, got 'many'"),
+    ("wrong-type-section", with_("train", [1, 2]), [], "train: expected a mapping"),
+    ("wrong-type-bool", with_("data.download", "maybe"), [], "data.download: expected true/false"),
+    ("nan-size", with_("data.train_size", float("nan")), [], "data.train_size: expected an integer, got nan"),
+    ("nan-float", with_("data.std", float("nan")), [], "data.std: must be a finite number"),
+    ("inf-lr", with_("train.optimizer.lr", float("inf")), [], "train.optimizer.lr: must be a finite number"),
+    ("negative-size", with_("noise.dim", -3), [], "noise.dim: must be > 0, got -3"),
+    ("negative-units", with_("generator.hidden", [{"units": -8}]), [], "generator.hidden[0].units: must be > 0, got -8"),
+    ("zero-batch-size", with_("train.batch_size", 0), [], "train.batch_size: must be > 0, got 0"),
+    ("batch-larger-than-dataset", with_("train.batch_size", 300), [], "train.batch_size: 300 is larger than the 256 training examples"),
+    ("missing-data-root", with_("data", {"name": "mnist", "root": "/nonexistent/mnist"}), [], "mnist files not found under data.root=/nonexistent/mnist"),
+    ("missing-npz", with_("data", {"name": "npz", "path": "/nonexistent/x.npz"}), [], "data.path: npz file not found: /nonexistent/x.npz"),
+    ("unknown-activation", with_("generator.hidden", [{"units": 8, "activation": "swish"}]), [], "generator.hidden[0].activation: 'swish' is not one of"),
+    ("unknown-optimizer", with_("train.optimizer.name", "rmsprop"), [], "train.optimizer.name: 'rmsprop' is not one of sgd, adam"),
+    ("unknown-device", with_("device", "tpu"), [], "device: 'tpu' is not one of auto, cpu, cuda, cuda:N, mps"),
+    ("absent-device", GOOD, ["device=cuda:7"], "device: cuda:7 was requested but"),
+    ("unknown-nan-policy", with_("train.nan_policy", "ignore"), [], "train.nan_policy: 'ignore' is not one of stop, rollback"),
+    ("nan-lr-scale-out-of-range", with_("train.nan_lr_scale", 2.0), [], "train.nan_lr_scale: must be <= 1.0, got 2.0"),
+    ("set-unknown-key", GOOD, ["train.lrr=0.1"], "--set train.lrr: unknown key; did you mean 'train.optimizer.lr'?"),
+    ("set-unknown-section", GOOD, ["model.depth=3"], "--set model.depth: unknown key"),
+    ("set-without-equals", GOOD, ["train.steps"], "--set 'train.steps': expected KEY=VALUE"),
+    ("set-wrong-type", GOOD, ["train.k=two"], "train.k: expected an integer, got 'two'"),
+    ("yaml-timestamp-value", with_("train.steps", dt.date(2001, 1, 1)), [], "train.steps: expected an integer"),
+    ("set-impossible-date", GOOD, ["train.steps=2001-13-99"], "train.steps: expected an integer, got '2001-13-99'"),
+    ("yaml-impossible-date", GOOD + "eval: {seed: 2001-13-99}\n", [], "malformed YAML: a value cannot be read (month must be in 1..12)"),
+    ("no-budget", with_("train", {"batch_size": 32}), [], "train: set a budget, train.steps or train.epochs"),
+    ("empty-file", "", [], "train: set a budget"),
+    ("binary-garbage", "\x00\x01\x02 train: [", [], "malformed YAML"),
+]
+
+
+@pytest.mark.parametrize("text, overrides, phrase", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_a_bad_config_is_one_message_exit_1_and_no_run_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, overrides: list[str], phrase: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text, encoding="utf-8")
+    sets = [a for o in overrides for a in ("--set", o)]
+    for out in ([], ["--out", str(tmp_path / "out")]):
+        result = runner.invoke(app, ["train", str(cfg), *sets, *out])
+        assert result.exit_code == 1, result.output
+        assert result.stdout == "", "nothing but the error is printed"
+        assert result.stderr.startswith("error: ") and result.stderr.count("error: ") == 1, result.stderr
+        assert phrase in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists(), "a run directory was created"
+
+
+def test_malformed_yaml_names_the_file_and_the_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("name: x\ntrain:\n  steps: 3\n  k: [1, 2\nlog: {}\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", str(cfg)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {cfg}: line 5, column 4: malformed YAML"), result.stderr
+
+
+def test_all_problems_of_a_config_are_reported_together(tmp_path: Path) -> None:
+    raw = toy_config(train={"batch_size": 0, "steps": -1, "k": "x"}, noise={"dim": 0})
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = runner.invoke(app, ["train", str(cfg), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    for key in ("train.batch_size", "train.steps", "train.k", "noise.dim"):
+        assert f"  - {key}:" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_missing_or_unreadable_config_file_is_one_message(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1 and "config file not found" in result.stderr
+    latin = tmp_path / "latin1.yaml"
+    latin.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    result = runner.invoke(app, ["train", str(latin)])
+    assert result.exit_code == 1 and "cannot read config file" in result.stderr and "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- hostile inputs: contradictions and extremes, refused before anything is created
+
+
+def refused(result) -> str:
+    """A refused command: exit 1, one `error:` (a config's problems are listed under it, one a line), no traceback."""
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("error: ") == 1 and "Traceback" not in result.output, result.output
+    return result.stderr
+
+
+def _train_error(tmp_path: Path, cfg: dict | str, *extra: str) -> str:
+    path = tmp_path / "c.yaml"
+    if isinstance(cfg, str):
+        path.write_text(cfg)
+    else:
+        write_config(path, cfg)
+    out = tmp_path / "run"
+    message = refused(gan("train", path, "--out", out, *extra))
+    assert not out.exists(), "no run directory after a refused start"
+    return message
+
+
+@pytest.mark.parametrize(
+    "twice, line",
+    [("train", 3), ("optimizer", 4), ("name", 2), ("lr", 4)],
+)
+def test_a_key_given_twice_in_yaml_is_refused_with_its_lines(tmp_path: Path, twice: str, line: int) -> None:
+    docs = {
+        "train": "name: a\ntrain: {batch_size: 8, k: 3, steps: 5}\ntrain: {steps: 5}\n",
+        "optimizer": "name: a\ntrain:\n  optimizer: {lr: 0.1}\n  optimizer: {lr: 0.2}\n  steps: 3\n",
+        "name": "name: a\nname: b\ntrain: {steps: 3}\n",
+        "lr": "name: a\ntrain:\n  optimizer:\n    lr: 0.1\n    lr: 0.2\n  steps: 3\n",
+    }
+    doc = docs[twice]
+    if twice == "optimizer":
+        line = 4
+    elif twice == "lr":
+        line = 5
+    message = _train_error(tmp_path, doc)
+    assert f"line {line}: key '{twice}' appears a second time" in message
+
+
+def test_an_lr_floor_above_the_lr_is_refused(tmp_path: Path) -> None:
+    cfg = toy_config(train={"steps": 4, "optimizer": {"name": "sgd", "lr": 1e-6, "lr_schedule": {"name": "exponential", "min_lr": 0.01}}})
+    assert "train.optimizer.lr_schedule.min_lr: the floor 0.01 lies above train.optimizer.lr 1e-06" in _train_error(tmp_path, cfg)
+
+
+@pytest.mark.parametrize("betas, index", [([1.0, 0.999], 0), ([0.5, 1.5], 1), ([-0.1, 0.9], 0), ([0.5, 1.0], 1)])
+def test_adam_betas_torch_would_refuse_are_named_before_the_run(tmp_path: Path, betas: list[float], index: int) -> None:
+    cfg = toy_config(train={"steps": 4, "optimizer": {"name": "adam", "lr": 1e-3, "betas": betas}})
+    assert f"train.optimizer.betas[{index}]: must lie in [0, 1)" in _train_error(tmp_path, cfg)
+
+
+@pytest.mark.parametrize("key, text", [("lr", ".inf"), ("lr", ".nan"), ("weight_decay", ".inf"), ("momentum", ".nan")])
+def test_non_finite_numbers_are_refused(tmp_path: Path, key: str, text: str) -> None:
+    cfg = toy_config(train={"steps": 4, "optimizer": {"name": "sgd", "lr": 0.01}})
+    assert f"train.optimizer.{key}: must" in _train_error(tmp_path, cfg, "--set", f"train.optimizer.{key}={text}")
+
+
+@pytest.mark.parametrize("name", ["../escape", "/absolute", "", "..", "a/b", " padded"])
+def test_a_run_name_cannot_leave_runs(tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_config(tmp_path / "c.yaml", toy_config(name=name, train={"steps": 4}))
+    message = refused(gan("train", tmp_path / "c.yaml"))
+    assert "name: " in message and "plain file name" in message
+    assert not (tmp_path / "runs").exists() and not (tmp_path.parent / "escape").exists()
+
+
+# ---------------------------------------------------------------- fuzz: any text, document or override loads or fails cleanly
+
+
+# Property: whatever YAML document and --set overrides the loader is given, it returns a valid
+# Config or raises GanError, never anything else (a traceback for the user).
+
+
+FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+WORKDIR = Path(tempfile.mkdtemp(prefix="gan-config-fuzz-"))
+
+
+def _field_names(cls: type) -> set[str]:
+    names = set()
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        names.add(f.name)
+        tp = hints[f.name]
+        inner = typing.get_args(tp)[0] if typing.get_origin(tp) is list else tp
+        if dataclasses.is_dataclass(inner):
+            names |= _field_names(inner)
+    return names
+
+
+PATHS = config.key_paths(Config)
+
+
+NAMES = sorted(_field_names(Config) | {"hidden", "units", "activation"})
+
+
+CHOICES = ["gaussian", "ring", "grid", "mixture", "digits", "npz", "relu", "maxout", "sgd", "adam", "cpu", "auto", "cuda:0",
+           "rollback", "stop", "simultaneous", "alternating", "minimax", "exponential", "linear", "sigmoid", "marginals"]
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.integers(min_value=-3, max_value=300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(CHOICES),
+    st.text(max_size=12),
+)
+
+
+keys = st.one_of(st.sampled_from(NAMES), st.text(max_size=8), st.integers(-2, 2))
+
+
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=12)
+
+
+def load_or_error(text: str, overrides: list[str]) -> Config | GanError:
+    path = WORKDIR / "fuzz.yaml"
+    path.write_bytes(text.encode("utf-8", "replace"))  # lone surrogates become "?"
+    try:
+        cfg = config.load(path, overrides)
+    except GanError as exc:
+        assert str(exc).strip(), "an error message says something"
+        return exc
+    assert isinstance(cfg, Config)
+    assert config.from_dict(config.to_dict(cfg)) == cfg, "a valid config survives its own round trip"
+    return cfg
+
+
+@FUZZ
+@given(st.text(max_size=200))
+@example("train: [1, 2\n")
+@example("eval: {seed: 2001-13-99}\n")
+@example("? [a, b]\n: 1\n")
+@example("a: &x [*x]\n")
+@example("data: {train_size: 1" + "0" * 400 + "}\n")
+@example("noise: {scale: 1" + "0" * 400 + "}\n")
+@example("\x00")
+def test_any_text_loads_or_fails_cleanly(text: str) -> None:
+    load_or_error(text, [])
+
+
+@FUZZ
+@given(st.dictionaries(keys, values, max_size=6))
+def test_any_yaml_document_loads_or_fails_cleanly(doc: dict[Any, Any]) -> None:
+    load_or_error(yaml.safe_dump(doc), [])
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(PATHS), values), min_size=1, max_size=4))
+def test_a_good_config_with_random_values_at_real_keys_loads_or_fails_cleanly(changes: list[tuple[str, Any]]) -> None:
+    raw = toy_config()
+    for path, value in changes:
+        node = raw
+        parts = path.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    load_or_error(yaml.safe_dump(raw), [])
+
+
+override_values = st.one_of(st.text(max_size=20), values.map(lambda v: yaml.safe_dump(v, default_flow_style=True).strip()))
+
+
+overrides = st.lists(
+    st.one_of(
+        st.builds(lambda k, v: f"{k}={v}", st.sampled_from(PATHS), override_values),
+        st.builds(lambda k, v: f"{k}={v}", st.text(max_size=15), override_values),
+        st.text(max_size=20),
+    ),
+    max_size=4,
+)
+
+
+@FUZZ
+@given(overrides)
+@example(["train.steps=2001-13-99"])
+@example(["train=5", "train.k=2"])
+@example(["data.means=[[1e400, 0]]"])
+@example(["=1", "train.optimizer.lr="])
+def test_any_overrides_on_a_good_config_load_or_fail_cleanly(sets: list[str]) -> None:
+    result = load_or_error(yaml.safe_dump(toy_config()), sets)
+    if isinstance(result, Config):
+        assert all(math.isfinite(x) for x in (result.train.optimizer.lr, result.noise.scale))
+
+
+# ---------------------------------------------------------------- the shipped paper configs
+
+
+# configs/mnist.yaml is the released code's setup value for value; the Algorithm 1 twin differs only in the update.
+
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def _load(name: str):
+    return config_mod.load(CONFIGS / name)
+
+
+def _flatten(d, prefix=""):
+    if isinstance(d, dict):
+        out = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    return {prefix: d}
+
+
+def test_mnist_yaml_resolves_to_the_protocol_values() -> None:
+    cfg = _load("mnist.yaml")
+    assert cfg.data.name == "mnist"
+    assert cfg.data.train_range == [0, 50000] and cfg.data.valid_range == [50000, 60000]
+    assert (cfg.noise.dim, cfg.noise.prior) == (100, "uniform")
+    assert cfg.noise.scale == pytest.approx(math.sqrt(3))
+    g = cfg.generator
+    assert [(h.units, h.activation, h.dropout) for h in g.hidden] == [(1200, "relu", 0.0), (1200, "relu", 0.0)]
+    assert (g.output_activation, g.init, g.init_scale, g.output_bias) == ("sigmoid", "uniform", 0.05, "marginals")
+    d = cfg.discriminator
+    # dropout is the probability of dropping: keep 0.8 of the pixels, 0.5 of the hidden units
+    assert [(h.units, h.activation, h.pieces, h.dropout) for h in d.hidden] == [(240, "maxout", 5, 0.2), (240, "maxout", 5, 0.5)]
+    assert (d.output_dropout, d.init, d.init_scale) == (0.5, "uniform", 0.005)
+    t = cfg.train
+    assert (t.update, t.k, t.generator_loss, t.d_loss_scale, t.batch_size) == ("simultaneous", 1, "non_saturating", 0.5, 100)
+    o = t.optimizer
+    assert (o.name, o.sgd_form, o.lr) == ("sgd", "paper", 0.1)
+    assert (o.lr_schedule.name, o.lr_schedule.decay, o.lr_schedule.min_lr) == ("exponential", 1.000004, 1e-6)
+    m = o.momentum_schedule
+    assert (m.name, m.start, m.final, m.saturate_epoch) == ("linear", 0.5, 0.7, 250)
+    assert o.weight_decay == 0.0
+    assert cfg.select.every_epochs == 1  # model selection on the validation Parzen signal is on
+    assert cfg.eval.generated_samples == 10_000
+
+
+def test_algorithm1_config_differs_only_in_the_update_scheme() -> None:
+    a = _flatten(to_dict(_load("mnist.yaml")))
+    b = _flatten(to_dict(_load("mnist_algorithm1.yaml")))
+    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert diff == {"name": ("mnist", "mnist_algorithm1"), "train.update": ("simultaneous", "alternating")}
+    assert b["train.k"] == 1
+
+
+def test_mnist_nets_have_the_papers_shapes_and_init_ranges() -> None:
+    cfg = _load("mnist.yaml")
+    torch.manual_seed(0)
+    g, d = models.build(cfg, 784)
+    assert models.count_parameters(g) == 100 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 784 + 784
+    assert models.count_parameters(d) == 784 * 1200 + 1200 + 240 * 1200 + 1200 + 240 + 1
+    # every layer of G, the sigmoid output layer included, is U(-0.05, 0.05); D is U(-0.005, 0.005)
+    for lin in [m for m in g.modules() if isinstance(m, torch.nn.Linear)]:
+        assert 0.04 < lin.weight.abs().max().item() <= 0.05
+    for lin in [m for m in d.modules() if isinstance(m, torch.nn.Linear)]:
+        assert 0.004 < lin.weight.abs().max().item() <= 0.005
+        assert lin.bias.abs().max().item() == 0.0
+    drops = [m.p for m in d.modules() if isinstance(m, torch.nn.Dropout)]
+    assert drops == [0.2, 0.5, 0.5]
+
+
+def test_selection_is_off_by_default() -> None:
+    cfg = config_mod.from_dict({"train": {"steps": 1}})
+    assert cfg.select.every_epochs == 0
+
+
+def test_averaged_recipe_is_the_released_training_with_G_averaged() -> None:
+    a = _flatten(to_dict(_load("mnist.yaml")))
+    b = _flatten(to_dict(_load("mnist_averaged.yaml")))
+    diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
+    assert diff == {
+        "name", "train.epochs", "train.ema.decay", "train.ema.rampup", "log.checkpoint_every", "log.keep",
+        "select.kernels",
+    }
+    averaged = _load("mnist_averaged.yaml")
+    assert (averaged.train.ema.decay, averaged.train.ema.rampup) == (0.9995, None)
+
+
+def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G() -> None:
+    """configs/mnist_algorithm1_adam.yaml: Algorithm 1 as the paper states it (alternating, k = 1, the
+    paper's nets, data and noise), with Adam and G averaged; nothing else differs."""
+    a = _flatten(to_dict(_load("mnist_algorithm1.yaml")))
+    b = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
+    diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
+    assert {k for k in diff if not k.startswith(("train.optimizer.", "log.", "select."))} == {"name", "train.epochs", "train.ema.decay", "train.ema.rampup"}
+    tuned = _load("mnist_algorithm1_adam.yaml")
+    assert (tuned.train.update, tuned.train.k, tuned.train.optimizer.name) == ("alternating", 1, "adam")
+    assert (tuned.train.ema.decay, tuned.train.ema.rampup) == (0.9999, 0.2)
+
+
+def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
+    """configs/mnist_fast.yaml: configs/mnist_algorithm1_adam.yaml with bf16 forward passes, nothing else."""
+    a = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
+    b = _flatten(to_dict(_load("mnist_fast.yaml")))
+    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert diff == {"name": ("mnist_algorithm1_adam", "mnist_fast"), "train.precision": ("float32", "bf16")}

@@ -4,6 +4,10 @@ Every import of every module under gan_cli/ is read with `ast`, including the im
 functions (a lazy import is still a dependency) and under `if TYPE_CHECKING:`. A module's layer is
 its folder's (FOLDERS), so a module added to a folder takes the folder's layer; a module added at
 the top is a part (layer 2). No module has an exception of its own.
+
+The tests mirror the package: each tests/test_*.py specifies one module or package, named after it
+(test_run_dir.py: gan_cli/run_dir.py; test_commands_train.py: gan_cli/commands/train.py), except
+the few cross-cutting files of CROSS_CUTTING.
 """
 
 from __future__ import annotations
@@ -203,3 +207,27 @@ def test_the_checker_sees_lazy_relative_and_type_checking_imports() -> None:
     assert "gan_cli.evaluate.parzen" in at_import
     assert layer_of("gan_cli.commands.eval") == 6 and layer_of("gan_cli.evaluate.parzen") == 3
     assert layer_of("gan_cli.training.some_new_module") == 5 and layer_of("gan_cli.brand_new") == PARTS
+
+
+# ---------------------------------------------------------------- the tests mirror the package
+
+TESTS = REPO / "tests"
+
+# Test files that specify no one module, and what they specify instead. Keep this list short: a
+# test of a module goes into that module's file, hostile and fuzz cases under a section of it.
+CROSS_CUTTING: dict[str, str] = {
+    "test_docs.py": "README.md and docs/: rendering, links, the numbers they quote, the README's examples",
+    "test_layering.py": "the package's structure: layers, imports, and this mirror",
+}
+
+
+def test_every_test_file_names_a_module_or_package() -> None:
+    """test_a_b.py specifies gan_cli/a/b.py or gan_cli/a/b/ (a dot of the module's name is an underscore)."""
+    names = {name.removeprefix("gan_cli.").replace(".", "_") for name in MODULES if name != "gan_cli"}
+    files = sorted(p.name for p in TESTS.glob("test_*.py"))
+    stray = [f for f in files if f.removeprefix("test_").removesuffix(".py") not in names and f not in CROSS_CUTTING]
+    assert not stray, (
+        "each tests/test_*.py is named after the gan_cli module or package it specifies "
+        f"(or listed in CROSS_CUTTING in tests/test_layering.py): {stray}"
+    )
+    assert set(CROSS_CUTTING) <= set(files), "CROSS_CUTTING names a file that is gone"

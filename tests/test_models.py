@@ -1,9 +1,11 @@
-"""G and D built from configs: shapes, maxout, dropout placement, init schemes."""
+"""gan_cli/models.py: G and D built from configs: shapes, maxout, dropout placement, init schemes, and
+the fast maxout and dropout layers against their definitions."""
 
 from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from helpers import CONFIGS
 
@@ -42,3 +44,41 @@ def test_noise_priors() -> None:
     assert u.abs().max() <= math.sqrt(3) and abs(u.var().item() - 1) < 0.05
     n = models.sample_noise(20000, 3, "normal", 2.0, torch.device("cpu"))
     assert abs(n.std().item() - 2) < 0.05
+
+
+# ---------------------------------------------------------------- the fast layers
+
+
+@pytest.mark.slow
+def test_maxout_kernel_matches_the_max_over_pieces_and_its_gradient() -> None:
+    from gan_cli.models import Maxout
+
+    torch.manual_seed(0)
+    m = Maxout(7, 4, 3).double()
+    x = torch.randn(2, 5, 7, dtype=torch.float64, requires_grad=True)
+    reference = m.linear(x).view(2, 5, 4, 3).amax(-1)
+    torch.testing.assert_close(m(x), reference)
+    g = torch.randn(2, 5, 4, dtype=torch.float64)
+    ours = torch.autograd.grad(m(x), [x, *m.parameters()], g)
+    theirs = torch.autograd.grad(reference, [x, *m.parameters()], g)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b)
+    assert torch.autograd.gradcheck(m, (x,))
+
+
+@pytest.mark.slow
+def test_dropout_keeps_each_input_with_probability_1_minus_p_and_rescales() -> None:
+    from gan_cli.models import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(0.3)
+    y = drop(torch.ones(400, 500))
+    kept = y != 0
+    assert y.unique().tolist() == [0.0, pytest.approx(1 / 0.7)]
+    assert kept.float().mean().item() == pytest.approx(0.7, abs=0.005)  # 200,000 draws: s.e. 0.001
+    x = torch.randn(30, 20, requires_grad=True)
+    out = drop(x)
+    out.sum().backward()
+    torch.testing.assert_close(x.grad, (out != 0).float() / 0.7)
+    drop.eval()
+    assert drop(x) is x

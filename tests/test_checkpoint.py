@@ -1,21 +1,29 @@
-"""Checkpoints that are hostile, broken or never written: code-running pickles, truncated and foreign
-files, a full disk or an unwritable run directory. (NaN/inf: tests/test_nonfinite.py.)"""
+"""gan_cli/checkpoint.py. Checkpoints that are hostile, broken or never written: code-running pickles,
+truncated and foreign files, a full disk or an unwritable run directory; weights holding NaN or inf;
+and (fuzz) any bytes in a checkpoint file. (NaN during training: tests/test_training_nan_guard.py.)"""
 
 from __future__ import annotations
 
 import errno
+import gzip
+import io
 import os
 import pickle
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
-from helpers import gan, one_clean_error, toy_config, write_config
+from helpers import gan, one_clean_error, toy_config, write_config, write_idx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +36,7 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "run"
 
 
-# ---------------------------------------------------------------- hostile checkpoint files
+# ---------------------------------------------------------------- hostile inputs: checkpoint files
 
 
 class RunsCode:
@@ -121,7 +129,7 @@ def test_temp_files_are_never_taken_for_checkpoints(tmp_path: Path, good_run: Pa
     assert sorted(p.name for p in RunDir(run).remove_stale_temps()) == [".last.pt.abc123.tmp", ".step_0000009.pt.link"]
 
 
-# ---------------------------------------------------------------- disk full, unwritable directories
+# ---------------------------------------------------------------- hostile inputs: disk full, unwritable directories
 
 
 def twelve_steps(tmp_path: Path) -> Path:
@@ -162,21 +170,6 @@ def test_a_failing_checkpoint_write_is_one_message_and_the_last_good_checkpoint_
     assert [p.name for p in (run / "checkpoints").iterdir() if p.name.startswith(".")] == [], "no temp file left"
 
 
-def test_an_unwritable_out_is_one_message_and_creates_nothing(tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    message = one_clean_error(gan("train", twelve_steps(tmp_path), "--out", blocker / "run"))
-    assert f"cannot write the run directory {blocker / 'run'}" in message
-    assert blocker.read_text() == "not a directory"
-
-
-def test_an_unwritable_runs_parent_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    Path("runs").write_text("a file where the runs/ folder should be")
-    message = one_clean_error(gan("train", twelve_steps(tmp_path)))
-    assert "cannot create the run directory runs/tiny-" in message
-
-
 def test_resume_into_an_unwritable_run_directory_is_one_message_and_keeps_last_pt(tmp_path: Path, good_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As a read-only directory does for a normal user (root writes through permissions, so simulate it)."""
     run = tmp_path / "run"
@@ -210,3 +203,79 @@ def test_a_read_only_run_directory_on_resume_keeps_last_pt(tmp_path: Path, good_
         for p in (run, run / "checkpoints"):
             p.chmod(0o755)
     assert (run / "checkpoints" / "last.pt").read_bytes() == before
+
+
+# ---------------------------------------------------------------- fuzz: any bytes in a checkpoint load or fail cleanly
+
+
+# Property: whatever bytes stand in a file the tool reads (npz data, gzip IDX, images, checkpoints),
+# loading it gives data, or one GanError naming the file; never another exception.
+
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+WORKDIR = Path(tempfile.mkdtemp(prefix="gan-file-fuzz-"))
+
+
+def _valid_gz_idx() -> bytes:
+    path = write_idx(WORKDIR / "seed-idx", np.zeros((30, 4, 4), np.uint8), gz=True)
+    return path.read_bytes()
+
+
+def _valid_checkpoint() -> bytes:
+    buf = io.BytesIO()
+    torch.save(checkpoint.make_checkpoint(step=1, config={}, generator={"w": torch.zeros(2)}, discriminator={"w": torch.zeros(2)}), buf)
+    return buf.getvalue()
+
+
+def mutations(valid: bytes) -> st.SearchStrategy[bytes]:
+    """Arbitrary bytes, and the valid file with a stretch overwritten, cut short or extended."""
+    n = len(valid)
+    flipped = st.tuples(st.integers(0, n - 1), st.binary(min_size=1, max_size=16)).map(lambda a: valid[: a[0]] + a[1] + valid[a[0] + len(a[1]) :])
+    cut = st.integers(0, n).map(lambda k: valid[:k])
+    extended = st.binary(max_size=64).map(lambda b: valid + b)
+    return st.one_of(st.binary(max_size=256), flipped, cut, extended)
+
+
+def _loads_or_one_error(load, path: Path | None = None) -> None:
+    """`load()` succeeds or raises a one-line GanError (naming `path`, when given)."""
+    try:
+        load()
+    except GanError as exc:
+        text = str(exc)
+        if path is not None:
+            assert str(path) in text or path.name in text, text
+        assert "\n" not in text.strip()
+
+
+@FUZZ
+@given(mutations(_valid_checkpoint()))
+def test_checkpoint_bytes(content: bytes) -> None:
+    path = WORKDIR / "c.pt"
+    path.write_bytes(content)
+    _loads_or_one_error(lambda: checkpoint.load(path), path)
+
+
+def test_the_seeds_are_valid_files() -> None:
+    """The mutations start from files that load, so the properties test damage, not only garbage."""
+    assert gzip.decompress(_valid_gz_idx())[:3] == b"\x00\x00\x08"
+    path = WORKDIR / "ok.pt"
+    path.write_bytes(_valid_checkpoint())
+    assert checkpoint.load(path)["step"] == 1
+
+
+# ---------------------------------------------------------------- non-finite weights
+
+
+@pytest.mark.parametrize("net", ["generator", "discriminator"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path, net: str, bad: float) -> None:
+    weights = {"w": torch.zeros(3, 3), "b": torch.zeros(3), "steps": torch.tensor(4)}
+    broken = {**weights, "b": torch.tensor([0.0, bad, 0.0])}
+    ckpt = checkpoint.make_checkpoint(step=4, config={}, generator=weights, discriminator=weights)
+    ckpt[net] = broken
+    path = tmp_path / "last.pt"
+    torch.save(ckpt, path)
+    with pytest.raises(GanError, match=f"the {net}'s weights hold NaN or inf \\(b\\)"):
+        checkpoint.load(path)

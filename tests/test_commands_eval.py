@@ -1,4 +1,4 @@
-"""`gan eval` end to end: tiny runs trained with `gan train` on 1-D, 2-D and digit data, then
+"""`gan eval` (gan_cli/commands/eval.py) end to end: tiny runs trained with `gan train` on 1-D, 2-D and digit data, then
 evaluated; eval.json's schema, repeatability with --seed, and one-line errors for bad input."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import one_clean_error, tiny_toy_config, write_config
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
@@ -175,3 +176,31 @@ def test_eval_settings_are_validated_in_the_config(tmp_path: Path) -> None:
     text = str(exc.value)
     for key in ("eval.critic.seeds", "eval.critic.architecture", "eval.density.kde_bandwidth", "eval.density.z_grid"):
         assert key in text
+
+
+# ---------------------------------------------------------------- hostile inputs: checks before the work
+
+
+def test_eval_on_a_too_small_validation_split_fails_before_any_critic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from helpers import write_idx
+
+    raw = tmp_path / "mnist" / "MNIST" / "raw"
+    rng = np.random.default_rng(0)
+    write_idx(raw / "train-images-idx3-ubyte", rng.integers(0, 256, (120, 28, 28)), gz=True)
+    write_idx(raw / "t10k-images-idx3-ubyte", rng.integers(0, 256, (30, 28, 28)), gz=True)
+    cfg = tiny_toy_config(
+        data={"name": "mnist", "root": str(tmp_path / "mnist"), "download": False, "train_range": [0, 100], "valid_range": [100, 120]},
+        generator={"output_activation": "sigmoid"},
+        train={"steps": 2, "batch_size": 10},
+        log={"every": 2, "checkpoint_every": 2, "samples_every": 2, "keep": 1, "picture_samples": 4},
+    )
+    write_config(tmp_path / "c.yaml", cfg)
+    assert gan("train", tmp_path / "c.yaml", "--out", tmp_path / "run").exit_code == 0
+
+    def no_critics(*args, **kwargs):
+        raise AssertionError("critics trained before the split check")
+
+    monkeypatch.setattr("gan_cli.evaluate.measure._critic_section", no_critics)
+    message = one_clean_error(gan("eval", "--ckpt", tmp_path / "run", "--split", "valid", "--num-samples", "100"))
+    assert "leaves 0 to score" in message

@@ -13,34 +13,28 @@ code; the reference runs are computed here, in one process.
 
 from __future__ import annotations
 
-import dataclasses
-
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-import typer
 from helpers import (
     REPO,
     UPDATE_SCHEMES,
     metrics_rows,
     run_ranks,
     tiny_toy_config,
+    train_experiment,
     write_config,
 )
 
 from gan_cli import checkpoint, data, models, seeds
 from gan_cli import config as config_mod
-from gan_cli.cli import app
 from gan_cli.data import EpochSampler
-from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.distributed import ShardedSampler, step_seed
-from gan_cli.training.launch import worker_argv
 from gan_cli.training.loop import Trainer
-from gan_cli.training.options import TrainOptions
 
 WORLD = 2
 B = 16  # per rank: 256 examples / 32 = 8 global batches per epoch, so 20 steps cross epoch boundaries
@@ -149,20 +143,6 @@ def test_a_one_process_checkpoint_resumes_with_two(two_ranks: dict[str, Any]) ->
 
 
 # ---------------------------------------------------------------- no processes
-
-
-def test_the_launcher_forwards_every_option_of_gan_train_but_nproc() -> None:
-    """The workers get the whole options object: every field but nproc arrives as given, and every
-    option of `gan train` is a field of it (so none can be forgotten on the way)."""
-    given = TrainOptions(Path("c.yaml"), ("train.steps=3", "seed=2"), Path("out"), True, "cpu", 3, True, 4, "gan train c.yaml --nproc 4")
-    args = worker_argv(given)
-    assert args[:4] == ["-m", "gan_cli", "train", "--worker-options"]
-    assert TrainOptions.from_json(args[4]) == dataclasses.replace(given, nproc=None)
-    fields = {f.name for f in dataclasses.fields(TrainOptions)}
-    train = typer.main.get_command(app).commands["train"]
-    for param in train.params:
-        if param.name not in ("help", "worker_options"):
-            assert {"set_": "overrides", "dry_run": "dry_run"}.get(param.name, param.name) in fields, f"gan train {param.name} is not in TrainOptions"
 
 
 def test_the_ranks_shards_make_up_the_one_process_batch() -> None:

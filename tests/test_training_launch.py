@@ -1,4 +1,5 @@
-"""`gan train --nproc 2` on the CPU when things go wrong: a killed rank, Ctrl-C, SIGTERM.
+"""gan_cli/training/launch.py: the launcher forwards every option; and `gan train --nproc 2` on the
+CPU when things go wrong: a killed rank, Ctrl-C, SIGTERM.
 
 A rank killed with SIGKILL: the launcher stops the other within seconds, says which rank died and
 where the last checkpoint is, exits 1, and that checkpoint loads and resumes (with one process).
@@ -9,6 +10,7 @@ the launcher's output (rank 0's lines) instead of sleeping.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import signal
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+import typer
 from helpers import (
     Child,
     child_pids,
@@ -29,8 +32,9 @@ from helpers import (
 )
 
 from gan_cli import checkpoint
-
-pytestmark = pytest.mark.slow
+from gan_cli.cli import app
+from gan_cli.training.launch import worker_argv
+from gan_cli.training.options import TrainOptions
 
 LONG = 1_000_000  # steps: far more than a test lets run
 STOP_WITHIN_S = 20.0  # from the kill to the launcher's exit, on a loaded 2-core machine (about 3 s idle)
@@ -77,6 +81,7 @@ def none_running(pids: list[int], timeout: float = 10.0) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_a_killed_rank_stops_the_other_within_seconds_and_the_last_checkpoint_resumes(tmp_path: Path) -> None:
     child, run = start(tmp_path)
     try:
@@ -106,6 +111,7 @@ def test_a_killed_rank_stops_the_other_within_seconds_and_the_last_checkpoint_re
     assert "the data order restarts at the epoch boundary" in (run / "command.txt").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_on_the_launcher_writes_one_checkpoint_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
     child, run = start(tmp_path)
@@ -127,3 +133,20 @@ def test_a_signal_on_the_launcher_writes_one_checkpoint_and_exits_130(tmp_path: 
     logged = [r["step"] for r in metrics_rows(run, complete_only=True)]
     assert logged == list(range(1, step + 1)), "one row per step, by rank 0 alone, up to the checkpoint"
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == sorted(["last.pt", f"step_{step:07d}.pt"])
+
+
+# ---------------------------------------------------------------- no processes
+
+
+def test_the_launcher_forwards_every_option_of_gan_train_but_nproc() -> None:
+    """The workers get the whole options object: every field but nproc arrives as given, and every
+    option of `gan train` is a field of it (so none can be forgotten on the way)."""
+    given = TrainOptions(Path("c.yaml"), ("train.steps=3", "seed=2"), Path("out"), True, "cpu", 3, True, 4, "gan train c.yaml --nproc 4")
+    args = worker_argv(given)
+    assert args[:4] == ["-m", "gan_cli", "train", "--worker-options"]
+    assert TrainOptions.from_json(args[4]) == dataclasses.replace(given, nproc=None)
+    fields = {f.name for f in dataclasses.fields(TrainOptions)}
+    train = typer.main.get_command(app).commands["train"]
+    for param in train.params:
+        if param.name not in ("help", "worker_options"):
+            assert {"set_": "overrides", "dry_run": "dry_run"}.get(param.name, param.name) in fields, f"gan train {param.name} is not in TrainOptions"

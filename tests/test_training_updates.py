@@ -1,4 +1,5 @@
-"""The released code's update, step for step, against pylearn2's formulas written out in numpy.
+"""gan_cli/training/updates.py: the eager step's algebra against plain autograd (the last section), and
+the released code's update, step for step, against pylearn2's formulas written out in numpy.
 
 A tiny net of the paper's shape (G: ReLU, ReLU, sigmoid output with the marginal bias; D: dropout
 on every layer's input, two maxout layers, a linear logit) trains three simultaneous steps in the
@@ -18,13 +19,14 @@ The decay (1.5 a step) and a momentum ramp that changes at step 3 make both sche
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
-from gan_cli import models
+from gan_cli import config, data, models, objectives
 from gan_cli.config import from_dict
 from gan_cli.data import Dataset
 from gan_cli.training.loop import Trainer
@@ -258,3 +260,106 @@ def test_three_simultaneous_steps_match_pylearn2s_formulas(monkeypatch: pytest.M
             # the displacement agrees to 1e-6 of its size (so do the weights, a fortiori)
             assert np.linalg.norm(moved - expected) <= 1e-6 * np.linalg.norm(expected), f"{which}.{k}"
             np.testing.assert_allclose(theirs[k], mine[k], rtol=1e-6, atol=1e-9, err_msg=f"{which}.{k}")
+
+
+# ---------------------------------------------------------------- the eager step's algebra (slow: moved from the speed options' file)
+
+
+def raw_config(dropout: float = 0.0, **train: Any) -> dict[str, Any]:
+    """A tiny 4-d experiment with maxout D; dropout 0 unless asked, so runs compare exactly."""
+    return {
+        "name": "speed",
+        "seed": 3,
+        "device": "cpu",
+        "data": {"name": "mixture", "means": [[0, 0, 1, 1], [2, 2, 0, 0]], "std": 0.2, "train_size": 256, "held_out_size": 64},
+        "noise": {"dim": 3},
+        "generator": {"hidden": [{"units": 16, "activation": "relu"}, {"units": 16, "activation": "relu"}]},
+        "discriminator": {
+            "hidden": [{"units": 8, "activation": "maxout", "pieces": 3, "dropout": dropout}, {"units": 8, "activation": "maxout", "pieces": 3, "dropout": dropout}],
+            "output_dropout": dropout,
+        },
+        "train": {
+            "batch_size": 32,
+            "steps": 10,
+            "optimizer": {"name": "sgd", "lr": 0.05, "lr_schedule": {"name": "exponential", "decay": 1.01}, "momentum_schedule": {"name": "linear", "saturate_epoch": 3}},
+            **train,
+        },
+    }
+
+
+def trainer(raw: dict[str, Any]) -> Trainer:
+    cfg = config.from_dict(raw)
+    return Trainer(cfg, data.load(cfg), torch.device("cpu"))
+
+
+@pytest.mark.slow
+def test_one_d_pass_over_real_and_fake_is_algorithm_1s_d_update() -> None:
+    tr = trainer(raw_config())
+    G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
+    state = torch.get_rng_state()
+    x = tr.train_data[:32]
+    tr.fast.eager.discriminator(torch.arange(32))
+    # by hand: D(x) and D(G(z)) as two passes, the loss of Algorithm 1, pylearn2's momentum SGD
+    torch.set_rng_state(state)
+    with torch.no_grad():
+        fake = G(tr.noise(32))
+    loss = objectives.discriminator_loss(D(x), D(fake), tr.cfg.train.d_loss_scale)
+    grads = torch.autograd.grad(loss, list(D.parameters()))
+    lr = tr.opt_d.param_groups[0]["lr"]
+    for p, g, new in zip(D.parameters(), grads, tr.D.parameters()):
+        torch.testing.assert_close(new.detach(), p.detach() - lr * g, rtol=1e-5, atol=1e-7)
+    for p, new in zip(G.parameters(), tr.G.parameters()):
+        assert torch.equal(p, new), "D's update moved G"
+
+
+@pytest.mark.slow
+def test_g_update_through_a_frozen_d_matches_plain_autograd_and_restores_d() -> None:
+    tr = trainer(raw_config())
+    G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
+    state = torch.get_rng_state()
+    tr.fast.eager.generator()
+    assert all(p.requires_grad for p in tr.D.parameters()), "D's parameters must train again"
+    assert all(p.grad is None for p in tr.D.parameters()), "G's update must not leave gradients on D"
+    torch.set_rng_state(state)
+    loss = objectives.generator_loss(D(G(tr.noise(32))), tr.cfg.train.generator_loss)
+    grads = torch.autograd.grad(loss, list(G.parameters()))
+    lr = tr.opt_g.param_groups[0]["lr"]
+    for p, g, new in zip(G.parameters(), grads, tr.G.parameters()):
+        torch.testing.assert_close(new.detach(), p.detach() - lr * g, rtol=1e-5, atol=1e-7)
+    for p, new in zip(D.parameters(), tr.D.parameters()):
+        assert torch.equal(p, new), "G's update moved D"
+
+
+@pytest.mark.slow
+def test_simultaneous_gradients_are_taken_before_either_net_moves() -> None:
+    tr = trainer(raw_config(update="simultaneous"))
+    G, D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
+    state = torch.get_rng_state()
+    x = tr.train_data[:32]
+    tr.fast.eager.simultaneous(torch.arange(32))
+    torch.set_rng_state(state)
+    fake = G(tr.noise(32))
+    real_logits, fake_logits = D(x), D(fake)
+    d_grads = torch.autograd.grad(objectives.discriminator_loss(real_logits, fake_logits, tr.cfg.train.d_loss_scale), list(D.parameters()), retain_graph=True)
+    g_grads = torch.autograd.grad(objectives.generator_loss(fake_logits, tr.cfg.train.generator_loss), list(G.parameters()))
+    lr = tr.opt_d.param_groups[0]["lr"]
+    for before, g, after in [*zip(D.parameters(), d_grads, tr.D.parameters()), *zip(G.parameters(), g_grads, tr.G.parameters())]:
+        torch.testing.assert_close(after.detach(), before.detach() - lr * g, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
+def test_a_step_asks_the_host_for_nothing(monkeypatch: pytest.MonkeyPatch, update: str) -> None:
+    """Metrics stay on the device: no Python number is read from a tensor inside a step."""
+    tr = trainer(raw_config(dropout=0.2, update=update))
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a host-device sync inside the training step")
+
+    for name in ("item", "tolist", "numpy", "__bool__", "__float__", "__int__"):
+        monkeypatch.setattr(torch.Tensor, name, refuse)
+    for _ in range(3):
+        tr.train_step()
+    monkeypatch.undo()
+    row = tr.acc.read()
+    assert all(torch.isfinite(torch.tensor(v)) for v in row.values())

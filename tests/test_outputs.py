@@ -1,5 +1,5 @@
-"""No command writes over a run's own files, every output is a new file moved into place, and a
-checkpoint with non-finite weights is refused."""
+"""gan_cli/outputs.py: no command writes over a run's own files, and every output is a new file moved
+into place."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from gan_cli import checkpoint, outputs
 from gan_cli.errors import GanError
@@ -75,19 +74,6 @@ def test_write_atomic_temp_keeps_the_suffix_so_format_by_suffix_writers_work(tmp
     seen = []
     outputs.write_atomic(tmp_path / "grid.png", lambda tmp: (seen.append(tmp.suffix), tmp.write_bytes(b"")), "--out")
     assert seen == [".png"]
-
-
-@pytest.mark.parametrize("net", ["generator", "discriminator"])
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
-def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path, net: str, bad: float) -> None:
-    weights = {"w": torch.zeros(3, 3), "b": torch.zeros(3), "steps": torch.tensor(4)}
-    broken = {**weights, "b": torch.tensor([0.0, bad, 0.0])}
-    ckpt = checkpoint.make_checkpoint(step=4, config={}, generator=weights, discriminator=weights)
-    ckpt[net] = broken
-    path = tmp_path / "last.pt"
-    torch.save(ckpt, path)
-    with pytest.raises(GanError, match=f"the {net}'s weights hold NaN or inf \\(b\\)"):
-        checkpoint.load(path)
 
 
 # ---------------------------------------------------------------- through the commands

@@ -1,0 +1,426 @@
+"""`gan train` (gan_cli/commands/train.py): dry runs, end to end runs, option extremes, the resume hint,
+and interrupts of training.
+
+Interrupts: signals on a real `gan train` child process: SIGINT/SIGTERM checkpoint and exit 130, a second
+signal exits at once, and SIGKILL at any moment of a checkpoint write leaves last.pt loadable.
+
+Every wait is bounded and event-driven: the tests read the child's output line by line (a training
+row, or a line printed by an instrumented write) instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from helpers import (
+    CONFIGS,
+    Child,
+    gan,
+    is_step_line,
+    metrics_rows,
+    one_clean_error,
+    tiny_toy_config,
+    toy_config,
+    write_config,
+)
+from PIL import Image
+from typer.testing import CliRunner
+
+from gan_cli import checkpoint, run_dir
+from gan_cli.cli import app
+from gan_cli.run_dir import RunDir
+
+runner = CliRunner()
+
+
+# ---------------------------------------------------------------- interrupts of training (slow: child processes)
+
+LONG = 1_000_000  # steps: far more than a test ever lets run
+
+
+def long_config(tmp_path: Path, **log: int) -> Path:
+    cfg = toy_config(train={**toy_config()["train"], "steps": LONG}, log={**toy_config()["log"], "every": 1, **log})
+    return write_config(tmp_path / "long.yaml", cfg)
+
+
+def checkpoint_files(run: Path) -> list[str]:
+    return sorted(p.name for p in (run / "checkpoints").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
+    run = tmp_path / "run"
+    child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path)
+    try:
+        child.wait_for_line(is_step_line)  # training is under way: the first metrics row is out
+        child.signal(sig)
+        assert child.wait(timeout=120) == 130
+    finally:
+        child.kill()
+    err = child.stderr()
+    last = run / "checkpoints" / "last.pt"
+    assert f"interrupted by {sig.name}: checkpoint written to {last}" in err
+    assert f"resume with: gan train --resume {run}" in err
+    assert "Traceback" not in err
+    step = checkpoint.load(last)["step"]
+    logged = [r["step"] for r in metrics_rows(run)]
+    assert 1 <= logged[-1] <= step < LONG, "the checkpoint is at or after the last row, long before the budget"
+
+    # the printed command continues the run (with a small budget so the test ends)
+    result = runner.invoke(app, ["train", "--resume", str(run), "--set", f"train.steps={step + 2}"])
+    assert result.exit_code == 0, result.output
+    assert [r["step"] for r in metrics_rows(run)] == list(range(1, step + 3)), "no duplicated or missing step"
+
+
+# Holds the child inside its second checkpoint write (temp file written, not yet renamed) for as
+# long as the test likes. Each line the test writes to its stdin is answered with whether the
+# training loop's signal handler has recorded a request: a signal may land on any thread, and the
+# main thread runs Python handlers only when it wakes, so the test pokes it awake and asks.
+HOLD_IN_SECOND_SAVE = """
+import os, signal, sys
+real_fsync, calls = os.fsync, [0]
+def fsync(fd):
+    calls[0] += 1
+    if calls[0] == 3:  # the first save fsyncs its file and its directory; this is the second save's file
+        print("HELD IN SAVE", flush=True)
+        while sys.stdin.readline():
+            handler = signal.getsignal(signal.SIGINT)
+            print("REQUESTED" if getattr(getattr(handler, "__self__", None), "requested", None) else "NOT YET", flush=True)
+    real_fsync(fd)
+os.fsync = fsync
+"""
+
+
+def poke(child: Child) -> str:
+    assert child.proc.stdin is not None
+    child.proc.stdin.write("\n")
+    child.proc.stdin.flush()
+    return child.wait_for_line(lambda line: line.strip() in ("REQUESTED", "NOT YET"), timeout=60).strip()
+
+
+@pytest.mark.slow
+def test_a_second_signal_exits_at_once_and_leaves_last_pt_loadable(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    child = Child(["train", str(long_config(tmp_path, checkpoint_every=3)), "--out", str(run)], cwd=tmp_path, prelude=HOLD_IN_SECOND_SAVE)
+    try:
+        child.wait_for_line(lambda line: line.startswith("HELD IN SAVE"))
+        child.signal(signal.SIGINT)  # the first asks for a checkpoint, which waits for the held save
+        for _ in range(100):
+            if poke(child) == "REQUESTED":
+                break
+        else:
+            raise AssertionError("the first SIGINT was never recorded")
+        child.signal(signal.SIGINT)  # the second must not wait for the save
+        try:
+            poke(child)  # wake the main thread so Python runs the handler
+        except (AssertionError, BrokenPipeError):
+            pass  # it already exited
+        assert child.wait(timeout=60) == 130
+    finally:
+        child.kill()
+    err = child.stderr()
+    assert "checkpoint written" not in err
+    assert "interrupted again: exiting at once; checkpoints/last.pt is the last completed checkpoint" in err
+    ckpt = checkpoint.load(run)
+    assert ckpt["step"] == 3, "last.pt is still the previous, complete checkpoint"
+    leftovers = [n for n in checkpoint_files(run) if n.startswith(".")]
+    assert leftovers and all(n.endswith(".tmp") for n in leftovers), "the interrupted write stayed a temp file"
+    assert [s for s, _ in RunDir(run).step_checkpoints()] == [3]
+
+    result = runner.invoke(app, ["train", "--resume", str(run), "--set", "train.steps=5"])
+    assert result.exit_code == 0, result.output
+    assert [r["step"] for r in metrics_rows(run)] == [1, 2, 3, 4, 5]
+    assert not [n for n in checkpoint_files(run) if n.startswith(".")], "resume cleared the stale temp file"
+
+
+# Announces each checkpoint write after its bytes reach the temp file, so the test can kill the
+# child while saves are in flight (with checkpoint_every 1, the child is nearly always saving).
+ANNOUNCE_SAVES = """
+import os
+real_fsync = os.fsync
+def fsync(fd):
+    print("FSYNC", flush=True)
+    real_fsync(fd)
+os.fsync = fsync
+"""
+
+# Writes half of the second checkpoint's bytes, then waits to be killed: a deterministic kill mid-write.
+HALF_WRITE = """
+import os, sys
+real_write, big = os.write, [0]
+def write(fd, data):
+    if len(data) > 2000:  # checkpoint payloads, not the small files of the run directory
+        big[0] += 1
+        if big[0] == 2:
+            real_write(fd, bytes(data[: len(data) // 2]))
+            print("HALF WRITTEN", flush=True)
+            sys.stdin.readline()
+    return real_write(fd, data)
+os.write = write
+"""
+
+
+def assert_checkpoints_sound(run: Path) -> int:
+    """last.pt loads; every step_*.pt loads; temp files never pass for checkpoints. Returns last.pt's step."""
+    step = checkpoint.load(run)["step"]
+    assert run_dir.resolve_checkpoint(run).name == "last.pt"
+    for s, path in RunDir(run).step_checkpoints():
+        assert checkpoint.load(path)["step"] == s
+        assert not path.name.startswith(".")
+    for name in checkpoint_files(run):
+        assert name == "last.pt" or run_dir.STEP_FILE.match(name) or (name.startswith(".") and name.endswith((".tmp", ".link"))), name
+    return step
+
+
+@pytest.mark.slow
+def test_sigkill_during_checkpoint_writes_never_breaks_last_pt(tmp_path: Path) -> None:
+    cfg = long_config(tmp_path, checkpoint_every=1, keep=2)
+    run = tmp_path / "run"
+
+    child = Child(["train", str(cfg), "--out", str(run)], cwd=tmp_path, prelude=HALF_WRITE)
+    try:
+        child.wait_for_line(lambda line: line.startswith("HALF WRITTEN"))
+        child.signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    finally:
+        child.kill()
+    assert assert_checkpoints_sound(run) == 1, "the half-written second checkpoint never replaced the first"
+    assert any(n.endswith(".tmp") for n in checkpoint_files(run))
+
+    previous = 1
+    for round_ in range(2):  # kill, resume, kill again: at varying points of the save cycle
+        child = Child(["train", "--resume", str(run)], cwd=tmp_path, prelude=ANNOUNCE_SAVES)
+        try:
+            for _ in range(2 * round_ + 3):
+                child.wait_for_line(lambda line: line.startswith("FSYNC"))
+            child.signal(signal.SIGKILL)
+            assert child.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            child.kill()
+        step = assert_checkpoints_sound(run)
+        assert step >= previous, "a resumed run never goes back"
+        previous = step
+        steps = [r["step"] for r in metrics_rows(run, complete_only=True)]
+        assert steps == list(range(1, len(steps) + 1)), "each resume continued the rows without a gap or a repeat"
+    assert previous > 1, "the resumed runs made progress"
+
+
+@pytest.mark.slow
+def test_ctrl_c_before_training_starts_exits_130_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted_load(cfg: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("gan_cli.commands.train.data.load", interrupted_load)
+    result = runner.invoke(app, ["train", str(long_config(tmp_path)), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 130
+    assert "interrupted before training started; no checkpoint was written" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- dry runs
+
+
+def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(raw))
+    return p
+
+
+def own_data(root: Path, config_name: str) -> Path:
+    images = np.random.default_rng(0).integers(0, 256, (200, 1, 8, 8)).astype(np.uint8)
+    if config_name == "own_npz.yaml":
+        np.savez(root / "own.npz", x=images, y=np.arange(200) % 4)
+        return root / "own.npz"
+    from PIL import Image
+
+    for i, image in enumerate(images):
+        (root / "own" / f"class{i % 4}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image[0]).save(root / "own" / f"class{i % 4}" / f"{i:03d}.png")
+    return root / "own"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_dry_runs(path: Path, tiny_mnist_root: Path) -> None:
+    extra = ["--set", f"data.root={tiny_mnist_root}", "--set", "data.train_range=[0, 100]", "--set", "data.valid_range=[100, 120]"] if "mnist" in path.name else []
+    if path.name.startswith("own_"):  # your own data: a tiny npz file or image folder in its place
+        extra = ["--set", f"data.path={own_data(tiny_mnist_root.parent, path.name)}"]
+    result = gan("train", path, "--dry-run", "--device", "cpu", *extra)
+    assert result.exit_code == 0, result.output
+    assert "# generator parameters:" in result.output and "# discriminator parameters:" in result.output
+    assert "train:" in result.output, "prints the resolved config"
+
+
+def test_paper_mnist_parameter_counts_in_dry_run(tiny_mnist_root: Path) -> None:
+    result = gan("train", CONFIGS / "mnist.yaml", "--dry-run", "--device", "cpu", "--set", f"data.root={tiny_mnist_root}",
+                 "--set", "data.train_range=[0, 100]", "--set", "data.valid_range=[100, 120]")
+    g = 100 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 784 + 784
+    d = 784 * 1200 + 1200 + 240 * 1200 + 1200 + 240 + 1
+    assert f"# generator parameters: {g:,}" in result.output
+    assert f"# discriminator parameters: {d:,}" in result.output
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("finished")
+    cfg = write_config(tmp / "c.yaml", toy_config(train={"steps": 4}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "picture_samples": 8}))
+    assert gan("train", cfg, "--out", tmp / "run").exit_code == 0
+    return tmp / "run"
+
+
+def test_dry_run_prints_the_device_chosen(tmp_path: Path) -> None:
+    write_config(tmp_path / "c.yaml", toy_config(device="auto", train={"steps": 4}))
+    result = gan("train", tmp_path / "c.yaml", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "device: auto" not in result.stdout
+    assert "device: cpu" in result.stdout or "device: cuda" in result.stdout or "device: mps" in result.stdout
+
+
+def test_dry_run_refuses_an_out_the_real_run_would_refuse(finished: Path, tmp_path: Path) -> None:
+    write_config(tmp_path / "c.yaml", toy_config(train={"steps": 4}))
+    assert "exists and is not empty" in one_clean_error(gan("train", tmp_path / "c.yaml", "--out", finished, "--dry-run"))
+
+
+def test_dry_run_prints_config_and_parameter_counts_before_missing_data(tmp_path: Path) -> None:
+    cfg = tiny_toy_config(
+        data={"name": "mnist", "root": str(tmp_path / "nowhere"), "download": False},
+        generator={"output_activation": "sigmoid", "hidden": [{"units": 8, "activation": "relu"}]},
+    )
+    write_config(tmp_path / "c.yaml", cfg)
+    result = gan("train", tmp_path / "c.yaml", "--dry-run")
+    assert "mnist files not found" in one_clean_error(result)
+    assert "# generator parameters:" in result.stdout and "name: mnist" in result.stdout
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def _check_run_dir(run: Path, steps: int) -> list[dict]:
+    for name in ("config.yaml", "command.txt", "metrics.jsonl", "checkpoints/last.pt"):
+        assert (run / name).is_file(), name
+    assert "torch" in (run / "command.txt").read_text() and "device cpu" in (run / "command.txt").read_text()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    keys = {"step", "epoch", "value", "d_real", "d_fake", "d_loss", "g_loss", "lr", "momentum", "samples_per_s", "time"}
+    assert all(keys <= set(r) for r in rows)
+    assert rows[-1]["step"] == steps
+    for r in rows:
+        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
+        assert r["value"] < 0 and math.isfinite(r["g_loss"])
+    pngs = sorted((run / "samples").glob("step_*.png"))
+    assert pngs and pngs[-1].name == f"step_{steps:07d}.png"
+    with Image.open(pngs[-1]) as im:
+        assert im.width > 50 and im.height > 50
+        assert len(np.unique(np.asarray(im.convert("L")))) > 10, "the picture is not blank"
+    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["step"] == steps and ckpt["format_version"] == 2
+    return rows
+
+
+def test_2d_ring_round_trip(tmp_path: Path) -> None:
+    raw = tiny_toy_config(data={"name": "ring", "train_size": 256, "held_out_size": 64}, noise={"dim": 2})
+    run = tmp_path / "run"
+    assert gan("train", write_exp(tmp_path, raw), "--out", run).exit_code == 0
+    _check_run_dir(run, 12)
+    assert gan("sample", "--ckpt", run, "-n", "200", "--out", tmp_path / "ring.png").exit_code == 0
+
+
+def test_digits_train_then_sample_round_trip(tmp_path: Path) -> None:
+    raw = tiny_toy_config(
+        data={"name": "digits"},
+        noise={"dim": 8},
+        generator={"hidden": [{"units": 32}], "output_activation": "sigmoid", "output_bias": "marginals"},
+        discriminator={"hidden": [{"units": 16, "activation": "maxout", "pieces": 2, "dropout": 0.2}], "output_dropout": 0.5},
+        train={"steps": 8, "update": "simultaneous", "d_loss_scale": 0.5,
+               "optimizer": {"name": "sgd", "lr": 0.1, "lr_schedule": {"name": "exponential"}, "momentum_schedule": {"name": "linear"}}},
+        log={"every": 4, "samples_every": 8, "checkpoint_every": 8, "picture_samples": 25},
+    )
+    run = tmp_path / "run"
+    result = gan("train", write_exp(tmp_path, raw), "--out", run)
+    assert result.exit_code == 0, result.output
+    rows = _check_run_dir(run, 8)
+    assert rows[0]["momentum"] == 0.5 and rows[0]["lr"] < 0.1
+    with Image.open(run / "samples" / "step_0000008.png") as im:
+        assert im.width >= 5 * 8
+    assert (run / "samples" / "real.png").is_file(), "the data grid beside the samples"
+    out = tmp_path / "grid.png"
+    assert gan("sample", "--ckpt", run, "-n", "16", "--out", out).exit_code == 0
+    assert out.stat().st_size > 100
+    x = tmp_path / "x.npy"
+    gan("sample", "--ckpt", run, "-n", "4", "--out", x)
+    a = np.load(x)
+    assert a.shape == (4, 64) and a.min() >= 0 and a.max() <= 1
+
+
+def test_tensorboard_logging(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    cfg = write_exp(tmp_path, tiny_toy_config(log={"tensorboard": True}))
+    result = gan("train", cfg, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+
+
+def test_tensorboard_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # makes the import fail
+    cfg = write_exp(tmp_path, tiny_toy_config(log={"tensorboard": True}))
+    result = gan("train", cfg, "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "pip install tensorboard" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- hostile inputs: extremes and the resume hint
+
+
+def refused(result) -> str:
+    """A refused command: exit 1, one `error:` (a config's problems are listed under it, one a line), no traceback."""
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("error: ") == 1 and "Traceback" not in result.output, result.output
+    return result.stderr
+
+
+def _train_error(tmp_path: Path, cfg: dict | str, *extra: str) -> str:
+    path = tmp_path / "c.yaml"
+    if isinstance(cfg, str):
+        path.write_text(cfg)
+    else:
+        write_config(path, cfg)
+    out = tmp_path / "run"
+    message = refused(gan("train", path, "--out", out, *extra))
+    assert not out.exists(), "no run directory after a refused start"
+    return message
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**64, 10**30])
+def test_train_seed_out_of_range(tmp_path: Path, seed: int) -> None:
+    assert "seed: must be" in _train_error(tmp_path, toy_config(train={"steps": 4}), "--seed", str(seed))
+
+
+@pytest.mark.parametrize("nproc", [257, 2**64, 10**20])
+def test_nproc_beyond_one_machine_is_one_message_before_any_process_starts(tmp_path: Path, nproc: int) -> None:
+    assert "--nproc" in _train_error(tmp_path, toy_config(train={"steps": 4}), "--nproc", str(nproc), "--dry-run")
+
+
+def test_the_resume_hint_is_shell_quoted_on_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli.training.run import Interrupted
+
+    run = tmp_path / "my run; with spaces and a very long name that a terminal would otherwise wrap somewhere in the middle"
+    ckpt = run / "checkpoints" / "last.pt"
+
+    def interrupted(*args, **kwargs):
+        raise Interrupted("SIGTERM", ckpt)
+
+    monkeypatch.setattr("gan_cli.commands.train._prepare", interrupted)
+    result = gan("train", tmp_path / "c.yaml")
+    assert result.exit_code == 130
+    hint = next(line for line in result.stderr.splitlines() if line.startswith("resume with: "))
+    assert hint == f"resume with: gan train --resume {shlex.quote(str(run))}"
+    assert shlex.split(hint.removeprefix("resume with: "))[-1] == str(run)

@@ -1,0 +1,125 @@
+"""gan_cli/run_dir.py: run directories are named, claimed and refused before any work, and never written over."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from helpers import gan, one_clean_error, tiny_toy_config, toy_config, write_config
+from typer.testing import CliRunner
+
+from gan_cli import checkpoint, run_dir
+from gan_cli.cli import app
+
+runner = CliRunner()
+
+
+# ---------------------------------------------------------------- naming
+
+
+def test_two_runs_started_in_the_same_second_get_different_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frozen = dt.datetime(2026, 1, 2, 3, 4, 5)
+
+    class FrozenClock(dt.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> dt.datetime:  # type: ignore[override]
+            return frozen
+
+    monkeypatch.setattr(run_dir._dt, "datetime", FrozenClock)
+    first = run_dir.default("exp", tmp_path / "runs").path
+    second = run_dir.default("exp", tmp_path / "runs").path
+    assert first.name == "exp-20260102-030405" and second.name == "exp-20260102-030405-2"
+    assert first.is_dir() and second.is_dir(), "each run holds its directory from the moment it is named"
+
+    # and through the command: two runs of one config in the same second
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(yaml.safe_dump(toy_config(name="twin", train={**toy_config()["train"], "steps": 2})), encoding="utf-8")
+    for _ in range(2):
+        assert runner.invoke(app, ["train", str(cfg)]).exit_code == 0
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir() if p.name.startswith("twin"))
+    assert runs == ["twin-20260102-030405", "twin-20260102-030405-2"]
+    assert all((tmp_path / "runs" / r / "checkpoints" / "last.pt").is_file() for r in runs)
+
+
+# ---------------------------------------------------------------- claiming and refusing
+
+
+def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
+    p = tmp_path / name
+    p.write_text(yaml.safe_dump(raw))
+    return p
+
+
+def test_non_empty_out_is_refused_without_resume(tmp_path: Path) -> None:
+    cfg = write_exp(tmp_path, tiny_toy_config())
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "precious.txt").write_text("x")
+    result = gan("train", cfg, "--out", run)
+    assert result.exit_code == 1 and "exists and is not empty" in result.output
+    assert sorted(p.name for p in run.iterdir()) == ["precious.txt"]
+
+
+def test_default_run_dir_uses_name_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = write_exp(tmp_path, tiny_toy_config(train={"steps": 2}))
+    assert gan("train", cfg).exit_code == 0
+    assert gan("train", cfg).exit_code == 0
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(runs) == 2 and all(r.startswith("tiny-") for r in runs)
+
+
+# ---------------------------------------------------------------- a run that failed before its first checkpoint
+
+
+def test_a_run_that_failed_before_its_first_checkpoint_is_reused_and_never_resumed(tmp_path: Path) -> None:
+    cfg = toy_config(train={"steps": 4, "nan_policy": "stop", "optimizer": {"name": "sgd", "lr": 1e30}}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "picture_samples": 8})
+    write_config(tmp_path / "c.yaml", cfg)
+    out = tmp_path / "run"
+    first = gan("train", tmp_path / "c.yaml", "--out", out)
+    assert first.exit_code == 1 and (out / "config.yaml").is_file() and not (out / "checkpoints" / "last.pt").exists()
+    resumed = one_clean_error(gan("train", "--resume", out))
+    assert "stopped before its first checkpoint" in resumed and "without --resume" in resumed
+    write_config(tmp_path / "good.yaml", toy_config(train={"steps": 4}, log={"every": 2, "checkpoint_every": 4, "samples_every": 4, "keep": 1, "picture_samples": 8}))
+    again = gan("train", tmp_path / "good.yaml", "--out", out)
+    assert again.exit_code == 0, again.output
+    assert checkpoint.load(out)["step"] == 4
+    assert "restarted: the earlier start" in (out / "command.txt").read_text()
+
+
+def test_a_directory_with_other_files_is_still_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("x: 1\n")
+    (out / "thesis.tex").write_text("my work\n")
+    write_config(tmp_path / "c.yaml", toy_config(train={"steps": 4}))
+    assert "exists and is not empty" in one_clean_error(gan("train", tmp_path / "c.yaml", "--out", out))
+    assert (out / "thesis.tex").read_text() == "my work\n"
+
+
+# ---------------------------------------------------------------- hostile inputs: unwritable places
+
+
+def twelve_steps(tmp_path: Path) -> Path:
+    """12 steps, a row every 2 and a checkpoint every 4."""
+    cfg = toy_config(train={**toy_config()["train"], "steps": 12}, log={**toy_config()["log"], "every": 2, "checkpoint_every": 4})
+    return write_config(tmp_path / "twelve.yaml", cfg)
+
+
+def test_an_unwritable_out_is_one_message_and_creates_nothing(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    message = one_clean_error(gan("train", twelve_steps(tmp_path), "--out", blocker / "run"))
+    assert f"cannot write the run directory {blocker / 'run'}" in message
+    assert blocker.read_text() == "not a directory"
+
+
+def test_an_unwritable_runs_parent_is_one_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("runs").write_text("a file where the runs/ folder should be")
+    message = one_clean_error(gan("train", twelve_steps(tmp_path)))
+    assert "cannot create the run directory runs/tiny-" in message
