@@ -323,3 +323,12 @@ def train_experiment(
         resume=resume, device=device, seed=seed, dry_run=dry_run,
     )
     return train(options, reporter, ranks)
+
+
+def trained_run(tmp_path: Path) -> Path:
+    """A finished tiny toy run (tiny_toy_config) at tmp_path/run."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    run = tmp_path / "run"
+    result = gan("train", cfg, "--out", run)
+    assert result.exit_code == 0, result.output
+    return run

@@ -9,11 +9,22 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from helpers import trained_run
 from helpers import tiny_toy_config
 from PIL import Image
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import pytest
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 runner = CliRunner()
 
@@ -68,3 +79,22 @@ def test_toy_train_then_sample_round_trip(tmp_path: Path) -> None:
     pt = tmp_path / "s.pt"
     assert gan("sample", "--ckpt", run, "-n", "7", "--out", pt).exit_code == 0
     assert torch.load(pt, weights_only=True).shape == (7, 1)
+
+
+# ---- hostile inputs: out of memory
+
+
+ALLOCATOR = "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried to allocate 31360000000 bytes."
+
+
+
+
+def test_out_of_memory_in_sample_is_one_line_naming_the_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = trained_run(tmp_path)
+
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(ALLOCATOR)
+
+    monkeypatch.setattr("gan_cli.commands.sample.generate", too_big)
+    message = one_clean_error(gan("sample", "--ckpt", run, "-n", "10000000", "--out", tmp_path / "s.npy"))
+    assert "-n 10,000,000" in message and "31.4 GB" in message

@@ -11,6 +11,14 @@ from sweep_helpers import tiny_base, write_sweep
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
+import os
+import stat
+import subprocess
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 runner = CliRunner()
 
@@ -48,3 +56,47 @@ def test_resume_needs_a_sweep_directory(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sweep", "--resume", str(tmp_path)])
     assert result.exit_code == 1
     assert "no sweep.yaml there" in result.output
+
+
+# ---- hostile inputs: an edited sweep, an address that is not Ray
+
+
+def _sweep_file(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"base: {REPO / 'configs' / 'ring8.yaml'}\n{extra}")
+    return path
+
+
+def test_a_sweep_whose_file_was_edited_is_not_resumed_as_the_same_sweep(tmp_path: Path) -> None:
+    from gan_cli.commands.sweep import _new_sweep_dir
+    from gan_cli.sweep import spec as spec_mod
+
+    sweep_dir = _new_sweep_dir(spec_mod.load(_sweep_file(tmp_path, "seeds: 2\ngrid: {train.k: [1, 2]}\n")), tmp_path / "sw")
+    spec_file = sweep_dir / "sweep.yaml"
+    spec_file.write_text(spec_file.read_text().replace("- 2\n", "- 3\n"))
+    message = one_clean_error(gan("sweep", "--resume", sweep_dir))
+    assert "changed since the sweep started" in message
+
+
+def test_sweep_address_where_something_else_listens_fails_in_seconds(tmp_path: Path) -> None:
+    import socket
+    import threading
+    import time
+
+    pytest.importorskip("ray")
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:  # an HTTP/1 server, say: it reads and answers something that is not HTTP/2
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(1024)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=answer, daemon=True).start()
+    start = time.monotonic()
+    try:
+        message = one_clean_error(gan("sweep", _sweep_file(tmp_path, "seeds: 1\n"), "--address", f"127.0.0.1:{port}"))
+    finally:
+        server.close()
+    assert "but not Ray" in message and time.monotonic() - start < 20

@@ -37,6 +37,14 @@ from typer.testing import CliRunner
 from gan_cli import checkpoint, run_dir
 from gan_cli.cli import app
 from gan_cli.run_dir import RunDir
+import stat
+import subprocess
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.errors import GanError
+import traceback
+from helpers import REPO, gan, tiny_toy_config, write_config
 
 runner = CliRunner()
 
@@ -424,3 +432,58 @@ def test_the_resume_hint_is_shell_quoted_on_one_line(tmp_path: Path, monkeypatch
     hint = next(line for line in result.stderr.splitlines() if line.startswith("resume with: "))
     assert hint == f"resume with: gan train --resume {shlex.quote(str(run))}"
     assert shlex.split(hint.removeprefix("resume with: "))[-1] == str(run)
+
+
+# ---- hostile inputs: out of memory, where the data lives
+
+
+ALLOCATOR = "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried to allocate 31360000000 bytes."
+
+
+def test_out_of_memory_building_the_nets_is_one_line_naming_the_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_big(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(ALLOCATOR)
+
+    monkeypatch.setattr("gan_cli.training.ranks.Solo.trainer", too_big)
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    message = one_clean_error(gan("train", cfg, "--out", tmp_path / "run"))
+    assert "generator.hidden" in message and "31.4 GB" in message
+
+
+def test_a_relative_data_root_is_stored_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config(data={**tiny_toy_config()["data"], "root": "mydata"}))
+    assert gan("train", cfg, "--out", tmp_path / "run").exit_code == 0
+    stored = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["root"]
+    assert stored == str(tmp_path / "mydata")
+    monkeypatch.chdir(tmp_path / "run")  # resumed from elsewhere: the same data
+    assert gan("train", "--resume", tmp_path / "run", "--set", "train.steps=16").exit_code == 0
+
+
+# ---- the call path: gan train reaches d_loss.backward() in four calls
+
+
+def test_gan_train_reaches_d_loss_backward_in_four_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stacks: list[list[traceback.FrameSummary]] = []
+    backward = torch.Tensor.backward
+
+    def recording(self: torch.Tensor, *args: object, **kwargs: object) -> None:
+        if not stacks:
+            stacks.append(traceback.extract_stack())
+        backward(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch.Tensor, "backward", recording)
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config(train={"batch_size": 32, "steps": 1, "optimizer": {"name": "adam", "lr": 0.001}}))
+    assert gan("train", cfg, "--out", tmp_path / "run").exit_code == 0
+    frames = [(Path(f.filename).resolve(), f.name) for f in stacks[0]]
+    package = REPO / "gan_cli"
+    ours = [(p.relative_to(package).as_posix(), name) for p, name in frames if p.is_relative_to(package)]
+    start = max(i for i, (path, name) in enumerate(ours) if (path, name) == ("cli.py", "train"))
+    assert ours[start + 1 :] == [
+        ("commands/train.py", "train"),
+        ("training/run.py", "run"),
+        ("training/loop.py", "train_step"),
+        ("training/updates.py", "discriminator"),
+    ], ours[start:]

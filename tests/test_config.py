@@ -25,6 +25,14 @@ from gan_cli import config as config_mod
 from gan_cli.cli import app
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.run_dir import RunDir
 
 
 def test_tiny_config_builds_frozen_dataclasses() -> None:
@@ -530,3 +538,44 @@ def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
     b = _flatten(to_dict(_load("mnist_fast.yaml")))
     diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
     assert diff == {"name": ("mnist_algorithm1_adam", "mnist_fast"), "train.precision": ("float32", "bf16")}
+
+
+# ---- hostile inputs: values that expand, values too long to print
+
+
+BOMB = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+def test_a_yaml_alias_bomb_in_a_config_is_one_line_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(BOMB + "name: x\n")
+    message = one_clean_error(gan("train", path, "--dry-run"))
+    assert f"expand to more than {MAX_EXPANDED_NODES:,} values" in message
+
+
+def test_a_yaml_alias_bomb_in_a_set_value_is_one_line_at_once(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    bomb = "{" + BOMB.replace("\n", ", ").rstrip(", ") + "}"
+    result = gan("train", cfg, "--dry-run", "--set", f"generator.hidden={bomb}")
+    assert result.exit_code == 1 and "expand to more than" in result.output and len(result.output) < 2_000
+
+
+def test_a_long_value_in_a_message_is_cut(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    result = gan("train", cfg, "--dry-run", "--set", "seed=" + "x" * 100_000)
+    assert result.exit_code == 1 and len(result.output) < 1_000
+
+
+def test_a_directory_given_as_the_config_says_so(tmp_path: Path) -> None:
+    message = one_clean_error(gan("train", tmp_path))
+    assert "is a directory" in message
+
+
+def test_shown_bounds_any_value() -> None:
+    from gan_cli.errors import shown
+
+    assert len(shown("x" * 10_000)) <= 80 and len(shown([list(range(1000))] * 1000)) <= 80
+    with pytest.raises(GanError):
+        raise GanError(shown(object()))

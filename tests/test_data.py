@@ -19,6 +19,14 @@ from PIL import Image
 
 from gan_cli import config, data, toy
 from gan_cli.errors import GanError
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.run_dir import RunDir
 
 
 def test_ring_has_k_distinct_modes_on_the_circle() -> None:
@@ -392,3 +400,23 @@ def test_image_file_bytes(content: bytes) -> None:
     path.write_bytes(content)
     cfg = config.from_dict(tiny_toy_config(data={"name": "folder", "path": str(folder)}, generator={"output_activation": "sigmoid"}, train={"batch_size": 1, "steps": 1}))
     _loads_or_one_error(lambda: data.load(cfg))
+
+
+# ---- hostile inputs: special files in an image folder
+
+
+def test_an_image_folder_reads_regular_files_only(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(60):
+        Image.fromarray((np.random.default_rng(i).random((8, 8)) * 255).astype("uint8")).save(folder / f"{i}.png")
+    os.mkfifo(folder / "blocking.png")
+    cfg = tiny_toy_config(data={"name": "folder", "path": str(folder)}, generator={"hidden": [{"units": 8}], "output_activation": "sigmoid"})
+    done = subprocess.run(  # a child with a time limit: the bug this guards against is a read that never returns
+        [sys.executable, "-m", "gan_cli", "train", str(write_config(tmp_path / "c.yaml", cfg)), "--dry-run"],
+        env=child_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr

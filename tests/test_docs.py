@@ -453,3 +453,12 @@ def test_the_banner_example_shows_ring8_s_parameter_counts() -> None:
 def test_flags_are_not_shown_as_taking_a_value() -> None:
     help_text = gan("train", "--help").stdout
     assert "<bool>" not in help_text and "--dry-run" in help_text
+
+
+def test_every_test_file_a_doc_names_exists() -> None:
+    """The docs point at the tests behind their guarantees; a moved test file must not leave them pointing nowhere."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    missing = sorted(
+        {f"{page.name}: {name}" for page in pages for name in re.findall(r"tests/test_\w+\.py", page.read_text(encoding="utf-8")) if not (REPO / name).is_file()}
+    )
+    assert not missing, f"docs name test files that do not exist: {missing}"

@@ -10,6 +10,14 @@ import pytest
 
 from gan_cli import checkpoint, outputs
 from gan_cli.errors import GanError
+import stat
+import subprocess
+import sys
+import textwrap
+from helpers import trained_run
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.run_dir import RunDir
 
 
 @pytest.fixture
@@ -134,3 +142,47 @@ def test_sample_over_a_link_to_last_pt_replaces_the_link_not_the_checkpoint(trai
     import numpy as np
 
     assert np.load(out).shape[0] == 5
+
+
+# ---- hostile inputs: only regular files are replaced, the umask is kept
+
+
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "device"])
+def test_outputs_never_replace_what_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    run = trained_run(tmp_path)
+    target = tmp_path / "out.json"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        (tmp_path / "precious.json").write_text("keep")
+        target.symlink_to(tmp_path / "precious.json")
+    else:
+        target = Path("/dev/null")
+    message = one_clean_error(gan("eval", "--ckpt", run, "--num-samples", "200", "--json", target))
+    assert "refusing to replace it" in message
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    elif kind == "symlink":
+        assert target.is_symlink() and (tmp_path / "precious.json").read_text() == "keep"
+    else:
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_run_file_that_became_a_fifo_stops_training_before_it_blocks(tmp_path: Path) -> None:
+    run = trained_run(tmp_path)
+    (run / "metrics.jsonl").unlink()
+    os.mkfifo(run / "metrics.jsonl")
+    message = one_clean_error(gan("train", "--resume", run, "--set", "train.steps=16"))
+    assert "metrics.jsonl" in message and "FIFO" in message
+
+
+def test_new_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        run = trained_run(tmp_path)
+    finally:
+        os.umask(old)
+    for path in (run / "checkpoints" / "last.pt", run / "config.yaml", next((run / "samples").glob("*.png"))):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -8,11 +8,21 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import trained_run
 from helpers import gan, one_clean_error, tiny_toy_config, toy_config, write_config
 from typer.testing import CliRunner
 
 from gan_cli import checkpoint, run_dir
 from gan_cli.cli import app
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 runner = CliRunner()
 
@@ -123,3 +133,87 @@ def test_an_unwritable_runs_parent_is_one_message(tmp_path: Path, monkeypatch: p
     Path("runs").write_text("a file where the runs/ folder should be")
     message = one_clean_error(gan("train", twelve_steps(tmp_path)))
     assert "cannot create the run directory runs/tiny-" in message
+
+
+# ---- one writer per run: the locks (moved from the third hostile pass)
+
+
+
+
+def hold(lock: str, run: Path) -> subprocess.Popen[str]:
+    """Another process holding the run's `lock` (as a running `gan train` or `gan eval` would)."""
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from gan_cli.run_dir import RunDir
+        with RunDir(Path({str(run)!r})).writer({lock!r}, "gan train elsewhere"):
+            print("HELD", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env=child_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "HELD"
+    return proc
+
+
+def release(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("args", [["--resume"], []], ids=["resume", "new-run-same-out"])
+def test_a_second_gan_train_on_a_run_being_written_is_one_line_naming_the_holder(tmp_path: Path, args: list[str]) -> None:
+    """A resume beside a running resume; a new run into the empty directory another start has just locked."""
+    run = trained_run(tmp_path) if args else tmp_path / "empty"
+    run.mkdir(exist_ok=True)
+    write_config(tmp_path / "c.yaml", tiny_toy_config())
+    before = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and not p.name.startswith(".lock")}
+    holder = hold("train", run)
+    try:
+        message = one_clean_error(gan("train", tmp_path / "c.yaml", "--out", run, *args, "--set", "train.steps=20"))
+    finally:
+        release(holder)
+    assert f"is being written by process {holder.pid} (gan train elsewhere)" in message
+    after = {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and not p.name.startswith(".lock")}
+    assert after == before, "the refused command wrote nothing"
+
+
+def test_the_lock_dies_with_its_process(tmp_path: Path) -> None:
+    run = trained_run(tmp_path)
+    holder = hold("train", run)
+    holder.kill()  # a crash: no clean release
+    holder.wait(timeout=60)
+    result = gan("train", "--resume", run, "--set", "train.steps=16")
+    assert result.exit_code == 0, result.output
+
+
+def test_readers_and_evaluations_go_on_while_a_run_trains(tmp_path: Path) -> None:
+    run = trained_run(tmp_path)
+    holder = hold("train", run)
+    try:
+        assert gan("sample", "--ckpt", run, "-n", "8", "--out", tmp_path / "s.npy").exit_code == 0
+        result = gan("eval", "--ckpt", run, "--num-samples", "200")
+        assert result.exit_code == 0, result.output
+    finally:
+        release(holder)
+    assert (run / "eval.json").is_file()
+
+
+def test_two_evaluations_never_write_one_run_at_once(tmp_path: Path) -> None:
+    run = trained_run(tmp_path)
+    holder = hold("outputs", run)
+    try:
+        message = one_clean_error(gan("eval", "--ckpt", run, "--num-samples", "200"))
+    finally:
+        release(holder)
+    assert f"process {holder.pid}" in message and not (run / "eval.json").exists()
+
+
+def test_a_run_directory_holding_only_its_lock_is_still_empty(tmp_path: Path) -> None:
+    run = RunDir(tmp_path / "run")
+    run.create(only_root=True)
+    with run.writer("train", "gan train"):
+        assert not run.is_nonempty()
+    assert (run.path / ".lock-train").read_text() == "", "a free lock names no holder"

@@ -26,6 +26,11 @@ from gan_cli.sweep import engine, results
 from gan_cli.commands.sweep import SweepOptions, sweep_command
 from gan_cli.sweep.intervals import mean_interval
 from gan_cli.sweep.summary import format_interval
+import stat
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.run_dir import RunDir
 
 pytestmark = pytest.mark.slow  # starts a local Ray and child processes
 
@@ -146,3 +151,28 @@ def test_a_local_ray_listens_on_the_loopback_address_only(local_ray: engine.Clus
     """A sweep on one machine binds 127.0.0.1, never the machine's network address."""
     assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
     assert ray.util.get_node_ip_address() == "127.0.0.1"
+
+
+# ---- hostile inputs: Ctrl-C while Ray starts
+
+
+def test_ctrl_c_while_ray_starts_stops_ray_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+
+    from gan_cli.errors import Stopped
+    from gan_cli.sweep import engine
+
+    ray = pytest.importorskip("ray")
+    calls: list[str] = []
+
+    def init(**kwargs: object) -> None:
+        calls.append("init")
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C inside ray.init
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: calls.append("shutdown"))
+    with pytest.raises(Stopped) as info:
+        with engine.connect(None, 1):
+            pass
+    assert calls == ["init", "shutdown"] and info.value.code == 130 and "while Ray was starting" in info.value.message

@@ -12,6 +12,14 @@ from typer.testing import CliRunner
 from gan_cli.cli import app
 from gan_cli.errors import GanError
 from gan_cli.sweep import spec as spec_mod
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.run_dir import RunDir
 
 runner = CliRunner()
 
@@ -79,3 +87,50 @@ def test_every_shipped_sweep_file_loads_and_its_grid_validates(path: Path) -> No
     spec_mod.validate(spec)
     assert path.read_text().startswith("#"), "a header comment: what it measures, the command"
     assert len(spec.trials()) == len(spec.points()) * len(spec.seeds)
+
+
+# ---- hostile inputs: counted first, then bounded
+
+
+BOMB = "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+def _sweep_file(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"base: {REPO / 'configs' / 'ring8.yaml'}\n{extra}")
+    return path
+
+
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("seeds: 1000000000\n", "a count must be between 1 and 10,000"),
+        ("seeds: [4294967296]\n", "above the largest seed"),
+        ("grid: {train.k: [" + ", ".join(map(str, range(1, 1001))) + "], train.batch_size: [" + ", ".join(map(str, range(1, 1001))) + "]}\n", "1,000,000 trials"),
+    ],
+    ids=["huge-count", "seed-above-2^32", "huge-grid"],
+)
+def test_a_sweep_spec_is_counted_and_bounded_before_anything_starts(tmp_path: Path, extra: str, expected: str) -> None:
+    import time
+
+    start = time.monotonic()
+    result = gan("sweep", _sweep_file(tmp_path, extra))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert expected in result.stderr and time.monotonic() - start < 30
+
+
+def test_a_trial_id_fits_a_file_name() -> None:
+    from gan_cli.sweep import spec as spec_mod
+
+    spec = spec_mod.SweepSpec(Path("s.yaml"), "s", {}, [0], {"data.path": ["x" * 600, "y" * 600]}, {}, {}, 1, 0, "value", None)
+    ids = [t.trial_id for t in spec.trials()]
+    assert len(set(ids)) == 2 and all(len(i.encode()) <= spec_mod.NAME_MAX for i in ids)
+
+
+def test_a_yaml_alias_bomb_in_a_sweep_file_is_one_line_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(BOMB + f"base: {REPO / 'configs' / 'ring8.yaml'}\nseeds: 2\n")
+    message = one_clean_error(gan("sweep", path))
+    assert "expand to more than" in message

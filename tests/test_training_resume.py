@@ -24,6 +24,14 @@ from gan_cli.cli import app
 from helpers import train_experiment
 from gan_cli.training.console import Reporter
 from gan_cli.training.run import Interrupted
+import stat
+import subprocess
+import sys
+import textwrap
+from helpers import REPO, child_env, gan, one_clean_error, tiny_toy_config, write_config
+from gan_cli.config.yaml_io import MAX_EXPANDED_NODES
+from gan_cli.errors import GanError
+from gan_cli.run_dir import RunDir
 
 runner = CliRunner()
 
@@ -217,3 +225,15 @@ def test_an_existing_non_empty_out_without_resume_is_refused(tmp_path: Path) -> 
     result = runner.invoke(app, ["train", str(cfg), "--out", str(run)])
     assert result.exit_code == 1 and "exists and is not empty" in result.output and "--resume" in result.output
     assert (run / "metrics.jsonl").read_bytes() == before
+
+
+# ---- hostile inputs: a resume that would drop G's average
+
+
+def test_a_resume_never_drops_g_s_average_silently(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config(train={**tiny_toy_config()["train"], "ema": {"decay": 0.9}}))
+    run = tmp_path / "run"
+    assert gan("train", cfg, "--out", run).exit_code == 0
+    result = gan("train", "--resume", run, "--set", "train.ema.decay=null", "--set", "train.steps=16")
+    assert result.exit_code == 1 and "train.ema.decay" in result.output and "moving average" in result.output
+    assert gan("train", "--resume", run, "--set", "train.ema.decay=0.8", "--set", "train.steps=16").exit_code == 0
