@@ -100,7 +100,8 @@ def test_train_then_reuse_then_refuse_other_data(tmp_path: Path) -> None:
     cfg_path = mnist_config(tmp_path, root)
     result = gan("eval", "features", "--data", cfg_path, "--steps", "40")
     assert result.exit_code == 0, result.output
-    cache = root / "gan-cli-features" / "mnist.pt"
+    cache = fc.cache_path(config.load(cfg_path))
+    assert cache == root / "gan-cli-features" / "mnist-train0-250.pt", "one entry per training range"
     assert cache.is_file() and "test accuracy" in result.output and "sha256" in result.output
     blob = torch.load(cache, weights_only=True)
     info = blob["info"]
@@ -111,10 +112,15 @@ def test_train_then_reuse_then_refuse_other_data(tmp_path: Path) -> None:
     again = gan("eval", "features", "--data", cfg_path)
     assert again.exit_code == 0 and "already trained" in again.output and info["weights_sha256"][:12] in again.output
 
-    # the same files, another training split: the data hash differs and the cache refuses
+    # the same files, another training split: an entry of its own; the first one is kept
     other = mnist_config(tmp_path, root, train_range=[0, 240])
-    one_line_error(gan("eval", "features", "--data", other), "trained on other data", "--force")
     assert gan("eval", "features", "--data", other, "--force", "--steps", "5").exit_code == 0
+    assert fc.cache_path(config.load(other)).is_file() and cache.is_file()
+    assert torch.load(cache, weights_only=True)["info"]["weights_sha256"] == info["weights_sha256"]
+
+    # a cache entry whose data no longer matches (the files changed under it) is refused
+    fc.cache_path(config.load(other)).write_bytes(cache.read_bytes())
+    one_line_error(gan("eval", "features", "--data", other), "trained on other data", "--force")
 
 
 
@@ -132,7 +138,7 @@ def test_a_read_only_data_folder_keeps_its_files_and_the_network_goes_to_the_use
         result = gan("eval", "features", "--data", cfg_path, "--steps", "5")
         assert result.exit_code == 0, result.output
         assert sorted(p.name for p in root.rglob("*")) == before, "nothing written under data.root"
-        cached = list((tmp_path / "cache" / fc.CACHE_DIR).rglob("mnist.pt"))
+        cached = list((tmp_path / "cache" / fc.CACHE_DIR).rglob("mnist*.pt"))
         assert len(cached) == 1 and cached[0].parent.name.startswith("d-")
         again = gan("eval", "features", "--data", cfg_path)
         assert again.exit_code == 0 and "already trained" in again.output, "found again in the user cache"

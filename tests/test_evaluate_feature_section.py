@@ -106,6 +106,8 @@ def test_a_feature_network_trained_on_other_data_stops_gan_eval(root: Path, tmp_
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     cfg["data"]["train_range"] = [0, 1000]  # the cached network saw [0, 1400)
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    cache = root / "data" / "gan-cli-features"
+    (cache / "digits-train0-1000.pt").write_bytes((cache / "digits.pt").read_bytes())  # an entry that lies about its data
     ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     ckpt["config"]["data"]["train_range"] = [0, 1000]
     torch.save(ckpt, tmp_path / "other.pt")

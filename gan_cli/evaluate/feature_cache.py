@@ -129,10 +129,13 @@ def _may_write(folder: Path) -> bool:
 
 
 def cache_locations(cfg: Config) -> tuple[Path, Path]:
-    """Beside the data (DATA_ROOT/gan-cli-features/NAME.pt), and in the user's cache."""
+    """Beside the data (DATA_ROOT/gan-cli-features/NAME.pt), and in the user's cache. One entry per
+    training data: a network trained on another data.train_range is NAME-train<a>-<b>.pt, so
+    `gan eval features --force` for one range never evicts another's."""
     root = Path(cfg.data.root).expanduser().resolve()
     key = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-    name = f"{cfg.data.name}.pt"
+    span = cfg.data.train_range
+    name = f"{cfg.data.name}.pt" if span is None else f"{cfg.data.name}-train{span[0]}-{span[1]}.pt"
     return root / CACHE_DIR / name, user_cache_root() / CACHE_DIR / f"{root.name or 'root'}-{key}" / name
 
 
