@@ -166,6 +166,12 @@ def _prepare(
         reporter.print(dry_run_data(cfg, trainer, total))
         return None
     note = resume_from_last(trainer, cfg, run_dir, total) if options.resume and run_dir is not None else ""
+    spent = (trainer.elapsed - trainer.evaluation_s) / 60
+    if cfg.train.max_minutes is not None and spent >= cfg.train.max_minutes:
+        raise GanError(
+            f"train.max_minutes {cfg.train.max_minutes:g}: the run has trained {spent:.1f} minutes already; "
+            f"raise it to continue, e.g. --set train.max_minutes={max(2 * cfg.train.max_minutes, spent + 1):g}"
+        )
     return _Setup(cfg, run_dir, dev, dataset, trainer, total, writer_class, note, locked)
 
 
@@ -271,4 +277,5 @@ def _hooks(run_dir: RunDir, setup: _Setup, reporter: Reporter, writer: Any, adva
         on_select=selection_hook(setup.trainer, run_dir.path),
         on_progress=advance,
         on_rollback=hooks.rollback_note(run_dir, reporter),
+        on_budget=hooks.budget_note(run_dir, reporter, setup.cfg),
     )

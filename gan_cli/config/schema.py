@@ -203,6 +203,11 @@ class TrainConfig:
     batch_size: int = _f(100, "m, examples per minibatch (paper: 100)", gt=0)
     epochs: int | None = _f(None, "budget in passes over the training set (ignored when steps is set)", gt=0)
     steps: int | None = _f(None, "budget in generator updates; takes precedence over epochs", gt=0)
+    max_minutes: float | None = _f(
+        None,
+        "a time budget besides: minutes of training (pictures and model selection not counted) after which the run checkpoints and ends; a resume counts the minutes already spent; null = none",
+        gt=0.0,
+    )
     optimizer: OptimizerConfig = _f(doc="optimizer of both nets", factory=OptimizerConfig)
     nan_policy: Literal["stop", "rollback"] = _f(
         "stop",

@@ -75,6 +75,20 @@ def log_row(reporter: Reporter, writer: Any) -> Callable[[dict[str, Any]], None]
     return on_log
 
 
+def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, float], None]:
+    """train.max_minutes ended the run: one line on the console, and the same in command.txt."""
+
+    def on_budget(step: int, minutes: float) -> None:
+        line = (
+            f"time budget reached: {minutes:.1f} of train.max_minutes {cfg.train.max_minutes:g} minutes of training, "
+            f"at step {step:,}; checkpoint written (a resume with a larger train.max_minutes continues it)"
+        )
+        reporter.print(line)
+        run.note(line)
+
+    return on_budget
+
+
 def rollback_note(run: RunDir, reporter: Reporter) -> Callable[[str], None]:
     """A NaN rollback: a warning on stderr (even when quiet), and the note kept in command.txt."""
 

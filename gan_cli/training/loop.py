@@ -116,7 +116,8 @@ class Trainer:
         )
         self.step = 0  # generator updates so far
         self.d_updates = 0
-        self.elapsed = 0.0  # training seconds over all sessions of this run
+        self.elapsed = 0.0  # wall seconds over all sessions of this run
+        self.evaluation_s = 0.0  # the part of them spent on pictures and model selection
         self.acc = Accumulator(device)
         self.lr = self.momentum = 0.0
         self.base_lr = cfg.train.optimizer.lr  # the config's lr; NaN rollbacks run at base_lr * lr_scale
@@ -229,6 +230,7 @@ class Trainer:
                 "d_updates": self.d_updates,
                 "g_updates": self.step,
                 "elapsed": self.elapsed,
+                "evaluation_s": self.evaluation_s,
                 "lr_scale": self.lr_scale,
                 "nan_rollbacks": self.nan_rollbacks,
             },
@@ -255,6 +257,7 @@ class Trainer:
         sched = ckpt.get("schedule", {})
         self.d_updates = int(sched.get("d_updates", self.step))
         self.elapsed = float(sched.get("elapsed", 0.0))
+        self.evaluation_s = float(sched.get("evaluation_s", 0.0))
         self.nan_rollbacks = int(sched.get("nan_rollbacks", 0))
         self.set_lr_scale(float(sched.get("lr_scale", 1.0)))
         acc = ckpt.get("accumulator")

@@ -31,7 +31,7 @@ from gan_cli.errors import GanError, shown
 from gan_cli.training.distributed import DistributedTrainer
 from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
-from gan_cli.training.run import Interrupted, OneProcess
+from gan_cli.training.run import BUDGET, Interrupted, OneProcess
 
 LAUNCHED_ENV = "GAN_CLI_LAUNCHED"  # set by `gan train --nproc` (training/launch.py) for its workers
 PARENT_POLL_S = 0.5  # how often a worker checks that its launcher is alive (seconds)
@@ -247,9 +247,13 @@ class Ranks(OneProcess):
         agreed: str | None = None
         if self._stop_work is not None:
             self._stop_work.wait()
-            if int(self._stop_flag.item()) > 0:
-                agreed = signal.Signals(int(self._stop_flag.item())).name
-        self._stop_flag = torch.tensor([signal.Signals[requested].value if requested else 0], dtype=torch.int32)
+            code = int(self._stop_flag.item())  # 0 none, 1 the time budget, 1 + a signal's number (a signal wins)
+            if code == 1:
+                agreed = BUDGET
+            elif code > 1:
+                agreed = signal.Signals(code - 1).name
+        code = 0 if not requested else 1 if requested == BUDGET else 1 + signal.Signals[requested].value
+        self._stop_flag = torch.tensor([code], dtype=torch.int32)
         self._stop_work = dist.all_reduce(self._stop_flag, op=dist.ReduceOp.MAX, group=self.control, async_op=True)
         return agreed
 

@@ -6,12 +6,13 @@ and a NaN into a stop or a rollback (training/nan_guard.py decides). Several pro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,6 +24,8 @@ from gan_cli.training import nan_guard
 from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
 
+BUDGET = "BUDGET"
+"""What `OneProcess.stop` returns when train.max_minutes of training time have passed."""
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -118,7 +121,8 @@ class OneProcess:
     repeat_signal_s = 0.0  # a signal repeated within this many seconds counts once (see Interrupt)
 
     def stop(self, requested: str | None) -> str | None:
-        """Called after every step with this process's pending signal name; the name to stop on now."""
+        """Called after every step with this process's pending signal name (or BUDGET); the reason
+        to stop on now."""
         return requested
 
 
@@ -138,6 +142,8 @@ class RunHooks:
     """After every step, with the step, once any checkpoint due at it is written."""
     on_rollback: Callable[[str], None] | None = None
     """After a train.nan_policy rollback, with a one-line note of what happened."""
+    on_budget: Callable[[int, float], None] | None = None
+    """When train.max_minutes stopped the run, after its checkpoint: the step and the training minutes."""
 
 
 def run(
@@ -174,15 +180,25 @@ def run(
                             if hooks.on_log:
                                 hooks.on_log(last_row)
                         if clock.selection_due() and hooks.on_select:
-                            hooks.on_select(trainer)
+                            with clock.evaluating():
+                                hooks.on_select(trainer)
                         # the checkpoint comes before the picture: a picture must never cost a checkpoint
                         if step % log.checkpoint_every == 0 or done:
                             clock.checkpoint(run_dir, processes.writes)
                         if hooks.on_samples and (step % log.samples_every == 0 or done):
-                            hooks.on_samples(trainer)
+                            with clock.evaluating():
+                                hooks.on_samples(trainer)
                         if hooks.on_progress:
                             hooks.on_progress(step)
-                        stop = processes.stop(interrupt.requested)  # every step, on every rank
+                        # every step, on every rank: a signal, or the time budget, stops all after the same step
+                        stop = processes.stop(interrupt.requested or (BUDGET if clock.over_budget() else None))
+                        if stop == BUDGET and not done:
+                            # the log window in progress is saved with the checkpoint: a resume logs the rows an uninterrupted run would
+                            if trainer.last_saved_step != step:
+                                clock.checkpoint(run_dir, processes.writes)
+                            if hooks.on_budget:
+                                hooks.on_budget(step, clock.training_seconds() / 60)
+                            return last_row
                         if stop and not done:
                             raise Interrupted(stop, clock.checkpoint(run_dir, processes.writes), processes.resume_flags)
                 return last_row
@@ -248,6 +264,23 @@ class _Clock:
         self.epochs_done = epochs
         every = self.trainer.cfg.select.every_epochs
         return every > 0 and epochs % every == 0
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Time spent on pictures and model selection: not training time (train.max_minutes)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.trainer.evaluation_s += time.perf_counter() - t0
+
+    def training_seconds(self) -> float:
+        """Seconds of training over every session of the run, pictures and model selection left out."""
+        return time.perf_counter() - self.start - self.trainer.evaluation_s
+
+    def over_budget(self) -> bool:
+        limit = self.trainer.cfg.train.max_minutes
+        return limit is not None and self.training_seconds() >= 60 * limit
 
     def checkpoint(self, run_dir: Path, writes: bool) -> Path:
         self.trainer.elapsed = time.perf_counter() - self.start
