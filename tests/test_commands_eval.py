@@ -272,3 +272,10 @@ def test_eval_reads_the_eval_section_a_resume_wrote(run: Path, tmp_path: Path) -
     old = sorted((copy / "checkpoints").glob("step_*.pt"))[0]
     assert evaluate_into(old, tmp_path / "old.json")["num_samples"] == 250
     assert evaluate_into(copy, tmp_path / "last.json", "--set", "eval.generated_samples=220")["num_samples"] == 220
+
+
+def test_an_evaluation_says_what_it_is_doing(run: Path, tmp_path: Path) -> None:
+    result = gan("eval", "--ckpt", run, "--json", tmp_path / "e.json")
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if line.startswith("gan eval: ")]
+    assert any("fresh-critic JSD bound" in line for line in said) and all("elapsed" in line for line in said)

@@ -26,3 +26,33 @@ def test_quiet_reporter_prints_nothing_while_training(tmp_path: Path) -> None:
     cfg = write_exp(tmp_path, tiny_toy_config())
     train_experiment(str(cfg), [], out=str(tmp_path / "run"), reporter=Reporter(Console(file=buffer), quiet=True))
     assert buffer.getvalue() == "" and (tmp_path / "run" / "checkpoints" / "last.pt").is_file()
+
+
+def test_log_lines_carry_the_time_so_far_the_eta_and_the_clock() -> None:
+    import io
+    import re
+
+    from rich.console import Console
+
+    from gan_cli.training.console import Reporter, clock
+
+    buffer = io.StringIO()
+    reporter = Reporter(Console(file=buffer, width=400))
+    reporter.banner(Path("run"), __import__("torch").device("cpu"), 1, 1, 0, 1000, "")
+    row = {"step": 100, "epoch": 1.0, "value": -1.3, "d_real": 0.5, "d_fake": 0.5, "lr": 1e-3, "samples_per_s": 10.0}
+    reporter.log_row({**row, "time": 10.0})
+    reporter.log_row({**row, "step": 200, "time": 30.0})  # 100 steps in 20 s: 800 left take 160 s
+    first, second = [line for line in buffer.getvalue().splitlines() if line.startswith("step")]
+    assert "elapsed 0:00:10" in first and "ETA" not in first, "no rate before the second row"
+    assert "elapsed 0:00:30  ETA 0:02:40" in second and re.search(r"at \d\d:\d\d:\d\d$", second)
+    assert clock(3725) == "1:02:05"
+
+
+def test_the_selection_signal_reaches_the_console(tmp_path: Path) -> None:
+    from helpers import gan, write_config
+
+    raw = tiny_toy_config(select={"every_epochs": 1, "kernels": 40, "valid_examples": 64})
+    result = gan("train", write_config(tmp_path / "c.yaml", raw), "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("select")]
+    assert lines and "validation Parzen" in lines[0] and "best so far: checkpoints/best.pt" in lines[0]

@@ -13,6 +13,8 @@ import dataclasses
 import functools
 import json
 import os
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from gan_cli.evaluate.report import format_value, headline, print_report, steps_
 from gan_cli.run_dir import RunDir
 from gan_cli.runlog import json_safe
 from gan_cli.sample import Loaded
+from gan_cli.training.console import clock, now
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,18 @@ def _check_destination(out: Path, *beside: Path) -> None:
     outputs.check_writable(out.parent, "--json")
 
 
+def _progress(console: Console) -> Callable[[str], None]:
+    """Each section of an evaluation as it starts, with the time so far and the clock, on stderr:
+    an evaluation takes minutes (the critics most of it), and says what it is doing."""
+    start = time.perf_counter()
+
+    def say(what: str) -> None:
+        elapsed = clock(time.perf_counter() - start)
+        print(f"gan eval: {what} ... (elapsed {elapsed}, at {now()})", file=sys.stderr, flush=True)
+
+    return say
+
+
 def _writing_into(run: RunDir, path: Path) -> bool:
     try:
         return path.resolve().parent == run.path.resolve()
@@ -162,7 +177,12 @@ def evaluate_one(
     figure = out.with_name(out.stem + "_density.png")
     _check_destination(out, figure)  # fail before the work, not after it
     with run.writer("outputs", "gan eval") if _writing_into(run, out) else contextlib.nullcontext():
-        result = evaluate(loaded, *_settings(options, loaded.cfg.eval), functools.partial(_density_picture, figure))
+        result = evaluate(
+            loaded,
+            *_settings(options, loaded.cfg.eval),
+            functools.partial(_density_picture, figure),
+            _progress(console),
+        )
         result["overrides"] = list(options.overrides)
         print_report(result, console)
         write_json(result, out)
@@ -218,6 +238,7 @@ def evaluate_all(
     skipped: list[str] = []
     with run.writer("outputs", "gan eval --all") if _writing_into(run, out) else contextlib.nullcontext():
         fd, partial = outputs.temp_beside(out)
+        start = time.perf_counter()
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 for i, (step, path) in enumerate(found, 1):
@@ -241,8 +262,10 @@ def evaluate_all(
                     shown = ", ".join(
                         f"{name} {format_value(result['metrics'][name]['value'])}" for name in headline(result)
                     )
+                    spent = time.perf_counter() - start
+                    eta = spent / i * (len(found) - i)  # at the mean time per checkpoint so far
                     console.print(
-                        f"[{i}/{len(found)}] step {step:,} ({path.name}): {shown}",
+                        f"[{i}/{len(found)}] step {step:,} ({path.name}): {shown}  (elapsed {clock(spent)}, ETA {clock(eta)}, at {now()})",
                         markup=False,
                         highlight=False,
                         soft_wrap=True,

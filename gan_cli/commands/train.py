@@ -274,7 +274,7 @@ def _hooks(run_dir: RunDir, setup: _Setup, reporter: Reporter, writer: Any, adva
     return RunHooks(
         on_log=hooks.log_row(reporter, writer),
         on_samples=hooks.samples_picture(run_dir, setup.dataset, setup.cfg, reporter),
-        on_select=selection_hook(setup.trainer, run_dir.path),
+        on_select=hooks.reported(selection_hook(setup.trainer, run_dir.path), run_dir, reporter),
         on_progress=advance,
         on_rollback=hooks.rollback_note(run_dir, reporter),
         on_budget=hooks.budget_note(run_dir, reporter, setup.cfg),

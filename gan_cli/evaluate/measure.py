@@ -10,6 +10,7 @@ the device the config (or --device) names.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +136,18 @@ def _critic_section(
     }
 
 
-def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure: DensityFigure | None = None) -> dict[str, Any]:
+def evaluate(
+    loaded: Loaded,
+    split: str,
+    n: int,
+    seed: int,
+    figure: DensityFigure | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Every metric that applies to this checkpoint's data, as the eval.json dict; 1-D exact
     comparisons also hand p_data, G's samples, D and the exact p_g to `figure` (which draws them
-    and returns the picture's path)."""
+    and returns the picture's path). `progress` hears each section's name as it starts."""
+    say = progress or (lambda what: None)
     cfg = loaded.cfg
     if split not in SPLITS:
         raise GanError(f"--split {split}: use valid or test (the held-out splits)")
@@ -161,19 +170,27 @@ def evaluate(loaded: Loaded, split: str, n: int, seed: int, figure: DensityFigur
 
     with torch.random.fork_rng(devices=rng_devices):
         torch.manual_seed(seeds.derive(seed, seeds.EVAL_GLOBAL))
+        say("V(G, D) of the checkpoint's D")
         metrics, est = _value_section(loaded, held, n, seed, split)
         lap("value")
+        say(
+            f"the fresh-critic JSD bound ({cfg.eval.critic.seeds} critic(s), up to {cfg.eval.critic.steps:,} steps each)"
+        )
         metrics.update(_critic_section(loaded, ds, held, n, seed, split))
         lap("critic")
         if ds.target is not None:
+            say("the JSD, V(G, D*) and W1 against the known p_data")
             metrics.update(density_section(loaded, ds.target, est, n, seed, figure))
             lap("density")
             if ds.target.num_modes > 1:
+                say("the mode metrics")
                 metrics.update(mode_section(loaded, ds.target, seed))
                 lap("modes")
         else:
+            say("the Parzen log-likelihood and the memorisation check")
             metrics.update(image_section(loaded, ds, held, n, seed, split))
             lap("images")
+            say("the feature metrics (FID, KID, precision/recall, ...)")
             metrics.update(feature_metrics(loaded, ds, held, n, split, seed))
             lap("features")
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,8 @@ class Reporter:
     def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
         self.console = console or Console(highlight=False)
         self.quiet = quiet
+        self.total: int | None = None  # the step budget, once the banner says it
+        self._last: tuple[int, float] | None = None  # (step, time) of the previous log row
 
     def print(self, text: str) -> None:
         """Always printed (dry-run output, for one); the banner and log lines obey `quiet`."""
@@ -51,6 +54,7 @@ class Reporter:
         """`note`: a third line, e.g. the processes and the global batch of a torchrun run."""
         if self.quiet:
             return
+        self.total = total
         where = f"resuming at step {start_step:,} of {total:,}" if start_step else f"{total:,} steps"
         self.print(f"gan train: run directory {run_dir}")
         self.print(f"  device {device}; G {g_params:,} parameters, D {d_params:,} parameters; {where}")
@@ -76,11 +80,34 @@ class Reporter:
             yield lambda step: bar.update(task, completed=step)
 
     def log_row(self, row: dict[str, Any]) -> None:
+        """One line per log row; after the rate, the training time so far, the time left at the
+        latest rate (ETA) and the clock, so a log written without a terminal (nohup, SLURM) tells
+        how long the run has gone and has left."""
+        eta = self._eta(row)
         if self.quiet:
             return
         self.print(
             f"step {row['step']:>8,}  epoch {row['epoch']:7.2f}  V {row['value']:+.4f} (equilibrium -log 4 = {-LOG_4:.4f})  "
-            f"D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  lr {row['lr']:.3g}  {row['samples_per_s']:,.0f} ex/s"
+            f"D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  lr {row['lr']:.3g}  {row['samples_per_s']:,.0f} ex/s  "
+            f"elapsed {clock(row['time'])}" + (f"  ETA {clock(eta)}" if eta is not None else "") + f"  at {now()}"
+        )
+
+    def _eta(self, row: dict[str, Any]) -> float | None:
+        """Seconds left at the rate since the previous row (None before a rate is known)."""
+        step, t = int(row["step"]), float(row["time"])
+        last, self._last = self._last, (step, t)
+        if last is None or self.total is None or step <= last[0] or t <= last[1]:
+            return None
+        return (self.total - step) * (t - last[1]) / (step - last[0])
+
+    def selection_row(self, row: dict[str, Any]) -> None:
+        """The model-selection signal of an epoch (selection.jsonl's row) as one line."""
+        if self.quiet:
+            return
+        raw = f", raw G {row['valid_parzen_raw']:.2f}" if isinstance(row.get("valid_parzen_raw"), (int, float)) else ""
+        best = "  best so far: checkpoints/best.pt" if row.get("best") else ""
+        self.print(
+            f"select   epoch {row['epoch']:>5}  validation Parzen {row['valid_parzen']:.2f} nats (sigma {row['sigma']:.3g}{raw}){best}  at {now()}"
         )
 
     def done(self, run_dir: Path) -> None:
@@ -88,3 +115,14 @@ class Reporter:
             return
         run = RunDir(run_dir)
         self.print(f"done: {run_dir}  (samples in {run.samples}, checkpoint {run.last})")
+
+
+def clock(seconds: float) -> str:
+    """Seconds as H:MM:SS."""
+    s = max(int(round(seconds)), 0)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def now() -> str:
+    """The wall clock, HH:MM:SS."""
+    return datetime.datetime.now().strftime("%H:%M:%S")

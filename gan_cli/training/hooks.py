@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gan_cli import runlog
 from gan_cli.config import Config
 from gan_cli.data import Dataset
 from gan_cli.errors import GanError
@@ -87,6 +88,22 @@ def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, 
         run.note(line)
 
     return on_budget
+
+
+def reported(
+    select: Callable[[Trainer], None] | None, run: RunDir, reporter: Reporter
+) -> Callable[[Trainer], None] | None:
+    """The model-selection hook, then its row (selection.jsonl's last) as a line on the console."""
+    if select is None:
+        return None
+
+    def on_select(tr: Trainer) -> None:
+        select(tr)
+        rows = runlog.read_rows(run.selection)
+        if rows:
+            reporter.selection_row(rows[-1])
+
+    return on_select
 
 
 def rollback_note(run: RunDir, reporter: Reporter) -> Callable[[str], None]:
