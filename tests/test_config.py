@@ -533,11 +533,16 @@ def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G()
 
 
 def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
-    """configs/mnist_fast.yaml: configs/mnist_algorithm1_adam.yaml with bf16 forward passes, nothing else."""
+    """configs/mnist_fast.yaml: configs/mnist_algorithm1_adam.yaml with bf16 forward passes and a
+    2-hour time budget, nothing else."""
     a = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
     b = _flatten(to_dict(_load("mnist_fast.yaml")))
     diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert diff == {"name": ("mnist_algorithm1_adam", "mnist_fast"), "train.precision": ("float32", "bf16")}
+    assert diff == {
+        "name": ("mnist_algorithm1_adam", "mnist_fast"),
+        "train.precision": ("float32", "bf16"),
+        "train.max_minutes": (None, 120.0),
+    }
 
 
 # ---- hostile inputs: values that expand, values too long to print
