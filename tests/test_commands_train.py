@@ -487,3 +487,12 @@ def test_gan_train_reaches_d_loss_backward_in_four_calls(tmp_path: Path, monkeyp
         ("training/loop.py", "train_step"),
         ("training/updates.py", "discriminator"),
     ], ours[start:]
+
+
+def test_resume_of_a_run_with_another_out_says_what_to_give(tmp_path: Path) -> None:
+    from helpers import one_clean_error
+
+    other = tmp_path / "run"
+    other.mkdir()
+    message = one_clean_error(gan("train", "--resume", other, "--out", tmp_path / "elsewhere"))
+    assert "give the run directory once" in message

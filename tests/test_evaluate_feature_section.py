@@ -188,3 +188,20 @@ def test_inception_records_and_calibration(tmp_path: Path, monkeypatch: pytest.M
     assert m["inception_kid"]["subset_std"] == 0.01 and m["inception_fid"]["n"] == [30, 40]
     one = torch.tensor([[0.0, 0.5, 1.0, 1.2]])
     assert inception._Uint8Images(one, (1, 2, 2))[0].flatten().tolist() == [0, 128, 255, 255]
+
+
+def test_a_damaged_feature_cache_fails_before_anything_is_measured(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = make_run(root, "damaged")
+    cache = root / "data" / "gan-cli-features" / "digits.pt"
+    saved = cache.read_bytes()
+    measured: list[str] = []
+    import gan_cli.evaluate.measure as measure
+
+    real = measure._value_section
+    monkeypatch.setattr(measure, "_value_section", lambda *a, **k: measured.append("value") or real(*a, **k))
+    try:
+        cache.write_bytes(saved[: len(saved) // 2])  # truncated
+        result = gan("eval", "--ckpt", run, "--json", tmp_path / "e.json")
+    finally:
+        cache.write_bytes(saved)
+    assert result.exit_code == 1 and "Traceback" not in result.output and measured == [], "it failed first"

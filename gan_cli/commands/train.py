@@ -61,6 +61,11 @@ def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks 
     (its workers come back here), a torchrun worker joins its process group and comes back here as
     one of `ranks`, and otherwise this process trains alone. Raises GanError (exit 1) and Stopped
     (exit 130 after a signal, with the checkpoint written and the resume command)."""
+    if options.resume and options.config is not None and options.out is not None and options.config.is_dir():
+        raise GanError(
+            f"--resume {options.config} --out {options.out}: give the run directory once, "
+            f"gan train --resume {options.config} (a run continues in its own directory)"
+        )
     options = options.normalised()
     if ranks is None:
         world = world_size_from_env()

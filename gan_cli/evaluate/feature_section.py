@@ -10,17 +10,32 @@ names the split (the network's own training images score about 1 FID lower).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
 from rich.console import Console
 
 from gan_cli import data, seeds
+from gan_cli.config import Config
 from gan_cli.evaluate import feature_cache
 from gan_cli.evaluate.feature_scores import score_images
 from gan_cli.evaluate.inception import inception_metrics
 from gan_cli.evaluate.stacked import stacked_metrics
 from gan_cli.sample import Loaded, generate
+
+
+def check_network(cfg: Config, ds: data.Dataset, console: Console | None = None) -> None:
+    """Load (or train) the feature network the section will use before anything is measured, so a
+    damaged or unwritable cache fails first, not after minutes of evaluation."""
+    ev = cfg.eval.features
+    if not ev.enabled or not data.has_labels(cfg):
+        return
+    console = console or Console(stderr=True, highlight=False)
+    if cfg.data.name == "stacked-mnist":  # each channel is scored by the MNIST network
+        feature_cache.ensure(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist")), None, console)
+    elif cfg.data.name in data.LABELLED:
+        feature_cache.ensure(cfg, ds, console)
 
 
 def feature_metrics(

@@ -21,7 +21,7 @@ from gan_cli.config import Config
 from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
 from gan_cli.evaluate import images
-from gan_cli.evaluate.feature_section import feature_metrics
+from gan_cli.evaluate.feature_section import check_network, feature_metrics
 from gan_cli.evaluate.image_likelihood import image_section
 from gan_cli.evaluate.known_target import MIN_DENSITY_SAMPLES, DensityFigure, density_section, mode_section
 from gan_cli.evaluate.report import metric
@@ -157,6 +157,8 @@ def evaluate(
             f"the checkpoint's G makes {loaded.data_info['dim']}-dimensional samples but data {cfg.data.name} has {ds.dim} dimensions"
         )
     _check_sizes(cfg, ds, split, n)
+    if ds.target is None:
+        check_network(cfg, ds)
     held = ds.split(split)
     rng_devices = [loaded.device] if loaded.device.type == "cuda" else []
     seconds: dict[str, float] = {}
