@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -67,3 +68,16 @@ def out_of_memory(exc: BaseException) -> str | None:
                 return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
             n /= 1000
     return size
+
+
+@contextlib.contextmanager
+def memory_as_error(advice: Callable[[str], str]) -> Iterator[None]:
+    """Turn running out of memory inside the body into one GanError, `advice(size asked for)`:
+    what to lower, named by its key or option."""
+    try:
+        yield
+    except RuntimeError as exc:
+        size = out_of_memory(exc)
+        if size is None:
+            raise
+        raise GanError(advice(size)) from None

@@ -112,19 +112,17 @@ def eval_command(options: EvalOptions, console: Console | None = None) -> dict[s
     if options.seed is not None and options.seed < 0:
         raise GanError(f"--seed {options.seed}: must be >= 0")
     try:
-        if options.all_run is not None:
-            return evaluate_all(options.all_run, options, console)
-        return evaluate_one(options.ckpt or Path(), options, console)
+        with devices.memory_as_error(
+            lambda size: (
+                f"out of memory: the evaluation asked for {size} more than the device has; lower --num-samples (eval.generated_samples)"
+            )
+        ):
+            if options.all_run is not None:
+                return evaluate_all(options.all_run, options, console)
+            return evaluate_one(options.ckpt or Path(), options, console)
     except KeyboardInterrupt:
         raise Stopped(
             "gan eval interrupted: nothing was written (the files from an earlier evaluation are kept)", 130
-        ) from None
-    except RuntimeError as exc:
-        size = devices.out_of_memory(exc)
-        if size is None:
-            raise
-        raise GanError(
-            f"out of memory: the evaluation asked for {size} more than the device has; lower --num-samples (eval.generated_samples)"
         ) from None
 
 

@@ -71,7 +71,14 @@ def sample_command(options: SampleOptions) -> str:
         )
     outputs.check_output(out, "--out")
     try:
-        with run.writer("outputs", "gan sample") if options.out is None else contextlib.nullcontext():
+        with (
+            run.writer("outputs", "gan sample") if options.out is None else contextlib.nullcontext(),
+            devices.memory_as_error(
+                lambda size: (
+                    f"-n {options.n:,}: drawing them asked for {size} more than the device has; draw fewer (several --seed values add up)"
+                )
+            ),
+        ):
             if options.figure == "nearest":
                 save_nearest_figure(
                     loaded.G, loaded.cfg, loaded.data_info, options.n, options.cols or 6, options.seed, device, out
@@ -99,11 +106,4 @@ def sample_command(options: SampleOptions) -> str:
                 save_raw(samples, out)
     except KeyboardInterrupt:
         raise Stopped(f"gan sample interrupted: {out} was not written", 130) from None
-    except RuntimeError as exc:
-        size = devices.out_of_memory(exc)
-        if size is None:
-            raise
-        raise GanError(
-            f"-n {options.n:,}: drawing them asked for {size} more than the device has; draw fewer (several --seed values add up)"
-        ) from None
     return f"wrote {options.n} samples to {out}"

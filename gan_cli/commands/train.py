@@ -79,6 +79,7 @@ def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks 
     processes = ranks or Solo()
     try:
         with contextlib.ExitStack() as held:
+            held.enter_context(devices.memory_as_error(_memory_advice))
             setup = _prepare(options, reporter, processes, held)
             if setup is None:
                 return None  # --dry-run
@@ -113,16 +114,15 @@ def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks 
     except KeyboardInterrupt:
         # Ctrl-C before the loop took over the signal (loading data, building nets): nothing to save
         raise Stopped("interrupted before training started; no checkpoint was written", 130) from None
-    except RuntimeError as exc:
-        size = devices.out_of_memory(exc)
-        if size is None:
-            raise
-        raise GanError(
-            f"out of memory: training asked for {size} more than the device has; make generator.hidden, "
-            f"discriminator.hidden or train.batch_size smaller (checkpoints already written are kept)"
-        ) from None
     reporter.done(run_dir.path)
     return run_dir.path
+
+
+def _memory_advice(size: str) -> str:
+    return (
+        f"out of memory: training asked for {size} more than the device has; make generator.hidden, "
+        f"discriminator.hidden or train.batch_size smaller (checkpoints already written are kept)"
+    )
 
 
 def _check_processes(options: TrainOptions, world: int) -> None:
