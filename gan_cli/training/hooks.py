@@ -1,5 +1,5 @@
 """What `gan train` does beside the loop when the loop calls back (training.run.RunHooks): the
-sample pictures, TensorBoard scalars, the console, notes in command.txt."""
+sample pictures, TensorBoard (scalars, pictures, the selection signal), the console, notes in command.txt."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gan_cli.data import Dataset
 from gan_cli.errors import GanError
 from gan_cli.figures.samples import draw
 from gan_cli.run_dir import RunDir
+from gan_cli.training import tensorboard
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer
 
@@ -29,9 +30,12 @@ def tensorboard_writer_class(cfg: Config) -> Any:
     return SummaryWriter
 
 
-def samples_picture(run: RunDir, dataset: Dataset, cfg: Config, reporter: Reporter) -> Callable[[Trainer], None]:
-    """Draw G's fixed-noise samples to samples/step_NNNNNNN.png. A picture never stops training:
-    the first failure is one warning, later ones are silent."""
+def samples_picture(
+    run: RunDir, dataset: Dataset, cfg: Config, reporter: Reporter, writer: Any = None
+) -> Callable[[Trainer], None]:
+    """Draw G's fixed-noise samples to samples/step_NNNNNNN.png (and, with a TensorBoard writer, that
+    picture as the image `samples/fixed_noise` at its step). A picture never stops training: the
+    first failure is one warning, later ones are silent."""
     failed = False
 
     def on_samples(tr: Trainer) -> None:
@@ -49,6 +53,8 @@ def samples_picture(run: RunDir, dataset: Dataset, cfg: Config, reporter: Report
                 G=tr.G,
                 noise=cfg.noise,
             )
+            if writer is not None:
+                tensorboard.add_picture(writer, "samples/fixed_noise", run.step_picture(tr.step), tr.step)
         except Exception as exc:  # noqa: BLE001 - a picture must never stop training, whatever broke it
             if not failed:
                 failed = True
@@ -73,6 +79,21 @@ def log_row(reporter: Reporter, writer: Any) -> Callable[[dict[str, Any]], None]
         writer.flush()
 
     return on_log
+
+
+def selection_scalars(
+    on_select: Callable[[Trainer], dict[str, Any]] | None, writer: Any
+) -> Callable[[Trainer], None] | None:
+    """Model selection's check and, with a TensorBoard writer, its row as `selection/*` scalars."""
+    if on_select is None:
+        return None
+
+    def on_check(tr: Trainer) -> None:
+        row = on_select(tr)
+        if writer is not None:
+            tensorboard.add_selection(writer, row)
+
+    return on_check
 
 
 def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, float], None]:
