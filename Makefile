@@ -1,32 +1,41 @@
-# The README's two commands. Both create .venv when it is missing and install the package into it.
+# The README's two commands. Both create .venv when it is missing and install the package into it:
+# `make demo` only gan-cli itself, `make test` and `make check` also the test extras (pytest, Ray,
+# TensorBoard, the linters), each remembered by its own stamp file.
 VENV   ?= .venv
 PYTHON ?= python3
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.gan-cli-installed
+STAMP      := $(VENV)/.gan-cli-installed
+TEST_STAMP := $(VENV)/.gan-cli-test-installed
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: demo test check install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -e '.[test]'
+	touch $(STAMP) $(TEST_STAMP)
 
-## make demo: train the bundled 8x8-digits GAN (about a minute on 2 CPU cores, no download)
+install: $(TEST_STAMP)
+
+## make demo: train the bundled 8x8-digits GAN (no download; its measured time is in the README)
 demo: $(STAMP)
 	$(VENV)/bin/gan train configs/digits.yaml --out runs/demo-digits-$$(date +%Y%m%d-%H%M%S)
 	@echo "look at the sample grids under runs/demo-digits-*/samples/"
 
 ## make check: lint, format and types of the package (ruff, mypy); CI runs it before the tests
-check: $(STAMP)
+check: $(TEST_STAMP)
 	$(VENV)/bin/ruff check gan_cli
 	$(VENV)/bin/ruff format --check gan_cli
 	$(VENV)/bin/mypy
 
 ## make test: the test suite (CPU, about ten minutes on 2 cores). The Ray tests run in a pytest of
 ## their own: a local Ray cluster is state of the whole process, shared by every test after it starts.
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest --ignore=tests/test_sweep_engine.py
 	$(PY) -m pytest tests/test_sweep_engine.py
 

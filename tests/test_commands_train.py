@@ -14,7 +14,10 @@ import json
 import math
 import shlex
 import signal
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ import torch
 import yaml
 from helpers import (
     CONFIGS,
+    REPO,
     Child,
     gan,
     is_step_line,
@@ -34,7 +38,7 @@ from helpers import (
 from PIL import Image
 from typer.testing import CliRunner
 
-from gan_cli import checkpoint, run_dir
+from gan_cli import checkpoint, run_dir, runlog
 from gan_cli.cli import app
 from gan_cli.run_dir import RunDir
 import stat
@@ -367,12 +371,55 @@ def test_digits_train_then_sample_round_trip(tmp_path: Path) -> None:
     assert a.shape == (4, 64) and a.min() >= 0 and a.max() <= 1
 
 
-def test_tensorboard_logging(tmp_path: Path) -> None:
+def _tensorboard_events(tb: Path) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """(scalar tag -> steps, image tag -> steps) of every event file under `tb`, read back as TensorBoard does."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    scalars: dict[str, list[int]] = {}
+    images: dict[str, list[int]] = {}
+    for events in sorted(tb.glob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(events), size_guidance={"images": 0, "scalars": 0})
+        acc.Reload()
+        for tag in acc.Tags()["scalars"]:
+            scalars.setdefault(tag, []).extend(e.step for e in acc.Scalars(tag))
+        for tag in acc.Tags()["images"]:
+            images.setdefault(tag, []).extend(e.step for e in acc.Images(tag))
+    return scalars, images
+
+
+@pytest.mark.parametrize("data", ["toy", "digits"])
+def test_tensorboard_logging(tmp_path: Path, data: str) -> None:
+    """log.tensorboard: the metrics rows as scalars, each samples step's picture (a toy density panel
+    or an image grid) and the training data as images, the selection signal at its step."""
     pytest.importorskip("tensorboard")
-    cfg = write_exp(tmp_path, tiny_toy_config(log={"tensorboard": True}))
+    sections: dict[str, Any] = {"log": {"tensorboard": True}, "select": {"every_epochs": 1, "kernels": 32, "valid_examples": 32}}
+    if data == "digits":
+        sections["data"] = {"name": "digits"}
+        sections["generator"] = {"hidden": [{"units": 8, "activation": "relu"}], "output_activation": "sigmoid"}
+        sections["data"]["train_range"] = [0, 384]  # 12 steps of 32: one epoch, so one selection check
+        sections["train"] = {"batch_size": 32, "steps": 12, "optimizer": {"name": "adam", "lr": 0.001}}
+    cfg = write_exp(tmp_path, tiny_toy_config(**sections))
     result = gan("train", cfg, "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
-    assert list((tmp_path / "run" / "tb").glob("events.out.tfevents.*"))
+    run = RunDir(tmp_path / "run")
+    scalars, images = _tensorboard_events(run.tensorboard)
+    assert scalars["value"] == [4, 8, 12] and "d_real" in scalars, scalars
+    assert images["samples/fixed_noise"] == [6, 12], images
+    assert ("samples/real" in images) == (data == "digits")  # the training-data grid exists for images only
+    selected = [row["step"] for row in runlog.read_rows(run.selection)]
+    assert selected and scalars["selection/valid_parzen"] == selected and "selection/sigma" in scalars
+
+
+def test_tensorboard_is_imported_only_when_on(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from gan_cli.commands.train import train; "
+        "from gan_cli.training.options import TrainOptions; "
+        f"train(TrainOptions(config=Path({str(write_exp(tmp_path, tiny_toy_config()))!r}), out=Path({str(tmp_path / 'run')!r}))); "
+        "assert not [m for m in sys.modules if m.startswith(('tensorboard', 'torch.utils.tensorboard'))], 'imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not (tmp_path / "run" / "tb").exists()
 
 
 def test_tensorboard_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,6 +89,15 @@ def test_every_shipped_sweep_file_loads_and_its_grid_validates(path: Path) -> No
     assert len(spec.trials()) == len(spec.points()) * len(spec.seeds)
 
 
+def test_the_quick_sweep_stays_small() -> None:
+    """configs/sweeps/gaussian1d_quick.yaml is the first sweep to try (docs/sweep.md): a minute, not ten."""
+    spec = spec_mod.load(Path(__file__).resolve().parents[1] / "configs" / "sweeps" / "gaussian1d_quick.yaml")
+    assert len(spec.trials()) <= 4 and spec.cpus == 1 and spec.gpus == 0
+    assert spec.fixed["train.steps"] <= 500 and spec.fixed["data.train_size"] <= 10_000
+    assert spec.eval["critic"]["seeds"] == 1 and spec.eval["critic"]["steps"] <= 500
+    assert spec.eval["generated_samples"] <= 2_000 and spec.eval["density"]["z_grid"] <= 100_000
+
+
 # ---- hostile inputs: counted first, then bounded
 
 

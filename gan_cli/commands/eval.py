@@ -31,6 +31,7 @@ from gan_cli.evaluate.report import format_value, headline, print_report, steps_
 from gan_cli.run_dir import RunDir
 from gan_cli.runlog import json_safe
 from gan_cli.sample import Loaded
+from gan_cli.training import tensorboard
 from gan_cli.training.console import clock, now
 
 
@@ -184,6 +185,8 @@ def evaluate_one(
         result["overrides"] = list(options.overrides)
         print_report(result, console)
         write_json(result, out)
+        if _writing_into(run, out):
+            tensorboard.log_eval(result)  # beside the run's training curves, where it keeps them
     console.print(f"wrote {out}", markup=False, highlight=False, soft_wrap=True)
     return result
 
@@ -272,6 +275,8 @@ def evaluate_all(
                 raise GanError(f"--all {run.path}: none of its {len(found)} checkpoints could be loaded")
             console.print(steps_table(rows))
             os.replace(partial, out)
+            if _writing_into(run, out):
+                tensorboard.log_eval(*rows)
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)

@@ -25,7 +25,7 @@ from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError, Stopped
 from gan_cli.figures.samples import draw
 from gan_cli.run_dir import RunDir
-from gan_cli.training import hooks
+from gan_cli.training import hooks, tensorboard
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer, budget_steps
 from gan_cli.training.options import TrainOptions
@@ -271,6 +271,8 @@ def _open(
         return None
     writer = setup.writer_class(str(run_dir.tensorboard))
     held.callback(writer.close)
+    if run_dir.real_picture.exists():  # the training data beside G's samples, as on disk
+        tensorboard.add_picture(writer, "samples/real", run_dir.real_picture, setup.trainer.step)
     return writer
 
 
@@ -278,8 +280,8 @@ def _hooks(run_dir: RunDir, setup: _Setup, reporter: Reporter, writer: Any, adva
     """What the loop calls back: log lines (and TensorBoard), pictures, selection, progress, notes."""
     return RunHooks(
         on_log=hooks.log_row(reporter, writer),
-        on_samples=hooks.samples_picture(run_dir, setup.dataset, setup.cfg, reporter),
-        on_select=hooks.reported(selection_hook(setup.trainer, run_dir.path), run_dir, reporter),
+        on_samples=hooks.samples_picture(run_dir, setup.dataset, setup.cfg, reporter, writer),
+        on_select=hooks.selection_reported(selection_hook(setup.trainer, run_dir.path), reporter, writer),
         on_progress=advance,
         on_rollback=hooks.rollback_note(run_dir, reporter),
         on_budget=hooks.budget_note(run_dir, reporter, setup.cfg),

@@ -241,7 +241,10 @@ class LogConfig:
     picture_samples: int = _f(
         100, "samples drawn in each picture (images: a square grid; toy: drawn from p_g are many more)", gt=0
     )
-    tensorboard: bool = _f(False, "also write TensorBoard scalars under RUN_DIR/tb (needs the tensorboard package)")
+    tensorboard: bool = _f(
+        False,
+        "also write TensorBoard events under RUN_DIR/tb: the metrics, the sample pictures, the selection signal (needs the tensorboard extra)",
+    )
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,17 @@
 """What `gan train` does beside the loop when the loop calls back (training.run.RunHooks): the
-sample pictures, TensorBoard scalars, the console, notes in command.txt."""
+sample pictures, TensorBoard (scalars, pictures, the selection signal), the console, notes in command.txt."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from gan_cli import runlog
 from gan_cli.config import Config
 from gan_cli.data import Dataset
 from gan_cli.errors import GanError
 from gan_cli.figures.samples import draw
 from gan_cli.run_dir import RunDir
+from gan_cli.training import tensorboard
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer
 
@@ -30,9 +30,12 @@ def tensorboard_writer_class(cfg: Config) -> Any:
     return SummaryWriter
 
 
-def samples_picture(run: RunDir, dataset: Dataset, cfg: Config, reporter: Reporter) -> Callable[[Trainer], None]:
-    """Draw G's fixed-noise samples to samples/step_NNNNNNN.png. A picture never stops training:
-    the first failure is one warning, later ones are silent."""
+def samples_picture(
+    run: RunDir, dataset: Dataset, cfg: Config, reporter: Reporter, writer: Any = None
+) -> Callable[[Trainer], None]:
+    """Draw G's fixed-noise samples to samples/step_NNNNNNN.png (and, with a TensorBoard writer, that
+    picture as the image `samples/fixed_noise` at its step). A picture never stops training: the
+    first failure is one warning, later ones are silent."""
     failed = False
 
     def on_samples(tr: Trainer) -> None:
@@ -50,6 +53,8 @@ def samples_picture(run: RunDir, dataset: Dataset, cfg: Config, reporter: Report
                 G=tr.G,
                 noise=cfg.noise,
             )
+            if writer is not None:
+                tensorboard.add_picture(writer, "samples/fixed_noise", run.step_picture(tr.step), tr.step)
         except Exception as exc:  # noqa: BLE001 - a picture must never stop training, whatever broke it
             if not failed:
                 failed = True
@@ -76,6 +81,23 @@ def log_row(reporter: Reporter, writer: Any) -> Callable[[dict[str, Any]], None]
     return on_log
 
 
+def selection_reported(
+    on_select: Callable[[Trainer], dict[str, Any]] | None, reporter: Reporter, writer: Any
+) -> Callable[[Trainer], None] | None:
+    """Model selection's check, then its row as a console line and, with a TensorBoard writer, as
+    `selection/*` scalars."""
+    if on_select is None:
+        return None
+
+    def on_check(tr: Trainer) -> None:
+        row = on_select(tr)
+        reporter.selection_row(row)
+        if writer is not None:
+            tensorboard.add_selection(writer, row)
+
+    return on_check
+
+
 def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, float], None]:
     """train.max_minutes ended the run: one line on the console, and the same in command.txt."""
 
@@ -88,22 +110,6 @@ def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, 
         run.note(line)
 
     return on_budget
-
-
-def reported(
-    select: Callable[[Trainer], None] | None, run: RunDir, reporter: Reporter
-) -> Callable[[Trainer], None] | None:
-    """The model-selection hook, then its row (selection.jsonl's last) as a line on the console."""
-    if select is None:
-        return None
-
-    def on_select(tr: Trainer) -> None:
-        select(tr)
-        rows = runlog.read_rows(run.selection)
-        if rows:
-            reporter.selection_row(rows[-1])
-
-    return on_select
 
 
 def rollback_note(run: RunDir, reporter: Reporter) -> Callable[[str], None]:

@@ -73,9 +73,9 @@ class Selection:
         runlog.rewind(RunDir(run_dir).selection, trainer.step)
         self.best = read_best(run_dir, trainer.step)
 
-    def check(self, trainer: Any) -> None:
+    def check(self, trainer: Any) -> dict[str, Any]:
         """Score the trainer's G now (its moving average when train.ema is on); append the row to
-        selection.jsonl; write best.pt if it is the best yet."""
+        selection.jsonl; write best.pt if it is the best yet. Returns the row."""
         value, sigma = validation_parzen(trainer.eval_G, self.valid, self.noise)
         is_best = self.best is None or value > self.best
         if is_best:
@@ -92,11 +92,13 @@ class Selection:
             row["valid_parzen_raw"] = validation_parzen(trainer.G, self.valid, self.noise)[0]
         with open(RunDir(self.run_dir).selection, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
+        return row
 
 
-def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any], None] | None:
-    """The `on_select(trainer)` hook for gan_cli.training.run.run, or None when selection is off
-    (select.every_epochs 0). The loop decides on which epochs it runs."""
+def make_hook(trainer: Any, run_dir: Path) -> Callable[[Any], dict[str, Any]] | None:
+    """The `on_select(trainer)` hook for gan_cli.training.run.run (it returns the selection.jsonl row
+    it wrote), or None when selection is off (select.every_epochs 0). The loop decides on which
+    epochs it runs."""
     if trainer.cfg.select.every_epochs <= 0:
         return None
     return Selection(trainer, run_dir).check
