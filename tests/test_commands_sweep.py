@@ -71,11 +71,14 @@ def test_a_sweep_whose_file_was_edited_is_not_resumed_as_the_same_sweep(tmp_path
     from gan_cli.commands.sweep import _new_sweep_dir
     from gan_cli.sweep import spec as spec_mod
 
+    from gan_cli.sweep import results
+
     sweep_dir = _new_sweep_dir(spec_mod.load(_sweep_file(tmp_path, "seeds: 2\ngrid: {train.k: [1, 2]}\n")), tmp_path / "sw")
+    results.append(sweep_dir / results.RESULTS, {"trial": "k=1,seed=0", "status": "ok", "grid": {"train.k": 1}, "seed": 0})
     spec_file = sweep_dir / "sweep.yaml"
     spec_file.write_text(spec_file.read_text().replace("- 2\n", "- 3\n"))
     message = one_clean_error(gan("sweep", "--resume", sweep_dir))
-    assert "changed since the sweep started" in message
+    assert "changed since 1 of its trials finished" in message
 
 
 def test_sweep_address_where_something_else_listens_fails_in_seconds(tmp_path: Path) -> None:

@@ -86,15 +86,25 @@ def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
 def _open_sweep_dir(sweep_dir: Path) -> SweepSpec:
     if not (sweep_dir / SPEC_FILE).is_file():
         raise GanError(f"--resume {sweep_dir}: no {SPEC_FILE} there; is it a gan sweep directory?")
-    spec = spec_mod.load(sweep_dir / SPEC_FILE)
+    return spec_mod.load(sweep_dir / SPEC_FILE)
+
+
+def _check_unchanged(spec: SweepSpec, sweep_dir: Path, finished: int) -> None:
+    """A sweep whose settings changed since its trials finished would average two settings as one
+    grid point: refused. Before any trial finished, the edit is simply what the sweep runs now."""
     digest = sweep_dir / DIGEST_FILE
     recorded = digest.read_text(encoding="utf-8").strip() if digest.is_file() else None
-    if recorded is not None and recorded != spec.digest():
+    if recorded == spec.digest():
+        return
+    if recorded is not None and finished:
         raise GanError(
-            f"--resume {sweep_dir}: {SPEC_FILE} (or its {BASE_FILE}) changed since the sweep started, so its finished "
-            f"trials ran other settings than its new ones would; start a new sweep with the edited file instead"
+            f"--resume {sweep_dir}: {SPEC_FILE} (or its {BASE_FILE}) changed since {finished} of its trials finished, "
+            f"which ran the old settings; start a new sweep with the edited file instead"
         )
-    return spec
+    try:
+        digest.write_text(spec.digest() + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise GanError(f"cannot write {digest}: {exc.strerror or exc}") from None
 
 
 def _todo(
@@ -230,6 +240,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
         rows = results.latest(results.read(path))
         known = {t.trial_id for t in trials}
         kept = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") in FINISHED]
+        _check_unchanged(spec, sweep_dir, len(kept))
         results.rewrite(path, kept + [r for i, r in rows.items() if i not in known and r.get("status") in FINISHED])
         todo = _todo(spec, trials, sweep_dir, rows)
         if todo:
