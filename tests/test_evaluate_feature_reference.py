@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from gan_cli.cli import app
 from gan_cli.config import from_dict
 from gan_cli.errors import GanError
-from gan_cli.evaluate import feature_cache, feature_reference
+from gan_cli.evaluate import feature_cache, feature_calibration, feature_reference
 from gan_cli.evaluate import feature_metrics as fm
 from gan_cli.evaluate import feature_net as fn
 from gan_cli.evaluate.report import format_value, shown, table
@@ -114,16 +114,16 @@ def test_local_on_request_and_where_none_is_shipped(tmp_path: Path, no_training:
 
 def test_the_calibration_names_an_unseen_split(tmp_path: Path) -> None:
     net = feature_cache.reference_net(cfg_for("mnist", tmp_path))
-    assert feature_cache.unseen_split("test") == "valid" and feature_cache.unseen_split("valid") == "test"
+    assert feature_calibration.unseen_split("test") == "valid" and feature_calibration.unseen_split("valid") == "test"
     cfg = cfg_for("mnist", tmp_path)
-    pair = feature_cache.calibration_pair(cfg, net, "valid", 10_000, "test", 10_000)
+    pair = feature_calibration.calibration_pair(cfg, net, "valid", 10_000, "test", 10_000)
     assert pair == "10,000 validation images (never seen by the feature network) vs the 10,000 test images"
-    assert "never seen" in feature_cache.calibration_pair(cfg, net, "test", 10_000, "valid", 10_000)
+    assert "never seen" in feature_calibration.calibration_pair(cfg, net, "test", 10_000, "valid", 10_000)
     overlap = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, valid_range=[45_000, 55_000]))
-    assert "trained on 5,000 images of their range" in feature_cache.calibration_pair(
+    assert "trained on 5,000 images of their range" in feature_calibration.calibration_pair(
         overlap, net, "valid", 10_000, "test", 10_000
     )
-    stacked = feature_cache.calibration_pair(cfg_for("stacked-mnist", tmp_path), net, "valid", 10, "test", 10)
+    stacked = feature_calibration.calibration_pair(cfg_for("stacked-mnist", tmp_path), net, "valid", 10, "test", 10)
     assert "partly trained on" in stacked
 
 

@@ -30,7 +30,8 @@ from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer, budget_steps
 from gan_cli.training.options import TrainOptions
 from gan_cli.training.preflight import check_size, dry_run_data, dry_run_header
-from gan_cli.training.ranks import Ranks, Solo, as_worker, world_size_from_env, yaml_comment
+from gan_cli.training.ranks import Ranks, Solo, as_worker, yaml_comment
+from gan_cli.training.rendezvous import world_size_from_env
 from gan_cli.training.resume import resume_from_last
 from gan_cli.training.run import RunHooks, run
 from gan_cli.training.selection import make_hook as selection_hook

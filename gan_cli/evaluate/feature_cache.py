@@ -11,7 +11,7 @@ hashes and refuses a file whose weights or data differ: two FIDs compare only wh
 match. `gan eval features --data CONFIG` trains it; `gan eval` trains it on first use.
 
 The calibration ("real vs real") compares the held-out split with images the network did not
-train on: the other held-out split (validation when the held-out split is test), see unseen_split.
+train on: the other held-out split (validation when the held-out split is test), see feature_calibration.unseen_split.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from rich.console import Console
 
 from gan_cli import __version__, checkpoint, data
 from gan_cli.config import Config
-from gan_cli.data.splits import DEFAULT_RANGES
 from gan_cli.errors import GanError
 from gan_cli.evaluate import feature_net as fn
 from gan_cli.evaluate import feature_reference
@@ -317,39 +316,3 @@ def ensure(cfg: Config, ds: data.Dataset | None, console: Console) -> FeatureNet
         soft_wrap=True,
     )
     return train_and_save(ld, path, fn.TrainSettings(steps=fn.default_steps(len(ld.train))), console)
-
-
-SPLIT_WORDS = {"train": "training", "valid": "validation", "test": "test"}
-
-
-def unseen_split(split: str) -> str:
-    """The split that calibrates a held-out `split`: images neither the feature network (trained on
-    the training split) nor the held-out split hold: valid for test, test for valid."""
-    return "valid" if split == "test" else "test"
-
-
-def _pool_range(cfg: Config, split: str) -> tuple[int, int] | None:
-    """[start, end) of `split` in the dataset's training pool; None for an official test file."""
-    d = cfg.data
-    rng = getattr(d, f"{split}_range")
-    if rng is None and split == "test" and d.name in ("mnist", "fashion-mnist", "stacked-mnist"):
-        return None
-    rng = rng or DEFAULT_RANGES.get(d.name, {}).get(split)
-    return (int(rng[0]), int(rng[1])) if rng else None
-
-
-def calibration_pair(cfg: Config, net: FeatureNet, cal_split: str, m: int, held_split: str, n_held: int) -> str:
-    """The calibration row's `pair`: which images, whether the feature network saw them, against what."""
-    what = f"{m:,} {SPLIT_WORDS[cal_split]} images"
-    if cfg.data.name == "stacked-mnist" and cal_split != "test":
-        seen = "stacks of digits drawn from the whole MNIST training file, which the network partly trained on"
-    else:
-        trained = net.info.get("train_range") or _pool_range(cfg, "train")
-        cal = _pool_range(cfg, cal_split)
-        overlap = 0 if cal is None or trained is None else max(0, min(cal[1], trained[1]) - max(cal[0], trained[0]))
-        seen = (
-            "never seen by the feature network"
-            if overlap == 0
-            else f"the feature network trained on {overlap:,} images of their range"
-        )
-    return f"{what} ({seen}) vs the {n_held:,} {held_split} images"

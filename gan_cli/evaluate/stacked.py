@@ -21,7 +21,7 @@ from rich.console import Console
 from torch import nn
 
 from gan_cli import data, seeds
-from gan_cli.evaluate import feature_cache
+from gan_cli.evaluate import feature_cache, feature_calibration
 from gan_cli.evaluate import feature_metrics as fm
 from gan_cli.evaluate.feature_net import DigitCNN, extract
 from gan_cli.evaluate.feature_scores import score_features
@@ -87,7 +87,7 @@ def stacked_metrics(
     s = ev.stacked.generated_samples
     gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(s, len(ds.train))]]
-    cal_split = feature_cache.unseen_split(split)
+    cal_split = feature_calibration.unseen_split(split)
     pool = ds.split(cal_split)
     real_part = pool[torch.randperm(len(pool), generator=gen)[: min(n, len(pool))]]
     fake = generate(loaded.G, cfg, max(n, s), seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), dev)
@@ -95,7 +95,7 @@ def stacked_metrics(
         extract(net.model, to01(x), device=dev) for x in (fake, held, train_part, real_part)
     )
     first = lambda f, k: (f[0][:k], f[1][:k])  # noqa: E731
-    pair = feature_cache.calibration_pair(cfg, net, cal_split, len(real_part), split, len(held))
+    pair = feature_calibration.calibration_pair(cfg, net, cal_split, len(real_part), split, len(held))
     out = score_features(net, first(fake_fl, n), held_fl, real_fl, split, ev, seed, pair)
     del out["classes_covered"], out["class_kl"]  # over n samples; the protocol's mode metrics follow
     g, r = (

@@ -27,65 +27,17 @@ import torch.distributed as dist
 from gan_cli import devices, run_dir
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset
-from gan_cli.errors import GanError, shown
+from gan_cli.errors import GanError
 from gan_cli.training.distributed import DistributedTrainer
 from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
+from gan_cli.training.rendezvous import distributed_env, meet
 from gan_cli.training.run import BUDGET, Interrupted, OneProcess
 
 LAUNCHED_ENV = "GAN_CLI_LAUNCHED"  # set by `gan train --nproc` (training/launch.py) for its workers
 PARENT_POLL_S = 0.5  # how often a worker checks that its launcher is alive (seconds)
 
 T = TypeVar("T")
-
-
-def world_size_from_env() -> int:
-    """WORLD_SIZE as torchrun sets it for its workers; 1 outside torchrun."""
-    try:
-        return int(os.environ.get("WORLD_SIZE", "1"))
-    except ValueError:
-        return 1
-
-
-TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-RENDEZVOUS_TIMEOUT_S = 120.0
-"""Seconds a process started outside torchrun waits for the others (GAN_RENDEZVOUS_TIMEOUT_S)."""
-
-
-def _distributed_env() -> tuple[int, int, int]:
-    """(RANK, WORLD_SIZE, LOCAL_RANK) from the environment; a GanError naming what is missing or wrong."""
-    missing = [name for name in TORCHRUN_VARIABLES if not os.environ.get(name)]
-    if missing:
-        raise GanError(
-            f"WORLD_SIZE={os.environ.get('WORLD_SIZE')} asks for several processes, but {', '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not set: start them with torchrun or gan train --nproc N, "
-            f"or unset {', '.join(TORCHRUN_VARIABLES)} (left from another job?)"
-        )
-    values: dict[str, int] = {}
-    for name in ("RANK", "WORLD_SIZE", "MASTER_PORT", "LOCAL_RANK"):
-        text = os.environ.get(name, "0")
-        if not text.isdigit():
-            raise GanError(f"the environment variable {name}={shown(text)} is not a whole number (torchrun sets it)")
-        values[name] = int(text)
-    if not values["RANK"] < values["WORLD_SIZE"]:
-        raise GanError(f"RANK={values['RANK']} must be below WORLD_SIZE={values['WORLD_SIZE']}")
-    return values["RANK"], values["WORLD_SIZE"], values["LOCAL_RANK"]
-
-
-def _meet(rank: int, world: int) -> dist.Store:
-    """The processes' meeting point at MASTER_ADDR:MASTER_PORT (rank 0 hosts it), within a bounded time."""
-    host, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
-    timeout = float(os.environ.get("GAN_RENDEZVOUS_TIMEOUT_S", RENDEZVOUS_TIMEOUT_S))
-    try:
-        return dist.TCPStore(
-            host, port, world, is_master=rank == 0, timeout=_dt.timedelta(seconds=timeout), wait_for_workers=True
-        )
-    except (RuntimeError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise GanError(
-            f"rank {rank} of {world} could not meet the other processes at {host}:{port} within {timeout:g} s ({first}); "
-            f"start them with torchrun or gan train --nproc N, or unset {', '.join(TORCHRUN_VARIABLES)} if they are left from another job"
-        ) from None
 
 
 def config_digest(cfg: Config) -> str:
@@ -136,7 +88,7 @@ class Ranks(OneProcess):
         Under torchrun its agent has met every process already; started some other way (a SLURM
         script, or variables left over from another job) the meeting is bounded by
         RENDEZVOUS_TIMEOUT_S, so a stale environment is one message, never a wait without end."""
-        rank, world, local_rank = _distributed_env()
+        rank, world, local_rank = distributed_env()
         if torch.cuda.is_available() and local_rank < torch.cuda.device_count():
             torch.cuda.set_device(local_rank)
         # CUDA tensors (gradients, metrics) go through nccl, CPU tensors through gloo
@@ -144,7 +96,7 @@ class Ranks(OneProcess):
         if os.environ.get("TORCHELASTIC_RUN_ID"):
             dist.init_process_group(backend)
         else:
-            dist.init_process_group(backend, store=_meet(rank, world), rank=rank, world_size=world)
+            dist.init_process_group(backend, store=meet(rank, world), rank=rank, world_size=world)
         return cls(rank, world, local_rank, dist.new_group(backend="gloo"))
 
     @property

@@ -1,0 +1,61 @@
+"""How the processes of a run find each other: the environment torchrun sets (RANK, WORLD_SIZE,
+MASTER_ADDR, MASTER_PORT, LOCAL_RANK), checked with one message for what is missing, and outside
+torchrun a meeting point bounded in time, so a stale environment never waits without end."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+
+import torch.distributed as dist
+
+from gan_cli.errors import GanError, shown
+
+
+def world_size_from_env() -> int:
+    """WORLD_SIZE as torchrun sets it for its workers; 1 outside torchrun."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+RENDEZVOUS_TIMEOUT_S = 120.0
+"""Seconds a process started outside torchrun waits for the others (GAN_RENDEZVOUS_TIMEOUT_S)."""
+
+
+def distributed_env() -> tuple[int, int, int]:
+    """(RANK, WORLD_SIZE, LOCAL_RANK) from the environment; a GanError naming what is missing or wrong."""
+    missing = [name for name in TORCHRUN_VARIABLES if not os.environ.get(name)]
+    if missing:
+        raise GanError(
+            f"WORLD_SIZE={os.environ.get('WORLD_SIZE')} asks for several processes, but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set: start them with torchrun or gan train --nproc N, "
+            f"or unset {', '.join(TORCHRUN_VARIABLES)} (left from another job?)"
+        )
+    values: dict[str, int] = {}
+    for name in ("RANK", "WORLD_SIZE", "MASTER_PORT", "LOCAL_RANK"):
+        text = os.environ.get(name, "0")
+        if not text.isdigit():
+            raise GanError(f"the environment variable {name}={shown(text)} is not a whole number (torchrun sets it)")
+        values[name] = int(text)
+    if not values["RANK"] < values["WORLD_SIZE"]:
+        raise GanError(f"RANK={values['RANK']} must be below WORLD_SIZE={values['WORLD_SIZE']}")
+    return values["RANK"], values["WORLD_SIZE"], values["LOCAL_RANK"]
+
+
+def meet(rank: int, world: int) -> dist.Store:
+    """The processes' meeting point at MASTER_ADDR:MASTER_PORT (rank 0 hosts it), within a bounded time."""
+    host, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+    timeout = float(os.environ.get("GAN_RENDEZVOUS_TIMEOUT_S", RENDEZVOUS_TIMEOUT_S))
+    try:
+        return dist.TCPStore(
+            host, port, world, is_master=rank == 0, timeout=_dt.timedelta(seconds=timeout), wait_for_workers=True
+        )
+    except (RuntimeError, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise GanError(
+            f"rank {rank} of {world} could not meet the other processes at {host}:{port} within {timeout:g} s ({first}); "
+            f"start them with torchrun or gan train --nproc N, or unset {', '.join(TORCHRUN_VARIABLES)} if they are left from another job"
+        ) from None
