@@ -6,6 +6,7 @@ checks and doc; `gan_cli.config.loading` reads YAML (`yaml_io`), maps renamed ke
 """
 
 from gan_cli.config.checks import SEED_MAX, check_seed
+from gan_cli.config.keys import field_docs, key_paths
 from gan_cli.config.loading import from_dict, load
 from gan_cli.config.overrides import EXAMPLE_OVERRIDE, apply_overrides
 from gan_cli.config.renames import RENAMES, migrate
@@ -27,8 +28,6 @@ from gan_cli.config.schema import (
     OptimizerConfig,
     SelectConfig,
     TrainConfig,
-    field_docs,
-    key_paths,
 )
 from gan_cli.config.schema_eval import (
     CriticEvalConfig,

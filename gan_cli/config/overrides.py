@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from gan_cli.config.keys import key_paths
 from gan_cli.config.renames import RENAMES, is_old, note
-from gan_cli.config.schema import key_paths
 from gan_cli.config.yaml_io import MAX_EXPANDED_NODES, TooLarge, parse_value
 from gan_cli.errors import GanError
 

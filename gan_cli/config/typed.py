@@ -10,8 +10,8 @@ import types
 import typing
 from typing import Any, Literal
 
+from gan_cli.config.keys import join_key
 from gan_cli.config.renames import old_names_in
-from gan_cli.config.schema import join_key
 from gan_cli.errors import shown
 
 MISSING = object()
