@@ -68,12 +68,12 @@ def _sweep_file(tmp_path: Path, extra: str) -> Path:
 
 
 def test_a_sweep_whose_file_was_edited_is_not_resumed_as_the_same_sweep(tmp_path: Path) -> None:
-    from gan_cli.commands.sweep import _new_sweep_dir
+    from gan_cli.sweep.directory import new_sweep_dir
     from gan_cli.sweep import spec as spec_mod
 
     from gan_cli.sweep import results
 
-    sweep_dir = _new_sweep_dir(spec_mod.load(_sweep_file(tmp_path, "seeds: 2\ngrid: {train.k: [1, 2]}\n")), tmp_path / "sw")
+    sweep_dir = new_sweep_dir(spec_mod.load(_sweep_file(tmp_path, "seeds: 2\ngrid: {train.k: [1, 2]}\n")), tmp_path / "sw")
     results.append(sweep_dir / results.RESULTS, {"trial": "k=1,seed=0", "status": "ok", "grid": {"train.k": 1}, "seed": 0})
     spec_file = sweep_dir / "sweep.yaml"
     spec_file.write_text(spec_file.read_text().replace("- 2\n", "- 3\n"))

@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from rich.console import Console
 
-from gan_cli import run_dir
 from gan_cli.errors import GanError, Stopped
 from gan_cli.run_dir import RunDir, hold_lock
-from gan_cli.sweep import engine, results
+from gan_cli.sweep import directory, engine, results
 from gan_cli.sweep import spec as spec_mod
 from gan_cli.sweep.report import SUMMARY_FILE, write_report
 from gan_cli.sweep.spec import SweepSpec, Trial
@@ -44,7 +42,6 @@ from gan_cli.sweep.trial import (
     train_argv,
 )
 
-SPEC_FILE, BASE_FILE, DIGEST_FILE = "sweep.yaml", "base.yaml", ".sweep-digest"
 FINISHED = (OK, FAILED)  # --resume runs the other trials again (interrupted, or never started)
 
 
@@ -58,53 +55,6 @@ class SweepInterrupted(Stopped):
             130,
         )
         self.sweep_dir, self.stopped, self.remaining = sweep_dir, stopped, remaining
-
-
-def _new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
-    """Create SWEEP_DIR (--out exactly, or runs/<name>-<YYYYmmdd-HHMMSS>) and write its sweep files."""
-    if out is None:
-        sweep_dir = run_dir.default(spec.name).path
-    elif out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):  # made since the first check
-        raise GanError(
-            f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}"
-        )
-    else:
-        sweep_dir = out
-    try:
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        (sweep_dir / BASE_FILE).write_text(yaml.safe_dump(spec.base_raw, sort_keys=False), encoding="utf-8")
-        text = "# gan sweep: the sweep as it runs; gan sweep --resume reads it\n" + yaml.safe_dump(
-            spec.to_yaml_data(BASE_FILE), sort_keys=False
-        )
-        (sweep_dir / SPEC_FILE).write_text(text, encoding="utf-8")
-        (sweep_dir / DIGEST_FILE).write_text(spec.digest() + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise GanError(f"cannot write the sweep directory {sweep_dir}: {exc.strerror or exc}") from None
-    return sweep_dir.resolve()
-
-
-def _open_sweep_dir(sweep_dir: Path) -> SweepSpec:
-    if not (sweep_dir / SPEC_FILE).is_file():
-        raise GanError(f"--resume {sweep_dir}: no {SPEC_FILE} there; is it a gan sweep directory?")
-    return spec_mod.load(sweep_dir / SPEC_FILE)
-
-
-def _check_unchanged(spec: SweepSpec, sweep_dir: Path, finished: int) -> None:
-    """A sweep whose settings changed since its trials finished would average two settings as one
-    grid point: refused. Before any trial finished, the edit is simply what the sweep runs now."""
-    digest = sweep_dir / DIGEST_FILE
-    recorded = digest.read_text(encoding="utf-8").strip() if digest.is_file() else None
-    if recorded == spec.digest():
-        return
-    if recorded is not None and finished:
-        raise GanError(
-            f"--resume {sweep_dir}: {SPEC_FILE} (or its {BASE_FILE}) changed since {finished} of its trials finished, "
-            f"which ran the old settings; start a new sweep with the edited file instead"
-        )
-    try:
-        digest.write_text(spec.digest() + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise GanError(f"cannot write {digest}: {exc.strerror or exc}") from None
 
 
 def _todo(
@@ -123,7 +73,7 @@ def _todo(
                 t.grid,
                 t.seed,
                 sweep_dir / t.trial_id,
-                sweep_dir / BASE_FILE,
+                sweep_dir / directory.BASE_FILE,
                 spec.overrides(t.grid),
                 spec_mod.trial_device(spec),
                 spec.cpus,
@@ -153,7 +103,7 @@ def _read_spec(
         raise GanError("--cpus: the CPUs a local Ray may use, >= 1 (a cluster given by --address has its own)")
     if resume is not None and out is not None:
         raise GanError("--out names a new sweep directory; with --resume the sweep directory is the argument")
-    spec = _open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
+    spec = directory.open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
     spec_mod.validate(spec)
     if resume is None and out is not None and out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):
         raise GanError(
@@ -230,7 +180,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
         cluster = None
         if resume is None:
             cluster = stack.enter_context(engine.connect(address, cpus))
-            sweep_dir = _new_sweep_dir(spec, out)
+            sweep_dir = directory.new_sweep_dir(spec, out)
         else:
             sweep_dir = resume.resolve()
         stack.enter_context(
@@ -240,7 +190,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
         rows = results.latest(results.read(path))
         known = {t.trial_id for t in trials}
         kept = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") in FINISHED]
-        _check_unchanged(spec, sweep_dir, len(kept))
+        directory.check_unchanged(spec, sweep_dir, len(kept))
         results.rewrite(path, kept + [r for i, r in rows.items() if i not in known and r.get("status") in FINISHED])
         todo = _todo(spec, trials, sweep_dir, rows)
         if todo:
