@@ -120,21 +120,25 @@ def _signals_wait() -> Iterator[list[str]]:
     running and once crashed the process); the list receives their names, to act on afterwards.
     Child processes start with the default handlers (exec resets caught signals)."""
     pending: list[str] = []
-    previous = {}
+    with _stop_signals_to(lambda signum, frame: pending.append(signal.Signals(signum).name)):
+        yield pending
 
-    def record(signum: int, frame: Any) -> None:
-        pending.append(signal.Signals(signum).name)
 
+@contextlib.contextmanager
+def _stop_signals_to(handler: Callable[[int, Any], None]) -> Iterator[None]:
+    """SIGINT and SIGTERM go to `handler` in the body, whatever this process inherited; main
+    thread only (elsewhere nothing changes); the previous handlers come back after."""
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            previous[sig] = signal.signal(sig, record)
+            previous[sig] = signal.signal(sig, handler)
         except ValueError:  # not the main thread
-            pass
+            break
     try:
-        yield pending
+        yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def check_address(address: str | None) -> None:
@@ -197,23 +201,13 @@ def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:
 @contextlib.contextmanager
 def _signals_stop_the_sweep() -> Iterator[None]:
     """SIGINT and SIGTERM raise KeyboardInterrupt here, whatever this process inherited or Ray set
-    (SIGINT ignored in a background job; Ray's driver turns SIGTERM into sys.exit). Main thread
-    only; elsewhere nothing changes."""
+    (SIGINT ignored in a background job; Ray's driver turns SIGTERM into sys.exit)."""
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous: dict[int, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread
-            break
-    try:
+    with _stop_signals_to(handler):
         yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 def _outcome(ray: Any, ref: Any, p: dict[str, Any]) -> dict[str, Any] | None:

@@ -239,16 +239,11 @@ def summary_1d(res: Exact1D, d_prob: Callable[[np.ndarray], np.ndarray], target:
 
 
 def diagnostics(
-    G: torch.nn.Module,
-    d_prob: Callable[[np.ndarray], np.ndarray],
-    target: GaussianMixture,
-    prior: str,
-    scale: float,
-    z_nodes: int = 1_000_000,
-    x_bins: int = 20_000,
+    G: torch.nn.Module, d_prob: Callable[[np.ndarray], np.ndarray], target: GaussianMixture, prior: str, scale: float
 ) -> dict[str, float]:
-    """summary_1d of a 1-D torch G of 1-D noise (defaults: those of eval.density.z_grid and eval.density.x_bins)."""
-    return summary_1d(exact_1d(numpy_generator(G), prior, scale, target, z_nodes, x_bins), d_prob, target)
+    """summary_1d of a 1-D torch G of 1-D noise on exact_1d's default grids (those of
+    eval.density.z_grid and eval.density.x_bins)."""
+    return summary_1d(exact_1d(numpy_generator(G), prior, scale, target), d_prob, target)
 
 
 def expected_value_1d(
