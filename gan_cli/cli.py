@@ -67,16 +67,19 @@ def _typed() -> str:
     return shlex.join(["gan", *sys.argv[1:]])
 
 
-CKPT_HELP = "Checkpoint file or run directory (uses checkpoints/last.pt)."
-WEIGHTS_HELP = "G's weights: ema (moving average, train.ema) | raw (default: ema when the checkpoint has it)."
-SET_HELP = "Override a config key: --set train.batch_size=64 (repeatable; value parsed as YAML)."
+Opt = typer.Option
+MaybePath = Path | None
+MaybeStr = str | None
+MaybeInt = int | None
+Sets = list[str] | None
+CKPT = "Checkpoint file or run directory (its checkpoints/last.pt)."
+WEIGHTS = "G's weights: ema (train.ema's average; the default where kept) | raw."
+SET = "Override a config key, e.g. train.batch_size=64 (repeatable; YAML value)."
 
 
 @app.callback()
 def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
+    version: Annotated[bool, Opt("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     """gan-cli."""
 
@@ -84,31 +87,16 @@ def _root(
 @app.command()
 @user_errors
 def train(
-    config: Annotated[Path | None, typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", metavar="KEY=VALUE", help=SET_HELP)] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Exact run directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")
-    ] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue the run in --out from checkpoints/last.pt.")
-    ] = False,
-    device: Annotated[
-        str | None, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (overrides the config).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed (overrides the config).")] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the resolved config and parameter counts; train nothing.")
-    ] = False,
-    nproc: Annotated[
-        int | None,
-        typer.Option(
-            "--nproc",
-            min=1,
-            help="Train with N processes on this machine (DDP through torchrun's launcher); train.batch_size is per process.",
-        ),
-    ] = None,
+    config: Annotated[MaybePath, typer.Argument(help="Experiment YAML (optional with --resume RUN_DIR).")] = None,
+    set_: Annotated[Sets, Opt("--set", metavar="KEY=VALUE", help=SET)] = None,
+    out: Annotated[MaybePath, Opt("--out", help="Exact run directory (default runs/<name>-<time>).")] = None,
+    resume: Annotated[bool, Opt("--resume", help="Continue the run from its checkpoints/last.pt.")] = False,
+    device: Annotated[MaybeStr, Opt("--device", help="auto | cpu | cuda | cuda:N | mps (over the config's).")] = None,
+    seed: Annotated[MaybeInt, Opt("--seed", help="Seed (over the config's).")] = None,
+    dry_run: Annotated[bool, Opt("--dry-run", help="Print the resolved config and net sizes; train nothing.")] = False,
+    nproc: Annotated[MaybeInt, Opt("--nproc", min=1, help="N processes here (DDP); batch_size is per process.")] = None,
     worker_options: Annotated[
-        str | None, typer.Option("--worker-options", hidden=True, help="A --nproc worker's options (JSON).")
+        MaybeStr, Opt("--worker-options", hidden=True, help="A --nproc worker's options.")
     ] = None,
 ) -> None:
     """Train G and D on the experiment in CONFIG; write checkpoints, samples and metrics to a run directory."""
@@ -133,39 +121,17 @@ app.add_typer(eval_app, name="eval")
 @user_errors
 def eval_(
     ctx: typer.Context,
-    ckpt: Annotated[Path | None, typer.Option("--ckpt", help=CKPT_HELP)] = None,
-    split: Annotated[
-        str | None, typer.Option("--split", help="Held-out split: valid | test (default: the config's eval.split).")
-    ] = None,
-    num_samples: Annotated[
-        int | None,
-        typer.Option("--num-samples", help="Generated samples per metric (default: eval.generated_samples)."),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed of every random number of the evaluation (default: eval.seed).")
-    ] = None,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Where to write the results (default RUN_DIR/eval.json).")
-    ] = None,
-    device: Annotated[
-        str | None, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps (default: the config's device).")
-    ] = None,
+    ckpt: Annotated[MaybePath, Opt("--ckpt", help=CKPT)] = None,
+    split: Annotated[MaybeStr, Opt("--split", help="Held-out split: valid | test (default eval.split).")] = None,
+    num_samples: Annotated[MaybeInt, Opt("--num-samples", help="Samples per metric (eval.generated_samples).")] = None,
+    seed: Annotated[MaybeInt, Opt("--seed", help="Seed of the evaluation's random numbers (eval.seed).")] = None,
+    json_path: Annotated[MaybePath, Opt("--json", help="Where the results go (default RUN_DIR/eval.json).")] = None,
+    device: Annotated[MaybeStr, Opt("--device", help="auto | cpu | cuda | cuda:N | mps (the config's).")] = None,
     all_: Annotated[
-        Path | None,
-        typer.Option(
-            "--all",
-            help="Evaluate every checkpoint of this run directory: one row each in RUN_DIR/eval_all.jsonl (or --json), a PNG per metric against step in RUN_DIR/eval_all/.",
-        ),
+        MaybePath, Opt("--all", help="Every checkpoint of RUN_DIR: eval_all.jsonl, eval_all/*.png.")
     ] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=VALUE",
-            help="Override an eval.* key or data.root for this evaluation only: --set eval.critic.steps=2000 (repeatable; recorded in eval.json).",
-        ),
-    ] = None,
+    weights: Annotated[MaybeStr, Opt("--weights", help=WEIGHTS)] = None,
+    set_: Annotated[Sets, Opt("--set", metavar="KEY=VALUE", help="An eval.* key or data.root, this time only.")] = None,
 ) -> None:
     """Measure a checkpoint: V(G, D), JSD bounds and estimates, modes, Parzen log-likelihood, FID, KID, precision/recall."""
     from gan_cli.commands.eval import EvalOptions, eval_command
@@ -174,11 +140,8 @@ def eval_(
     if ctx.invoked_subcommand is not None:
         return
     if ckpt is None and all_ is None:
-        raise typer.BadParameter(
-            "missing: give a checkpoint file or run directory, --all RUN_DIR, or the subcommand features",
-            ctx,
-            param_hint="'--ckpt'",
-        )
+        message = "missing: give a checkpoint file or run directory, --all RUN_DIR, or the subcommand features"
+        raise typer.BadParameter(message, ctx, param_hint="'--ckpt'")
     if seed is not None:
         check_seed(seed, "--seed")
     if num_samples is not None:
@@ -189,22 +152,12 @@ def eval_(
 @eval_app.command("features")
 @user_errors
 def eval_features(
-    data: Annotated[
-        Path,
-        typer.Option(
-            "--data", help="Experiment YAML whose data section names the dataset (mnist, fashion-mnist, digits)."
-        ),
-    ],
+    data: Annotated[Path, Opt("--data", help="Experiment YAML naming the dataset (mnist, digits, ...).")],
     set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="KEY=VALUE", help="Override a config key, e.g. --set data.root=/data (repeatable)."
-        ),
+        Sets, Opt("--set", metavar="KEY=VALUE", help="Override a config key, e.g. data.root=/data.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Retrain even when a cached network is there.")] = False,
-    steps: Annotated[
-        int | None, typer.Option("--steps", help="Adam updates of 128 images (default: 20 epochs, within 300..1,200).")
-    ] = None,
+    force: Annotated[bool, Opt("--force", help="Retrain even when a cached network is there.")] = False,
+    steps: Annotated[MaybeInt, Opt("--steps", help="Adam updates of 128 images (default 20 epochs).")] = None,
 ) -> None:
     """Train the dataset's feature network (a small CNN classifier) once and cache it under data.root."""
     from gan_cli.commands.features import FeaturesOptions, features_command
@@ -215,30 +168,15 @@ def eval_features(
 @app.command()
 @user_errors
 def sample(
-    ckpt: Annotated[Path, typer.Option("--ckpt", help=CKPT_HELP)],
-    n: Annotated[int, typer.Option("-n", "--num", help="Number of samples.", min=1)] = 100,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the noise; the same seed gives the same samples.")] = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="FILE.png (picture), .npy or .pt (raw samples).")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps.")] = "cpu",
-    nearest: Annotated[
-        bool,
-        typer.Option(
-            "--nearest",
-            help="Figure 2: rows of samples, the rightmost column the nearest training example (pixel space) of its neighbour, outlined in yellow.",
-        ),
-    ] = False,
-    interpolate: Annotated[
-        bool, typer.Option("--interpolate", help="Figure 3: each row decodes a straight line between two random z.")
-    ] = False,
-    cols: Annotated[
-        int | None,
-        typer.Option(
-            "--cols",
-            help="Tiles per row for --nearest (default 6) or --interpolate (default 10); -n is rounded up to full rows.",
-            min=2,
-        ),
-    ] = None,
-    weights: Annotated[str | None, typer.Option("--weights", help=WEIGHTS_HELP)] = None,
+    ckpt: Annotated[Path, Opt("--ckpt", help=CKPT)],
+    n: Annotated[int, Opt("-n", "--num", help="Number of samples.", min=1)] = 100,
+    seed: Annotated[int, Opt("--seed", help="Seed of the noise; the same seed, the same samples.")] = 0,
+    out: Annotated[MaybePath, Opt("--out", help="FILE.png (picture), .npy or .pt (raw samples).")] = None,
+    device: Annotated[str, Opt("--device", help="auto | cpu | cuda | cuda:N | mps.")] = "cpu",
+    nearest: Annotated[bool, Opt("--nearest", help="Figure 2: samples, then the nearest training image.")] = False,
+    interpolate: Annotated[bool, Opt("--interpolate", help="Figure 3: rows along lines between two z.")] = False,
+    cols: Annotated[MaybeInt, Opt("--cols", min=2, help="Tiles per row of a figure (6 or 10 by default).")] = None,
+    weights: Annotated[MaybeStr, Opt("--weights", help=WEIGHTS)] = None,
 ) -> None:
     """Draw samples from a trained generator."""
     from gan_cli.commands.sample import SampleOptions, sample_command
@@ -253,9 +191,7 @@ def sample(
 @app.command("config")
 @user_errors
 def config_keys(
-    markdown: Annotated[
-        bool, typer.Option("--markdown", help="Print a Markdown table with its header row (as in docs/config.md).")
-    ] = False,
+    markdown: Annotated[bool, Opt("--markdown", help="A Markdown table with its header (docs/config.md).")] = False,
 ) -> None:
     """List every config key with its default and meaning."""
     from gan_cli.commands.config import config_command
@@ -263,9 +199,7 @@ def config_keys(
     typer.echo(config_command(markdown))
 
 
-plot_app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode=None, help="Pictures of a run: training curves, the paper's Figure 1."
-)
+plot_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Pictures of a run: curves, Figure 1.")
 app.add_typer(plot_app, name="plot")
 
 
@@ -273,7 +207,7 @@ app.add_typer(plot_app, name="plot")
 @user_errors
 def plot_curves(
     run_dir: Annotated[Path, typer.Argument(help="Run directory (may still be training).")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
+    out: Annotated[Path, Opt("--out", help="FILE.png to write.")],
 ) -> None:
     """V(G, D) with -log 4, mean D(x) and D(G(z)) with 1/2, losses, lr and momentum against steps."""
     from gan_cli.commands.plot import PlotOptions, plot_command
@@ -284,8 +218,8 @@ def plot_curves(
 @plot_app.command("figure1")
 @user_errors
 def plot_figure1(
-    ckpt: Annotated[Path, typer.Option("--ckpt", help="Run directory of a 1-D run (configs/gaussian1d.yaml).")],
-    out: Annotated[Path, typer.Option("--out", help="FILE.png to write.")],
+    ckpt: Annotated[Path, Opt("--ckpt", help="Run directory of a 1-D run (configs/gaussian1d.yaml).")],
+    out: Annotated[Path, Opt("--out", help="FILE.png to write.")],
 ) -> None:
     """Figure 1: p_data, p_g, D and D* with the z -> x = G(z) arrows, early, mid, after a G step, end."""
     from gan_cli.commands.plot import PlotOptions, plot_command
@@ -297,12 +231,7 @@ def plot_figure1(
 @user_errors
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run directories to compare (two or more).")],
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="Directory for compare.md and compare.png (default runs/compare-<YYYYmmdd-HHMMSS>)."
-        ),
-    ] = None,
+    out: Annotated[MaybePath, Opt("--out", help="Folder for compare.md and .png (runs/compare-<time>).")] = None,
 ) -> None:
     """Runs side by side: curves overlaid (V, D(x), D(G(z)), selection, eval --all metrics), eval.json metrics and the config keys that differ."""
     from gan_cli.commands.compare import CompareOptions, compare_command
@@ -313,30 +242,11 @@ def compare(
 @app.command()
 @user_errors
 def sweep(
-    sweep_file: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Sweep YAML (base config, seeds, grid, eval, resources); with --resume: the sweep directory."
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Exact sweep directory (default runs/<name>-<YYYYmmdd-HHMMSS>).")
-    ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(
-            "--address",
-            help="Run on an existing Ray cluster: auto | HOST:6379 | ray://HOST:10001 (default: start a local Ray).",
-        ),
-    ] = None,
-    resume: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Continue the sweep directory given as the argument: skip finished trials, resume interrupted ones.",
-        ),
-    ] = False,
-    cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs the local Ray may use (default: all).")] = None,
+    sweep_file: Annotated[MaybePath, typer.Argument(help="Sweep YAML; with --resume, the sweep directory.")] = None,
+    out: Annotated[MaybePath, Opt("--out", help="Exact sweep directory (default runs/<name>-<time>).")] = None,
+    address: Annotated[MaybeStr, Opt("--address", help="Ray cluster: auto | HOST:6379 | ray://HOST:10001.")] = None,
+    resume: Annotated[bool, Opt("--resume", help="Continue the sweep directory: unfinished trials only.")] = False,
+    cpus: Annotated[MaybeInt, Opt("--cpus", help="CPUs the local Ray may use (default: all).")] = None,
 ) -> None:
     """Run a config over seeds and a grid of --set values on Ray; one run directory per trial, a table across seeds."""
     from gan_cli.commands.sweep import SweepOptions, sweep_command
