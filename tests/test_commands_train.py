@@ -71,7 +71,10 @@ def checkpoint_files(run: Path) -> list[str]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
     run = tmp_path / "run"
-    child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path)
+    # a terminal's child: SIGHUP at its default (under nohup, as a CI runner may start the suite, it
+    # is inherited ignored, and gan keeps ignoring it on purpose)
+    terminal = "import signal\nsignal.signal(signal.SIGHUP, signal.SIG_DFL)"
+    child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path, prelude=terminal)
     try:
         child.wait_for_line(is_step_line)  # training is under way: the first metrics row is out
         child.signal(sig)
@@ -543,3 +546,20 @@ def test_resume_of_a_run_with_another_out_says_what_to_give(tmp_path: Path) -> N
     other.mkdir()
     message = one_clean_error(gan("train", "--resume", other, "--out", tmp_path / "elsewhere"))
     assert "give the run directory once" in message
+
+
+@pytest.mark.slow
+def test_sighup_stays_ignored_under_nohup(tmp_path: Path) -> None:
+    """nohup starts a job with SIGHUP ignored so that it outlives its terminal: gan keeps it so."""
+    run = tmp_path / "run"
+    ignored = "import signal\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)"
+    child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path, prelude=ignored)
+    try:
+        child.wait_for_line(is_step_line)
+        child.signal(signal.SIGHUP)
+        child.wait_for_line(is_step_line)  # still training after the hang-up
+        assert child.proc.poll() is None
+        child.signal(signal.SIGTERM)
+        assert child.wait(timeout=120) == 130
+    finally:
+        child.kill()
