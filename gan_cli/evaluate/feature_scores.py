@@ -97,6 +97,14 @@ def score_features(
         "split": split,
         "feature_net": net.record(),
     }
+    # the k-NN ball metrics of Kynkaanniemi et al. 2019 (precision, recall) and Naeem et al. 2020 (density, coverage)
+    ball_k = {"precision": fm.PR_K, "recall": fm.PR_K, "density": fm.DC_K, "coverage": fm.DC_K}
+    ball_text = {
+        "precision": f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.",
+        "recall": f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.",
+        "density": f"mean over samples of (held-out {fm.DC_K}-NN balls containing it) / {fm.DC_K} in {tag} features (Naeem et al. 2020; 1 for data); s.e. over the samples",
+        "coverage": f"fraction of held-out images whose {fm.DC_K}-NN ball in {tag} features holds a sample (Naeem et al. 2020); binomial s.e.",
+    }
     specs = {
         "fid": (
             f"FID ({tag})",
@@ -108,26 +116,7 @@ def score_features(
             f"unbiased MMD^2 with the kernel (x.y / d + 1)^3 in {tag} features, mean +- s.e. over {kid_shape['subsets']} disjoint subsets of {kid_shape['subset_size']:,} per side",
             kid_shape,
         ),
-        "precision": (
-            f"precision, k = {fm.PR_K}",
-            f"fraction of samples inside some held-out image's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.",
-            {"k": fm.PR_K},
-        ),
-        "recall": (
-            f"recall, k = {fm.PR_K}",
-            f"fraction of held-out images inside some sample's {fm.PR_K}-NN ball in {tag} features (Kynkaanniemi et al. 2019); binomial s.e.",
-            {"k": fm.PR_K},
-        ),
-        "density": (
-            f"density, k = {fm.DC_K}",
-            f"mean over samples of (held-out {fm.DC_K}-NN balls containing it) / {fm.DC_K} in {tag} features (Naeem et al. 2020; 1 for data); s.e. over the samples",
-            {"k": fm.DC_K},
-        ),
-        "coverage": (
-            f"coverage, k = {fm.DC_K}",
-            f"fraction of held-out images whose {fm.DC_K}-NN ball in {tag} features holds a sample (Naeem et al. 2020); binomial s.e.",
-            {"k": fm.DC_K},
-        ),
+        **{name: (f"{name}, k = {k}", ball_text[name], {"k": k}) for name, k in ball_k.items()},
         "classes_covered": (
             f"classes covered (of {len(classes)})",
             f"classes to which {tag} assigns at least {100 * fm.COVERED_SHARE:g} % of their training frequency of the samples (rare misclassifications do not cover a dropped class; 'seen' counts classes with any sample)",
