@@ -56,3 +56,20 @@ def test_the_selection_signal_reaches_the_console(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith("select")]
     assert lines and "validation Parzen" in lines[0] and "best so far: checkpoints/best.pt" in lines[0]
+
+
+def test_the_eta_is_the_time_budget_s_when_that_ends_the_run_first() -> None:
+    import io
+
+    from rich.console import Console
+
+    from gan_cli.training.console import Reporter
+
+    buffer = io.StringIO()
+    reporter = Reporter(Console(file=buffer, width=400))
+    reporter.banner(Path("run"), __import__("torch").device("cpu"), 1, 1, 0, 1_000_000, "")
+    reporter.budget_s = 60.0
+    row = {"step": 100, "epoch": 1.0, "value": -1.3, "d_real": 0.5, "d_fake": 0.5, "lr": 1e-3, "samples_per_s": 10.0}
+    reporter.log_row({**row, "time": 10.0})
+    reporter.log_row({**row, "step": 200, "time": 20.0})  # a million steps would take hours; the budget ends in 40 s
+    assert "ETA 0:00:40" in buffer.getvalue().splitlines()[-1]

@@ -90,6 +90,8 @@ def train(options: TrainOptions, reporter: Reporter | None = None, ranks: Ranks 
                 return run_dir.path
             writer = _open(run_dir, setup, processes.note(setup.cfg), options, held)
             g, d = models.count_parameters(setup.trainer.G), models.count_parameters(setup.trainer.D)
+            budget = setup.cfg.train.max_minutes
+            reporter.budget_s = None if budget is None else 60 * budget
             reporter.banner(
                 run_dir.path, setup.device, g, d, setup.trainer.step, setup.total, processes.note(setup.cfg)
             )

@@ -31,6 +31,7 @@ class Reporter:
         self.console = console or Console(highlight=False)
         self.quiet = quiet
         self.total: int | None = None  # the step budget, once the banner says it
+        self.budget_s: float | None = None  # train.max_minutes, in seconds, where set
         self._last: tuple[int, float] | None = None  # (step, time) of the previous log row
 
     def print(self, text: str) -> None:
@@ -98,7 +99,8 @@ class Reporter:
         last, self._last = self._last, (step, t)
         if last is None or self.total is None or step <= last[0] or t <= last[1]:
             return None
-        return (self.total - step) * (t - last[1]) / (step - last[0])
+        by_steps = (self.total - step) * (t - last[1]) / (step - last[0])
+        return by_steps if self.budget_s is None else max(min(by_steps, self.budget_s - t), 0.0)
 
     def selection_row(self, row: dict[str, Any]) -> None:
         """The model-selection signal of an epoch (selection.jsonl's row) as one line."""
