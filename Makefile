@@ -33,7 +33,7 @@ check: $(TEST_STAMP)
 	$(VENV)/bin/ruff format --check gan_cli
 	$(VENV)/bin/mypy
 
-## make test: the test suite (CPU, about ten minutes on 2 cores). The Ray tests run in a pytest of
+## make test: the test suite (CPU, a few minutes on 2 cores). The Ray tests run in a pytest of
 ## their own: a local Ray cluster is state of the whole process, shared by every test after it starts.
 test: $(TEST_STAMP)
 	$(PY) -m pytest --ignore=tests/test_sweep_engine.py
