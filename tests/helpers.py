@@ -332,3 +332,30 @@ def trained_run(tmp_path: Path) -> Path:
     result = gan("train", cfg, "--out", run)
     assert result.exit_code == 0, result.output
     return run
+
+
+def check_run_dir(run: Path, steps: int) -> list[dict[str, Any]]:
+    """A finished run's files, its metrics rows (returned), its last picture and checkpoint are sound."""
+    import math
+
+    import torch
+    from PIL import Image
+
+    for name in ("config.yaml", "command.txt", "metrics.jsonl", "checkpoints/last.pt"):
+        assert (run / name).is_file(), name
+    assert "torch" in (run / "command.txt").read_text() and "device cpu" in (run / "command.txt").read_text()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    keys = {"step", "epoch", "value", "d_real", "d_fake", "d_loss", "g_loss", "lr", "momentum", "samples_per_s", "time"}
+    assert all(keys <= set(r) for r in rows)
+    assert rows[-1]["step"] == steps
+    for r in rows:
+        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
+        assert r["value"] < 0 and math.isfinite(r["g_loss"])
+    pngs = sorted((run / "samples").glob("step_*.png"))
+    assert pngs and pngs[-1].name == f"step_{steps:07d}.png"
+    with Image.open(pngs[-1]) as im:
+        assert im.width > 50 and im.height > 50
+        assert len(np.unique(np.asarray(im.convert("L")))) > 10, "the picture is not blank"
+    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert ckpt["step"] == steps and ckpt["format_version"] == 2
+    return rows

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from helpers import check_run_dir
 from helpers import trained_run
 from helpers import tiny_toy_config
 from PIL import Image
@@ -39,34 +40,13 @@ def gan(*args: str):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
-def _check_run_dir(run: Path, steps: int) -> list[dict]:
-    for name in ("config.yaml", "command.txt", "metrics.jsonl", "checkpoints/last.pt"):
-        assert (run / name).is_file(), name
-    assert "torch" in (run / "command.txt").read_text() and "device cpu" in (run / "command.txt").read_text()
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    keys = {"step", "epoch", "value", "d_real", "d_fake", "d_loss", "g_loss", "lr", "momentum", "samples_per_s", "time"}
-    assert all(keys <= set(r) for r in rows)
-    assert rows[-1]["step"] == steps
-    for r in rows:
-        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
-        assert r["value"] < 0 and math.isfinite(r["g_loss"])
-    pngs = sorted((run / "samples").glob("step_*.png"))
-    assert pngs and pngs[-1].name == f"step_{steps:07d}.png"
-    with Image.open(pngs[-1]) as im:
-        assert im.width > 50 and im.height > 50
-        assert len(np.unique(np.asarray(im.convert("L")))) > 10, "the picture is not blank"
-    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
-    assert ckpt["step"] == steps and ckpt["format_version"] == 2
-    return rows
-
-
 def test_toy_train_then_sample_round_trip(tmp_path: Path) -> None:
     cfg = write_exp(tmp_path, tiny_toy_config())
     run = tmp_path / "run"
     result = gan("train", cfg, "--out", run)
     assert result.exit_code == 0, result.output
     assert "step" in result.output and "V " in result.output and "D(G(z))" in result.output
-    rows = _check_run_dir(run, 12)
+    rows = check_run_dir(run, 12)
     assert [r["step"] for r in rows] == [4, 8, 12]
     out = tmp_path / "s.npy"
     assert gan("sample", "--ckpt", run, "-n", "50", "--seed", "3", "--out", out).exit_code == 0

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import check_run_dir
 from helpers import (
     CONFIGS,
     REPO,
@@ -318,32 +319,11 @@ def test_dry_run_prints_config_and_parameter_counts_before_missing_data(tmp_path
 # ---------------------------------------------------------------- end to end
 
 
-def _check_run_dir(run: Path, steps: int) -> list[dict]:
-    for name in ("config.yaml", "command.txt", "metrics.jsonl", "checkpoints/last.pt"):
-        assert (run / name).is_file(), name
-    assert "torch" in (run / "command.txt").read_text() and "device cpu" in (run / "command.txt").read_text()
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    keys = {"step", "epoch", "value", "d_real", "d_fake", "d_loss", "g_loss", "lr", "momentum", "samples_per_s", "time"}
-    assert all(keys <= set(r) for r in rows)
-    assert rows[-1]["step"] == steps
-    for r in rows:
-        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
-        assert r["value"] < 0 and math.isfinite(r["g_loss"])
-    pngs = sorted((run / "samples").glob("step_*.png"))
-    assert pngs and pngs[-1].name == f"step_{steps:07d}.png"
-    with Image.open(pngs[-1]) as im:
-        assert im.width > 50 and im.height > 50
-        assert len(np.unique(np.asarray(im.convert("L")))) > 10, "the picture is not blank"
-    ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
-    assert ckpt["step"] == steps and ckpt["format_version"] == 2
-    return rows
-
-
 def test_2d_ring_round_trip(tmp_path: Path) -> None:
     raw = tiny_toy_config(data={"name": "ring", "train_size": 256, "held_out_size": 64}, noise={"dim": 2})
     run = tmp_path / "run"
     assert gan("train", write_exp(tmp_path, raw), "--out", run).exit_code == 0
-    _check_run_dir(run, 12)
+    check_run_dir(run, 12)
     assert gan("sample", "--ckpt", run, "-n", "200", "--out", tmp_path / "ring.png").exit_code == 0
 
 
@@ -360,7 +340,7 @@ def test_digits_train_then_sample_round_trip(tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = gan("train", write_exp(tmp_path, raw), "--out", run)
     assert result.exit_code == 0, result.output
-    rows = _check_run_dir(run, 8)
+    rows = check_run_dir(run, 8)
     assert rows[0]["momentum"] == 0.5 and rows[0]["lr"] < 0.1
     with Image.open(run / "samples" / "step_0000008.png") as im:
         assert im.width >= 5 * 8

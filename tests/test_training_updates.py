@@ -265,31 +265,7 @@ def test_three_simultaneous_steps_match_pylearn2s_formulas(monkeypatch: pytest.M
 # ---------------------------------------------------------------- the eager step's algebra (slow: moved from the speed options' file)
 
 
-def raw_config(dropout: float = 0.0, **train: Any) -> dict[str, Any]:
-    """A tiny 4-d experiment with maxout D; dropout 0 unless asked, so runs compare exactly."""
-    return {
-        "name": "speed",
-        "seed": 3,
-        "device": "cpu",
-        "data": {"name": "mixture", "means": [[0, 0, 1, 1], [2, 2, 0, 0]], "std": 0.2, "train_size": 256, "held_out_size": 64},
-        "noise": {"dim": 3},
-        "generator": {"hidden": [{"units": 16, "activation": "relu"}, {"units": 16, "activation": "relu"}]},
-        "discriminator": {
-            "hidden": [{"units": 8, "activation": "maxout", "pieces": 3, "dropout": dropout}, {"units": 8, "activation": "maxout", "pieces": 3, "dropout": dropout}],
-            "output_dropout": dropout,
-        },
-        "train": {
-            "batch_size": 32,
-            "steps": 10,
-            "optimizer": {"name": "sgd", "lr": 0.05, "lr_schedule": {"name": "exponential", "decay": 1.01}, "momentum_schedule": {"name": "linear", "saturate_epoch": 3}},
-            **train,
-        },
-    }
-
-
-def trainer(raw: dict[str, Any]) -> Trainer:
-    cfg = config.from_dict(raw)
-    return Trainer(cfg, data.load(cfg), torch.device("cpu"))
+from test_training_accel import raw_config, trainer  # noqa: E402 - the tiny experiment the speed options use
 
 
 @pytest.mark.slow
