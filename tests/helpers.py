@@ -359,3 +359,27 @@ def check_run_dir(run: Path, steps: int) -> list[dict[str, Any]]:
     ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert ckpt["step"] == steps and ckpt["format_version"] == 2
     return rows
+
+
+def file_mutations(valid: bytes) -> Any:
+    """Hypothesis bytes: arbitrary ones, and the valid file with a stretch overwritten, cut short or extended."""
+    from hypothesis import strategies as st
+
+    n = len(valid)
+    flipped = st.tuples(st.integers(0, n - 1), st.binary(min_size=1, max_size=16)).map(lambda a: valid[: a[0]] + a[1] + valid[a[0] + len(a[1]) :])
+    cut = st.integers(0, n).map(lambda k: valid[:k])
+    extended = st.binary(max_size=64).map(lambda b: valid + b)
+    return st.one_of(st.binary(max_size=256), flipped, cut, extended)
+
+
+def loads_or_one_error(load: Callable[[], Any], path: Path | None = None) -> None:
+    """`load()` succeeds or raises a one-line GanError (naming `path`, when given)."""
+    from gan_cli.errors import GanError
+
+    try:
+        load()
+    except GanError as exc:
+        text = str(exc)
+        if path is not None:
+            assert str(path) in text or path.name in text, text
+        assert "\n" not in text.strip()

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from helpers import file_mutations, loads_or_one_error
 from helpers import gan, one_clean_error, toy_config, write_config, write_idx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -229,32 +230,12 @@ def _valid_checkpoint() -> bytes:
     return buf.getvalue()
 
 
-def mutations(valid: bytes) -> st.SearchStrategy[bytes]:
-    """Arbitrary bytes, and the valid file with a stretch overwritten, cut short or extended."""
-    n = len(valid)
-    flipped = st.tuples(st.integers(0, n - 1), st.binary(min_size=1, max_size=16)).map(lambda a: valid[: a[0]] + a[1] + valid[a[0] + len(a[1]) :])
-    cut = st.integers(0, n).map(lambda k: valid[:k])
-    extended = st.binary(max_size=64).map(lambda b: valid + b)
-    return st.one_of(st.binary(max_size=256), flipped, cut, extended)
-
-
-def _loads_or_one_error(load, path: Path | None = None) -> None:
-    """`load()` succeeds or raises a one-line GanError (naming `path`, when given)."""
-    try:
-        load()
-    except GanError as exc:
-        text = str(exc)
-        if path is not None:
-            assert str(path) in text or path.name in text, text
-        assert "\n" not in text.strip()
-
-
 @FUZZ
-@given(mutations(_valid_checkpoint()))
+@given(file_mutations(_valid_checkpoint()))
 def test_checkpoint_bytes(content: bytes) -> None:
     path = WORKDIR / "c.pt"
     path.write_bytes(content)
-    _loads_or_one_error(lambda: checkpoint.load(path), path)
+    loads_or_one_error(lambda: checkpoint.load(path), path)
 
 
 def test_the_seeds_are_valid_files() -> None:

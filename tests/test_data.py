@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import file_mutations, loads_or_one_error
 from helpers import tiny_toy_config, write_idx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -337,26 +338,6 @@ def _valid_gz_idx() -> bytes:
     return path.read_bytes()
 
 
-def mutations(valid: bytes) -> st.SearchStrategy[bytes]:
-    """Arbitrary bytes, and the valid file with a stretch overwritten, cut short or extended."""
-    n = len(valid)
-    flipped = st.tuples(st.integers(0, n - 1), st.binary(min_size=1, max_size=16)).map(lambda a: valid[: a[0]] + a[1] + valid[a[0] + len(a[1]) :])
-    cut = st.integers(0, n).map(lambda k: valid[:k])
-    extended = st.binary(max_size=64).map(lambda b: valid + b)
-    return st.one_of(st.binary(max_size=256), flipped, cut, extended)
-
-
-def _loads_or_one_error(load, path: Path | None = None) -> None:
-    """`load()` succeeds or raises a one-line GanError (naming `path`, when given)."""
-    try:
-        load()
-    except GanError as exc:
-        text = str(exc)
-        if path is not None:
-            assert str(path) in text or path.name in text, text
-        assert "\n" not in text.strip()
-
-
 def _valid_npz() -> bytes:
     buf = io.BytesIO()
     np.savez(buf, x=np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32))
@@ -370,16 +351,16 @@ def _valid_png() -> bytes:
 
 
 @FUZZ
-@given(mutations(_valid_npz()))
+@given(file_mutations(_valid_npz()))
 def test_npz_bytes(content: bytes) -> None:
     path = WORKDIR / "d.npz"
     path.write_bytes(content)
     cfg = config.from_dict(tiny_toy_config(data={"name": "npz", "path": str(path), "train_range": None}, generator={"output_activation": "linear"}))
-    _loads_or_one_error(lambda: data.load(cfg), path)
+    loads_or_one_error(lambda: data.load(cfg), path)
 
 
 @FUZZ
-@given(mutations(_valid_gz_idx()))
+@given(file_mutations(_valid_gz_idx()))
 def test_gzip_idx_bytes(content: bytes) -> None:
     raw = WORKDIR / "idx" / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
@@ -387,11 +368,11 @@ def test_gzip_idx_bytes(content: bytes) -> None:
     path.write_bytes(content)
     write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((8, 4, 4), np.uint8))
     cfg = config.from_dict(tiny_toy_config(data={"name": "mnist", "root": str(WORKDIR / "idx"), "download": False, "train_range": [0, 20], "valid_range": [20, 30]}, generator={"output_activation": "sigmoid"}, train={"batch_size": 4, "steps": 1}))
-    _loads_or_one_error(lambda: data.load(cfg))
+    loads_or_one_error(lambda: data.load(cfg))
 
 
 @FUZZ
-@given(mutations(_valid_png()))
+@given(file_mutations(_valid_png()))
 def test_image_file_bytes(content: bytes) -> None:
     folder = WORKDIR / "imgs"
     folder.mkdir(exist_ok=True)
@@ -399,7 +380,7 @@ def test_image_file_bytes(content: bytes) -> None:
     path = folder / "b.png"
     path.write_bytes(content)
     cfg = config.from_dict(tiny_toy_config(data={"name": "folder", "path": str(folder)}, generator={"output_activation": "sigmoid"}, train={"batch_size": 1, "steps": 1}))
-    _loads_or_one_error(lambda: data.load(cfg))
+    loads_or_one_error(lambda: data.load(cfg))
 
 
 # ---- hostile inputs: special files in an image folder
