@@ -383,3 +383,23 @@ def loads_or_one_error(load: Callable[[], Any], path: Path | None = None) -> Non
         if path is not None:
             assert str(path) in text or path.name in text, text
         assert "\n" not in text.strip()
+
+
+def refused(result: Any) -> str:
+    """A refused command: exit 1, one `error:` (a config's problems are listed under it, one a line), no traceback."""
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("error: ") == 1 and "Traceback" not in result.output, result.output
+    return result.stderr
+
+
+def train_error(tmp_path: Path, cfg: dict[str, Any] | str, *extra: str) -> str:
+    """The message of a `gan train` refused before it starts; it made no run directory."""
+    path = tmp_path / "c.yaml"
+    if isinstance(cfg, str):
+        path.write_text(cfg)
+    else:
+        write_config(path, cfg)
+    out = tmp_path / "run"
+    message = refused(gan("train", path, "--out", out, *extra))
+    assert not out.exists(), "no run directory after a refused start"
+    return message

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import refused, train_error
 from helpers import check_run_dir
 from helpers import (
     CONFIGS,
@@ -418,33 +419,14 @@ def test_tensorboard_missing_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
 # ---------------------------------------------------------------- hostile inputs: extremes and the resume hint
 
 
-def refused(result) -> str:
-    """A refused command: exit 1, one `error:` (a config's problems are listed under it, one a line), no traceback."""
-    assert result.exit_code == 1, result.output
-    assert result.stderr.count("error: ") == 1 and "Traceback" not in result.output, result.output
-    return result.stderr
-
-
-def _train_error(tmp_path: Path, cfg: dict | str, *extra: str) -> str:
-    path = tmp_path / "c.yaml"
-    if isinstance(cfg, str):
-        path.write_text(cfg)
-    else:
-        write_config(path, cfg)
-    out = tmp_path / "run"
-    message = refused(gan("train", path, "--out", out, *extra))
-    assert not out.exists(), "no run directory after a refused start"
-    return message
-
-
 @pytest.mark.parametrize("seed", [-1, 2**32, 2**64, 10**30])
 def test_train_seed_out_of_range(tmp_path: Path, seed: int) -> None:
-    assert "seed: must be" in _train_error(tmp_path, toy_config(train={"steps": 4}), "--seed", str(seed))
+    assert "seed: must be" in train_error(tmp_path, toy_config(train={"steps": 4}), "--seed", str(seed))
 
 
 @pytest.mark.parametrize("nproc", [257, 2**64, 10**20])
 def test_nproc_beyond_one_machine_is_one_message_before_any_process_starts(tmp_path: Path, nproc: int) -> None:
-    assert "--nproc" in _train_error(tmp_path, toy_config(train={"steps": 4}), "--nproc", str(nproc), "--dry-run")
+    assert "--nproc" in train_error(tmp_path, toy_config(train={"steps": 4}), "--nproc", str(nproc), "--dry-run")
 
 
 def test_the_resume_hint_is_shell_quoted_on_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from helpers import refused, train_error
 from helpers import CONFIGS, gan, tiny_toy_config, toy_config, write_config
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -240,25 +241,6 @@ def test_a_missing_or_unreadable_config_file_is_one_message(tmp_path: Path) -> N
 # ---------------------------------------------------------------- hostile inputs: contradictions and extremes, refused before anything is created
 
 
-def refused(result) -> str:
-    """A refused command: exit 1, one `error:` (a config's problems are listed under it, one a line), no traceback."""
-    assert result.exit_code == 1, result.output
-    assert result.stderr.count("error: ") == 1 and "Traceback" not in result.output, result.output
-    return result.stderr
-
-
-def _train_error(tmp_path: Path, cfg: dict | str, *extra: str) -> str:
-    path = tmp_path / "c.yaml"
-    if isinstance(cfg, str):
-        path.write_text(cfg)
-    else:
-        write_config(path, cfg)
-    out = tmp_path / "run"
-    message = refused(gan("train", path, "--out", out, *extra))
-    assert not out.exists(), "no run directory after a refused start"
-    return message
-
-
 @pytest.mark.parametrize(
     "twice, line",
     [("train", 3), ("optimizer", 4), ("name", 2), ("lr", 4)],
@@ -275,25 +257,25 @@ def test_a_key_given_twice_in_yaml_is_refused_with_its_lines(tmp_path: Path, twi
         line = 4
     elif twice == "lr":
         line = 5
-    message = _train_error(tmp_path, doc)
+    message = train_error(tmp_path, doc)
     assert f"line {line}: key '{twice}' appears a second time" in message
 
 
 def test_an_lr_floor_above_the_lr_is_refused(tmp_path: Path) -> None:
     cfg = toy_config(train={"steps": 4, "optimizer": {"name": "sgd", "lr": 1e-6, "lr_schedule": {"name": "exponential", "min_lr": 0.01}}})
-    assert "train.optimizer.lr_schedule.min_lr: the floor 0.01 lies above train.optimizer.lr 1e-06" in _train_error(tmp_path, cfg)
+    assert "train.optimizer.lr_schedule.min_lr: the floor 0.01 lies above train.optimizer.lr 1e-06" in train_error(tmp_path, cfg)
 
 
 @pytest.mark.parametrize("betas, index", [([1.0, 0.999], 0), ([0.5, 1.5], 1), ([-0.1, 0.9], 0), ([0.5, 1.0], 1)])
 def test_adam_betas_torch_would_refuse_are_named_before_the_run(tmp_path: Path, betas: list[float], index: int) -> None:
     cfg = toy_config(train={"steps": 4, "optimizer": {"name": "adam", "lr": 1e-3, "betas": betas}})
-    assert f"train.optimizer.betas[{index}]: must lie in [0, 1)" in _train_error(tmp_path, cfg)
+    assert f"train.optimizer.betas[{index}]: must lie in [0, 1)" in train_error(tmp_path, cfg)
 
 
 @pytest.mark.parametrize("key, text", [("lr", ".inf"), ("lr", ".nan"), ("weight_decay", ".inf"), ("momentum", ".nan")])
 def test_non_finite_numbers_are_refused(tmp_path: Path, key: str, text: str) -> None:
     cfg = toy_config(train={"steps": 4, "optimizer": {"name": "sgd", "lr": 0.01}})
-    assert f"train.optimizer.{key}: must" in _train_error(tmp_path, cfg, "--set", f"train.optimizer.{key}={text}")
+    assert f"train.optimizer.{key}: must" in train_error(tmp_path, cfg, "--set", f"train.optimizer.{key}={text}")
 
 
 @pytest.mark.parametrize("name", ["../escape", "/absolute", "", "..", "a/b", " padded"])
