@@ -403,3 +403,8 @@ def train_error(tmp_path: Path, cfg: dict[str, Any] | str, *extra: str) -> str:
     message = refused(gan("train", path, "--out", out, *extra))
     assert not out.exists(), "no run directory after a refused start"
     return message
+
+
+def write_exp(tmp_path: Path, raw: dict[str, Any], name: str = "exp.yaml") -> Path:
+    """An experiment YAML at tmp_path/name."""
+    return write_config(tmp_path / name, raw)

@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import write_exp
 from helpers import one_clean_error, tiny_toy_config, toy_config, write_config
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
 
 runner = CliRunner()
-
-
-def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(raw))
-    return p
 
 
 def gan(*args: str):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from helpers import write_exp
 from helpers import check_run_dir
 from helpers import trained_run
 from helpers import tiny_toy_config
@@ -28,12 +29,6 @@ from gan_cli.errors import GanError
 from gan_cli.run_dir import RunDir
 
 runner = CliRunner()
-
-
-def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(raw))
-    return p
 
 
 def gan(*args: str):
@@ -65,8 +60,6 @@ def test_toy_train_then_sample_round_trip(tmp_path: Path) -> None:
 
 
 ALLOCATOR = "[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried to allocate 31360000000 bytes."
-
-
 
 
 def test_out_of_memory_in_sample_is_one_line_naming_the_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

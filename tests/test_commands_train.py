@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from helpers import write_exp
 from helpers import refused, train_error
 from helpers import check_run_dir
 from helpers import (
@@ -244,12 +245,6 @@ def test_ctrl_c_before_training_starts_exits_130_without_a_traceback(tmp_path: P
 
 
 # ---------------------------------------------------------------- dry runs
-
-
-def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(raw))
-    return p
 
 
 def own_data(root: Path, config_name: str) -> Path:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import write_exp
 from helpers import trained_run
 from helpers import gan, one_clean_error, tiny_toy_config, toy_config, write_config
 from typer.testing import CliRunner
@@ -56,12 +57,6 @@ def test_two_runs_started_in_the_same_second_get_different_directories(tmp_path:
 
 
 # ---------------------------------------------------------------- claiming and refusing
-
-
-def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(raw))
-    return p
 
 
 def test_non_empty_out_is_refused_without_resume(tmp_path: Path) -> None:
@@ -136,8 +131,6 @@ def test_an_unwritable_runs_parent_is_one_message(tmp_path: Path, monkeypatch: p
 
 
 # ---- one writer per run: the locks (moved from the third hostile pass)
-
-
 
 
 def hold(lock: str, run: Path) -> subprocess.Popen[str]:

@@ -5,13 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from helpers import write_exp
 from helpers import tiny_toy_config
-
-
-def write_exp(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
-    p = tmp_path / name
-    p.write_text(yaml.safe_dump(raw))
-    return p
 
 
 def test_quiet_reporter_prints_nothing_while_training(tmp_path: Path) -> None:
