@@ -77,12 +77,30 @@ class PaperSGD(torch.optim.Optimizer):
             torch._foreach_add_(params, velocities)
 
 
-def lr_at(cfg: OptimizerConfig, updates: int) -> float:
-    """Learning rate after `updates` updates: constant, or max(lr0 / decay^t, min_lr) (paper)."""
+def lr_at(cfg: OptimizerConfig, updates: int, epoch: int = 1) -> float:
+    """Learning rate after `updates` updates, in 1-based epoch `epoch`.
+
+    constant: lr0. exponential (paper): max(lr0 / decay^t, min_lr). linear: lr0 (1 - (1 - final) p),
+    p = clip((e - start_epoch) / (end_epoch - start_epoch), 0, 1): lr0 through start_epoch, final * lr0
+    from end_epoch on, one step down per epoch between.
+    """
     s = cfg.lr_schedule
     if s.name == "constant":
         return cfg.lr
+    if s.name == "linear":
+        progress = min(max((epoch - s.start_epoch) / (s.end_epoch - s.start_epoch), 0.0), 1.0)
+        return cfg.lr * (1.0 - (1.0 - s.final) * progress)
     return max(cfg.lr / s.decay**updates, s.min_lr)
+
+
+def schedules_agree(a: OptimizerConfig, b: OptimizerConfig, updates: int, epoch: int) -> bool:
+    """Whether a and b set the same lr for every update so far (`updates` of them, up to 1-based
+    epoch `epoch`): a run trained under a is then, step for step, one trained under b."""
+    if a.lr_schedule == b.lr_schedule:
+        return True
+    if "exponential" in (a.lr_schedule.name, b.lr_schedule.name):
+        return updates == 0
+    return all(lr_at(a, 0, e) == lr_at(b, 0, e) for e in range(1, epoch + 1))
 
 
 def momentum_at(cfg: OptimizerConfig, epoch: int) -> float:
@@ -110,8 +128,8 @@ def build(cfg: OptimizerConfig, params: Iterable[torch.nn.Parameter]) -> torch.o
 def apply_schedule(
     optimizer: torch.optim.Optimizer, cfg: OptimizerConfig, updates: int, epoch: int
 ) -> tuple[float, float]:
-    """Set lr (by updates so far) and, for SGD, momentum (by 1-based epoch); return both."""
-    lr = lr_at(cfg, updates)
+    """Set lr (by updates so far or by 1-based epoch) and, for SGD, momentum (by epoch); return both."""
+    lr = lr_at(cfg, updates, epoch)
     mu = momentum_at(cfg, epoch) if cfg.name == "sgd" else 0.0
     for group in optimizer.param_groups:
         group["lr"] = lr

@@ -266,6 +266,11 @@ def test_an_lr_floor_above_the_lr_is_refused(tmp_path: Path) -> None:
     assert "train.optimizer.lr_schedule.min_lr: the floor 0.01 lies above train.optimizer.lr 1e-06" in train_error(tmp_path, cfg)
 
 
+def test_a_linear_decay_that_ends_before_it_starts_is_refused(tmp_path: Path) -> None:
+    cfg = toy_config(train={"steps": 4, "optimizer": {"lr_schedule": {"name": "linear", "start_epoch": 5, "end_epoch": 5}}})
+    assert "train.optimizer.lr_schedule.end_epoch: 5 must come after start_epoch 5" in train_error(tmp_path, cfg)
+
+
 @pytest.mark.parametrize("betas, index", [([1.0, 0.999], 0), ([0.5, 1.5], 1), ([-0.1, 0.9], 0), ([0.5, 1.0], 1)])
 def test_adam_betas_torch_would_refuse_are_named_before_the_run(tmp_path: Path, betas: list[float], index: int) -> None:
     cfg = toy_config(train={"steps": 4, "optimizer": {"name": "adam", "lr": 1e-3, "betas": betas}})

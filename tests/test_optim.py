@@ -341,3 +341,23 @@ def test_selection_scores_the_average_and_logs_the_raw_G(tmp_path: Path) -> None
     noise = models.sample_noise(loaded.cfg.select.kernels, loaded.cfg.noise.dim, loaded.cfg.noise.prior, loaded.cfg.noise.scale, torch.device("cpu"), gen)
     value, _ = selection.validation_parzen(loaded.G, data.load(loaded.cfg).valid[: loaded.cfg.select.valid_examples], noise)
     assert value == pytest.approx(best_row["valid_parzen"], abs=1e-6)
+
+
+def test_linear_schedule_falls_by_epoch_from_start_to_end_then_holds() -> None:
+    cfg = OptimizerConfig(lr=0.4, lr_schedule=LrScheduleConfig("linear", start_epoch=3, end_epoch=7, final=0.25))
+    # lr0 (1 - (1 - final) clip((e - 3) / 4, 0, 1)): 0.4 through epoch 3, 0.1 from epoch 7
+    assert [optim.lr_at(cfg, 10**6, e) for e in (1, 3)] == [0.4, 0.4]
+    assert [round(optim.lr_at(cfg, 0, e), 12) for e in (4, 5, 6, 7, 100)] == [0.325, 0.25, 0.175, 0.1, 0.1]
+
+
+def test_schedules_agree_only_while_every_update_so_far_had_the_same_lr() -> None:
+    constant = OptimizerConfig(lr=0.4)
+    later = OptimizerConfig(lr=0.4, lr_schedule=LrScheduleConfig("linear", start_epoch=5, end_epoch=9))
+    assert optim.schedules_agree(constant, later, updates=1000, epoch=5)
+    assert not optim.schedules_agree(constant, later, updates=1000, epoch=6)
+    assert optim.schedules_agree(later, later, updates=10**6, epoch=100)
+    assert not optim.schedules_agree(constant, PAPER_LIKE_DECAY, updates=1, epoch=1)
+    assert optim.schedules_agree(constant, PAPER_LIKE_DECAY, updates=0, epoch=0)
+
+
+PAPER_LIKE_DECAY = OptimizerConfig(lr=0.4, lr_schedule=LrScheduleConfig("exponential", 1.000004, 1e-6))

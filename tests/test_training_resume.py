@@ -237,3 +237,46 @@ def test_a_resume_never_drops_g_s_average_silently(tmp_path: Path) -> None:
     result = gan("train", "--resume", run, "--set", "train.ema.decay=null", "--set", "train.steps=16")
     assert result.exit_code == 1 and "train.ema.decay" in result.output and "moving average" in result.output
     assert gan("train", "--resume", run, "--set", "train.ema.decay=0.8", "--set", "train.steps=16").exit_code == 0
+
+
+# ---------------------------------------------------------------- a learning-rate decay added on resume
+
+LINEAR = ["train.optimizer.lr_schedule.name=linear", "train.optimizer.lr_schedule.end_epoch=4", "train.optimizer.lr_schedule.final=0.25"]
+
+
+def test_a_decay_that_starts_after_the_checkpoint_may_be_added_on_resume_and_is_exact(tmp_path: Path) -> None:
+    """A run stopped in epoch 1 and resumed with a linear decay from epoch 2 is, step for step, the
+    run trained with that decay from step 0 (the schedules agree on every update so far)."""
+    decay = [*LINEAR, "train.optimizer.lr_schedule.start_epoch=1"]
+    full = train(config(tmp_path, "alternating-k1", 3 * N), tmp_path / "full", *decay)
+    half = train(config(tmp_path, "alternating-k1", N), tmp_path / "half")
+    assert checkpoint.load(half)["epoch"] < 1.0, "the checkpoint lies inside epoch 1"
+    args = ["train", "--resume", str(half), "--set", f"train.steps={3 * N}"]
+    result = runner.invoke(app, [*args, *(a for o in decay for a in ("--set", o))])
+    assert result.exit_code == 0, result.output
+    assert_same_state(full, half)
+    assert "train.optimizer.lr_schedule.name: 'constant' -> 'linear' (the same lr for every update so far)" in RunDir(half).command_log.read_text()
+    lrs = [row["lr"] for row in metrics_rows(half)]
+    assert lrs[0] == lrs[1] > lrs[-1], "the decay took effect after the resume"
+
+
+def test_a_schedule_change_that_rewrites_past_updates_is_still_refused(tmp_path: Path) -> None:
+    run = train(config(tmp_path, "alternating-k1", 2 * N), tmp_path / "run")
+    assert checkpoint.load(run)["epoch"] > 1.0, "the checkpoint lies in epoch 2"
+    for change in ([*LINEAR, "train.optimizer.lr_schedule.start_epoch=1"], ["train.optimizer.lr_schedule.name=exponential"]):
+        before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        args = ["train", "--resume", str(run), "--set", f"train.steps={3 * N}", *(a for o in change for a in ("--set", o))]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1 and "train.optimizer.lr_schedule.name" in result.output, result.output
+        assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_resuming_a_checkpoint_written_before_a_key_existed_lists_no_change(tmp_path: Path) -> None:
+    run = train(config(tmp_path, "alternating-k1", N), tmp_path / "run")
+    ckpt = checkpoint.load(run / "checkpoints" / "last.pt")
+    for key in ("start_epoch", "end_epoch", "final"):
+        del ckpt["config"]["train"]["optimizer"]["lr_schedule"][key]
+    torch.save(ckpt, run / "checkpoints" / "last.pt")
+    result = runner.invoke(app, ["train", "--resume", str(run), "--set", f"train.steps={2 * N}"])
+    assert result.exit_code == 0, result.output
+    assert "lr_schedule" not in RunDir(run).command_log.read_text()

@@ -76,6 +76,11 @@ def _optimizer_checks(cfg: Config, errors: list[str]) -> None:
             f"{key}.lr_schedule.min_lr: the floor {sched.min_lr:g} lies above {key}.lr {opt.lr:g}, so every update "
             f"would run at the floor; lower min_lr (paper: 1e-6 under lr 0.1)"
         )
+    if sched.name == "linear" and sched.end_epoch <= sched.start_epoch:
+        errors.append(
+            f"{key}.lr_schedule.end_epoch: {sched.end_epoch} must come after start_epoch {sched.start_epoch} "
+            f"(the lr falls from lr0 in epoch start_epoch to final * lr0 in epoch end_epoch)"
+        )
 
 
 def check_seed(seed: int, option: str) -> int:

@@ -130,11 +130,16 @@ class DiscriminatorConfig:
 
 @dataclass(frozen=True)
 class LrScheduleConfig:
-    """Learning rate as a function of t, the optimizer's updates so far."""
+    """Learning rate as a function of t, the optimizer's updates so far, or of the 1-based epoch e."""
 
-    name: Literal["constant", "exponential"] = _f("constant", "constant, or lr0 / decay^t floored at min_lr (paper)")
-    decay: float = _f(1.000004, "per-update decay factor (paper: 1.000004)", ge=1.0)
-    min_lr: float = _f(1e-6, "floor of the decayed lr (paper: 1e-6)", ge=0.0)
+    name: Literal["constant", "exponential", "linear"] = _f(
+        "constant", "constant; lr0 / decay^t floored at min_lr (paper); or linear by epoch, start_epoch to end_epoch"
+    )
+    decay: float = _f(1.000004, "exponential: per-update decay factor (paper: 1.000004)", ge=1.0)
+    min_lr: float = _f(1e-6, "exponential: floor of the decayed lr (paper: 1e-6)", ge=0.0)
+    start_epoch: int = _f(1, "linear: lr0 through this 1-based epoch, then falling each epoch", ge=1)
+    end_epoch: int = _f(100, "linear: the epoch from which the lr stays at final * lr0", ge=2)
+    final: float = _f(0.0, "linear: the lr from end_epoch on, as a fraction of lr0", ge=0.0, le=1.0)
 
 
 @dataclass(frozen=True)

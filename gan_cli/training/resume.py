@@ -3,9 +3,10 @@ loading the checkpoint's state into the trainer."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from gan_cli import checkpoint
+from gan_cli import checkpoint, optim
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
@@ -46,6 +47,40 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[s
     return refused, allowed
 
 
+def _with_defaults(old: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with the keys added since it was written at their defaults, so that
+    only real changes are listed (config/renames.ADDED_KEYS holds those whose default would not)."""
+    try:
+        return to_dict(config_mod.from_dict(old))
+    except GanError:
+        return old
+
+
+LR_SCHEDULE_KEY = "train.optimizer.lr_schedule."
+
+
+def _schedule_changes_so_far_equal(
+    refused: list[str], allowed: list[str], old: dict[str, Any], cfg: Config, ckpt: dict[str, Any]
+) -> tuple[list[str], list[str]]:
+    """Move lr-schedule changes from refused to allowed when the new schedule sets the same lr as the
+    old for every update so far (say, a decay that starts after the checkpoint's epoch): the resumed
+    run is then exactly a run of the new config from step 0."""
+    schedule_lines = [line for line in refused if line.startswith(LR_SCHEDULE_KEY)]
+    if not schedule_lines:
+        return refused, allowed
+    try:
+        before = config_mod.from_dict(old).train.optimizer
+    except GanError:  # a checkpoint config that no longer validates: keep the refusal
+        return refused, allowed
+    sched = ckpt.get("schedule")
+    updates = int(sched.get("d_updates", ckpt["step"])) if isinstance(sched, dict) else int(ckpt["step"])
+    epochs_so_far = math.ceil(float(ckpt.get("epoch", 0.0)))
+    if not optim.schedules_agree(before, cfg.train.optimizer, updates, epochs_so_far):
+        return refused, allowed
+    note = " (the same lr for every update so far)"
+    return [line for line in refused if line not in schedule_lines], allowed + [line + note for line in schedule_lines]
+
+
 def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> str:
     """Load run's checkpoints/last.pt into `trainer` after checking the config against it; the note
     for command.txt. GanError when the config changed what defines the experiment, the file is
@@ -58,7 +93,9 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
     expected = (
         with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
     )
-    refused, allowed = config_differences(config_mod.migrate(ckpt["config"]), to_dict(expected))
+    old_cfg = _with_defaults(config_mod.migrate(ckpt["config"]))
+    refused, allowed = config_differences(old_cfg, to_dict(expected))
+    refused, allowed = _schedule_changes_so_far_equal(refused, allowed, old_cfg, expected, ckpt)
     if "ema" in ckpt and cfg.train.ema.decay is None:
         refused.append(
             "train.ema.decay: a number -> None: last.pt keeps a moving average of G, and null would drop it from every "
