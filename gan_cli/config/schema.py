@@ -56,11 +56,17 @@ class DataConfig:
     download: bool = _f(False, "let torchvision download the dataset into root when it is missing")
     path: str | None = _f(
         None,
-        "npz file (images under key 'x', optional labels 'y') or image folder (optional class sub-folders), for data.name npz | folder",
+        (
+            "npz file (images under key 'x', optional labels 'y') or image folder (optional class sub-folders), for "
+            "data.name npz | folder"
+        ),
     )
     train_range: list[int] | None = _f(
         None,
-        "[start, end) indexes of the training split in the dataset's train pool; null = dataset default (MNIST: [0, 50000])",
+        (
+            "[start, end) indexes of the training split in the dataset's train pool; null = dataset default (MNIST: [0,"
+            " 50000])"
+        ),
         len=2,
     )
     valid_range: list[int] | None = _f(
@@ -71,7 +77,10 @@ class DataConfig:
     )
     shuffle: bool = _f(
         True,
-        "npz | folder: cut the splits from a seeded shuffle of the examples (false: in file order, as runs before this key did)",
+        (
+            "npz | folder: cut the splits from a seeded shuffle of the examples (false: in file order, as runs before "
+            "this key did)"
+        ),
     )
     split_seed: int = _f(
         0, "npz | folder: seed of that shuffle; apart from `seed`, so runs of every seed share their splits", ge=0
@@ -185,7 +194,10 @@ class EmaConfig:
     )
     rampup: float | None = _f(
         0.1,
-        "the average's mean age is at most rampup x updates so far (decay_t = min(decay, r t / (1 + r t))), so early weights do not linger; null = decay from the first update",
+        (
+            "the average's mean age is at most rampup x updates so far (decay_t = min(decay, r t / (1 + r t))), so "
+            "early weights do not linger; null = decay from the first update"
+        ),
         gt=0.0,
     )
 
@@ -208,27 +220,42 @@ class TrainConfig:
     steps: int | None = _f(None, "budget in generator updates; takes precedence over epochs", gt=0)
     max_minutes: float | None = _f(
         None,
-        "a time budget besides: minutes of training (pictures and model selection not counted) after which the run checkpoints and ends; a resume counts the minutes already spent; null = none",
+        (
+            "a time budget besides: minutes of training (pictures and model selection not counted) after which the run "
+            "checkpoints and ends; a resume counts the minutes already spent; null = none"
+        ),
         gt=0.0,
     )
     optimizer: OptimizerConfig = _f(doc="optimizer of both nets", factory=OptimizerConfig)
     nan_policy: Literal["stop", "rollback"] = _f(
         "stop",
-        "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a smaller lr",
+        (
+            "on a NaN/inf loss or weight (checked at log rows and before checkpoints): stop, or reload last.pt at a "
+            "smaller lr"
+        ),
     )
     nan_max_rollbacks: int = _f(3, "rollbacks allowed per run before stopping anyway (nan_policy rollback)", ge=0)
     nan_lr_scale: float = _f(0.5, "factor on the lr at each rollback (nan_policy rollback)", gt=0.0, le=1.0)
     compile: bool = _f(
         False,
-        "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a C++ compiler)",
+        (
+            "torch.compile G and D (fuses the elementwise ops; the first steps compile, slowly; on the CPU it needs a "
+            "C++ compiler)"
+        ),
     )
     precision: Literal["float32", "bf16"] = _f(
         "float32",
-        "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); losses and weights stay float32",
+        (
+            "float32, or bf16 autocast of the forward passes (CPU with AVX-512 BF16/AMX, CUDA with bf16 support); "
+            "losses and weights stay float32"
+        ),
     )
     cuda_graphs: bool = _f(
         False,
-        "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form paper; not with compile)",
+        (
+            "CUDA only: capture each update in a CUDA graph and replay it (static shapes; needs sgd with sgd_form "
+            "paper; not with compile)"
+        ),
     )
     ema: EmaConfig = _f(doc="moving average of G's weights (off by default)", factory=EmaConfig)
 
@@ -246,7 +273,10 @@ class LogConfig:
     )
     tensorboard: bool = _f(
         False,
-        "also write TensorBoard events under RUN_DIR/tb: the metrics, the sample pictures, the selection signal (needs the tensorboard extra)",
+        (
+            "also write TensorBoard events under RUN_DIR/tb: the metrics, the sample pictures, the selection signal "
+            "(needs the tensorboard extra)"
+        ),
     )
 
 
@@ -270,13 +300,16 @@ class Config:
     seed: int = _f(0, "seed of every random number of the run; the same seed repeats a CPU run bit for bit", ge=0)
     seed_scheme: Literal["derive", "legacy"] = _f(
         "derive",
-        "how each random stream's seed comes from seed: derive (hashed with the stream's name, gan_cli/seeds.py) | legacy (the offsets of runs started before checkpoint format 2; gan train --resume keeps a run's own)",
+        (
+            "how each random stream's seed comes from seed: derive (hashed with the stream's name, gan_cli/seeds.py) | "
+            "legacy (the offsets of runs started before checkpoint format 2; gan train --resume keeps a run's own)"
+        ),
     )
-    device: str = _f("auto", "auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps")
     data: DataConfig = _f(doc="the target distribution", factory=DataConfig)
     noise: NoiseConfig = _f(doc="the noise prior", factory=NoiseConfig)
     generator: GeneratorConfig = _f(doc="the generator", factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = _f(doc="the discriminator", factory=DiscriminatorConfig)
+    device: str = _f("auto", "auto (cuda, then mps, then cpu) | cpu | cuda | cuda:N | mps")
     train: TrainConfig = _f(doc="the training algorithm", factory=TrainConfig)
     log: LogConfig = _f(doc="logging, pictures and checkpoints", factory=LogConfig)
     select: SelectConfig = _f(doc="model selection during training", factory=SelectConfig)

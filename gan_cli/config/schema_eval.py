@@ -75,21 +75,35 @@ class FeaturesEvalConfig:
 
     enabled: bool = _f(
         True,
-        "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, density/coverage and classes covered in the features of a small CNN classifier (eval.features.network)",
+        (
+            "labelled image data (mnist, fashion-mnist, digits, stacked-mnist): FID, KID, precision/recall, "
+            "density/coverage and classes covered in the features of a small CNN classifier (eval.features.network)"
+        ),
     )
     network: Literal["reference", "local"] = _f(
         "reference",
-        "the feature network: reference = the one shipped with gan-cli for the dataset (mnist, stacked-mnist, digits; hash-pinned, so FIDs compare across machines); local = one trained on this machine's training split and cached in data.root/gan-cli-features or ~/.cache/gan-cli (`gan eval features` trains it; its FIDs compare only with its own). Datasets with no shipped network use a local one",
+        (
+            "the feature network: reference = the one shipped with gan-cli for the dataset (mnist, stacked-mnist, "
+            "digits; hash-pinned, so FIDs compare across machines); local = one trained on this machine's training "
+            "split and cached in data.root/gan-cli-features or ~/.cache/gan-cli (`gan eval features` trains it; its "
+            "FIDs compare only with its own). Datasets with no shipped network use a local one"
+        ),
     )
     fid_bootstrap: int = _f(20, "FID: bootstrap resamples of each side for its s.e. (0 = no s.e.)", ge=0)
     kid_subset_size: int = _f(
         1000,
-        "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- s.e. over the subsets",
+        (
+            "KID: rows per disjoint subset and side (Binkowski et al.: 1,000; halved down to n/2 for small n); mean +- "
+            "s.e. over the subsets"
+        ),
         gt=1,
     )
     inception: bool = _f(
         False,
-        "3-channel images: also torch-fidelity's Inception FID and KID (comparable with the literature; its weights download once; offline: one line, skipped)",
+        (
+            "3-channel images: also torch-fidelity's Inception FID and KID (comparable with the literature; its weights"
+            " download once; offline: one line, skipped)"
+        ),
     )
 
 
