@@ -247,11 +247,14 @@ def sweep(
     address: Annotated[MaybeStr, Opt("--address", help="Ray cluster: auto | HOST:6379 | ray://HOST:10001.")] = None,
     resume: Annotated[bool, Opt("--resume", help="Continue the sweep directory: unfinished trials only.")] = False,
     cpus: Annotated[MaybeInt, Opt("--cpus", help="CPUs the local Ray may use (default: all).")] = None,
+    set_: Annotated[
+        Sets, Opt("--set", metavar="KEY=VALUE", help="Override a key in every trial, e.g. data.root=/data.")
+    ] = None,
 ) -> None:
     """Run a config over seeds and a grid of --set values on Ray; one run directory per trial, a table across seeds."""
     from gan_cli.commands.sweep import SweepOptions, sweep_command
 
-    sweep_command(SweepOptions(sweep_file, out, address, resume, cpus))
+    sweep_command(SweepOptions(sweep_file, out, address, resume, cpus, tuple(set_ or ())))
 
 
 def main() -> None:

@@ -81,6 +81,37 @@ def test_a_bad_sweep_file_names_the_key(tmp_path: Path, change: dict, message: s
     assert message in str(info.value)
 
 
+def test_command_line_overrides_join_the_sweeps_set_and_its_digest(tmp_path: Path) -> None:
+    spec = spec_mod.load(write_sweep(tmp_path, seeds=2, grid={"train.k": [1, 3]}, set={"train.steps": 5}))
+    given = spec_mod.with_overrides(spec, ["data.std=0.25", "train.steps=7", "eval.critic.seeds=1"])
+    assert given.fixed == {"train.steps": 7, "data.std": 0.25, "eval.critic.seeds": 1}, "--set wins over set:"
+    assert given.overrides({"train.k": 3})[:3] == ["train.steps=7", "data.std=0.25", "eval.critic.seeds=1"]
+    assert given.digest() != spec.digest() and given.to_yaml_data("base.yaml")["set"] == given.fixed
+    spec_mod.validate(given)
+    assert spec_mod.with_overrides(spec, []) is spec
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.k=2", "grid.train.k: also under --set; give it in one place"),
+        ("seed=3", "--set seed: use seeds:, not --set"),
+        ("train.lrr=0.1", "--set train.lrr: unknown key; did you mean 'train.optimizer.lr'?"),
+    ],
+)
+def test_a_bad_command_line_override_is_one_error_before_anything_starts(tmp_path: Path, override: str, message: str) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["sweep", str(write_sweep(tmp_path, grid={"train.k": [1, 3]})), "--set", override, "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert message in result.output, result.output
+    assert not out.exists()
+
+
+def test_a_resumed_sweep_keeps_its_own_overrides(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sweep", "--resume", str(tmp_path), "--set", "data.std=0.3"])
+    assert result.exit_code == 1 and "--set: a sweep directory keeps the overrides it started with" in result.output
+
+
 @pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "configs" / "sweeps").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_sweep_file_loads_and_its_grid_validates(path: Path) -> None:
     spec = spec_mod.load(path)

@@ -94,7 +94,12 @@ def _report_row(console: Console, counter: list[int], total: int) -> Any:
 
 
 def _read_spec(
-    sweep_file: Path | None, out: Path | None, address: str | None, resume: Path | None, cpus: int | None
+    sweep_file: Path | None,
+    out: Path | None,
+    address: str | None,
+    resume: Path | None,
+    cpus: int | None,
+    overrides: list[str],
 ) -> SweepSpec:
     """Check the arguments; load the sweep (a file, or SWEEP_DIR/sweep.yaml) and validate every grid point."""
     if (sweep_file is None) == (resume is None):
@@ -103,7 +108,12 @@ def _read_spec(
         raise GanError("--cpus: the CPUs a local Ray may use, >= 1 (a cluster given by --address has its own)")
     if resume is not None and out is not None:
         raise GanError("--out names a new sweep directory; with --resume the sweep directory is the argument")
+    if resume is not None and overrides:
+        raise GanError(
+            "--set: a sweep directory keeps the overrides it started with (its sweep.yaml); start a new sweep for others"
+        )
     spec = directory.open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
+    spec = spec_mod.with_overrides(spec, overrides)
     spec_mod.validate(spec)
     if resume is None and out is not None and out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):
         raise GanError(
@@ -159,6 +169,8 @@ class SweepOptions:
     resume: bool = False
     cpus: int | None = None
     """CPUs the local Ray may use; None: all."""
+    overrides: tuple[str, ...] = ()
+    """KEY=VALUE config overrides of every trial (a new sweep only; they join its set:)."""
 
 
 def sweep_command(options: SweepOptions, console: Console | None = None) -> Path:
@@ -171,7 +183,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
     out, address, cpus = options.out, options.address, options.cpus
     sweep_file, resume = (None, options.sweep_file) if options.resume else (options.sweep_file, None)
     console = console or Console(highlight=False)
-    spec = _read_spec(sweep_file, out, address, resume, cpus)
+    spec = _read_spec(sweep_file, out, address, resume, cpus, list(options.overrides))
     engine.import_ray()
     engine.check_address(address)
     trials = spec.trials()

@@ -18,6 +18,7 @@ anything runs, so a bad value never leaves a half-started sweep.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -117,15 +118,16 @@ class SweepSpec:
         return data
 
 
-def _dotted(settings: dict[str, Any], prefix: str) -> dict[str, Any]:
+def _dotted(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested settings as dotted keys ({critic: {seeds: 1}} -> eval.critic.seeds), so one key set
     inside a section keeps the base config's other keys of that section."""
     out: dict[str, Any] = {}
     for key, value in settings.items():
+        path = f"{prefix}.{key}" if prefix else key
         if isinstance(value, dict) and value:
-            out.update(_dotted(value, f"{prefix}.{key}"))
+            out.update(_dotted(value, path))
         else:
-            out[f"{prefix}.{key}"] = value
+            out[path] = value
     return out
 
 
@@ -240,21 +242,41 @@ def load(path: str | Path) -> SweepSpec:
     eval_settings = _parse_mapping(raw.get("eval"), "eval", problems)
     cpus, gpus = _parse_resources(raw.get("resources"), problems)
     metric, metrics = _parse_metrics(raw, problems)
-    for section, keys in (("grid", grid), ("set", fixed)):
-        for key in keys:
-            if key in ("seed", "device"):
-                problems.append(
-                    f"{section}.{key}: {'use seeds:' if key == 'seed' else 'resources.gpus chooses the device'}, not {section}:"
-                )
-    for key in grid:
-        if key in fixed:
-            problems.append(f"grid.{key}: also under set:; give it in one place")
+    _check_fixed(grid, fixed, "set.", problems)
     count = len(seeds) * math.prod(len(v) for v in grid.values() if isinstance(v, list))
     if count > MAX_TRIALS:  # counted before a single point is built
         problems.append(f"grid x seeds: {count:,} trials, more than the {MAX_TRIALS:,} one sweep runs; split it")
     if problems:
         raise GanError(f"invalid sweep file {p}:", problems)
     return SweepSpec(p, name, base_raw, seeds, grid, fixed, eval_settings, cpus, gpus, metric, metrics)
+
+
+def _check_fixed(grid: dict[str, Any], fixed: dict[str, Any], where: str, problems: list[str]) -> None:
+    """Fixed overrides (`where` names them: set. or --set ) may not set the seed or device, which
+    the sweep chooses, nor a key the grid varies."""
+    label = "set:" if where == "set." else where.strip()
+    for section, prefix, keys in (("grid:", "grid.", grid), (label, where, fixed)):
+        for key in keys:
+            if key in ("seed", "device"):
+                choice = "use seeds:" if key == "seed" else "resources.gpus chooses the device"
+                problems.append(f"{prefix}{key}: {choice}, not {section}")
+    for key in grid:
+        if key in fixed:
+            problems.append(f"grid.{key}: also under {label}; give it in one place")
+
+
+def with_overrides(spec: SweepSpec, overrides: list[str]) -> SweepSpec:
+    """`gan sweep --set KEY=VALUE`: fixed overrides of every trial on top of the sweep file's set:
+    (a machine's data.root, say); they are part of the sweep from then on (SWEEP_DIR/sweep.yaml,
+    which --resume reads, and its digest)."""
+    if not overrides:
+        return spec
+    given = _dotted(config_mod.apply_overrides({}, overrides))
+    problems: list[str] = []
+    _check_fixed(spec.grid, given, "--set ", problems)
+    if problems:
+        raise GanError("invalid --set override:", problems)
+    return dataclasses.replace(spec, fixed={**spec.fixed, **given})
 
 
 def validate(spec: SweepSpec) -> None:
