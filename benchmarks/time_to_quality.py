@@ -109,6 +109,7 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR[:FIRST_EPOCH[:raw]]")
     ap.add_argument("--out", type=Path, help="the PNG to write")
     ap.add_argument("--budget-minutes", type=float, default=120.0, help="a vertical line on the time panel")
+    ap.add_argument("--levels", type=float, nargs="+", default=list(LEVELS), help="validation Parzen levels (nats)")
     args = ap.parse_args()
     curves = {}
     for spec in args.runs:
@@ -116,7 +117,7 @@ def main() -> None:
         curves[label] = curve(run_dir, first, raw)
         if not curves[label]:
             raise SystemExit(f"{run_dir}: no selection rows (selection.jsonl, metrics.jsonl)")
-    print(table(curves))
+    print(table(curves, tuple(args.levels)))
     if args.out:
         plot(curves, args.out, args.budget_minutes)
         print(f"# wrote {args.out}")

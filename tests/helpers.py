@@ -100,7 +100,7 @@ def metrics_rows(run_dir: Path, complete_only: bool = False) -> list[dict[str, A
     return rows
 
 
-TIMING_KEYS = ("samples_per_s", "time")
+TIMING_KEYS = ("samples_per_s", "time", "training_time")
 
 
 def without_timing(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -345,8 +345,9 @@ def check_run_dir(run: Path, steps: int) -> list[dict[str, Any]]:
         assert (run / name).is_file(), name
     assert "torch" in (run / "command.txt").read_text() and "device cpu" in (run / "command.txt").read_text()
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    keys = {"step", "epoch", "value", "d_real", "d_fake", "d_loss", "g_loss", "lr", "momentum", "samples_per_s", "time"}
+    keys = {"step", "epoch", "value", "d_real", "d_fake", "d_loss", "g_loss", "lr", "momentum", "samples_per_s", "time", "training_time"}
     assert all(keys <= set(r) for r in rows)
+    assert all(0 <= r["training_time"] <= r["time"] for r in rows)
     assert rows[-1]["step"] == steps
     for r in rows:
         assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1

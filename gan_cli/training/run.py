@@ -250,6 +250,7 @@ class _Clock:
             "momentum": tr.momentum,
             "samples_per_s": examples / max(now - self.window_start, 1e-9),
             "time": round(tr.elapsed, 3),
+            "training_time": round(tr.elapsed - tr.evaluation_s, 3),  # train.max_minutes' measure
         }
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()
