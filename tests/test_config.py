@@ -533,20 +533,6 @@ def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
 
 
 
-def test_the_one_hour_recipe_is_the_fast_recipe_with_a_final_lr_decay() -> None:
-    """configs/mnist_hour.yaml: configs/mnist_fast.yaml with a one-hour budget and Adam's lr decayed
-    linearly to 0 over its last epochs, nothing else; before the decay it is the fast recipe."""
-    a = _flatten(to_dict(_load("mnist_fast.yaml")))
-    hour = _load("mnist_hour.yaml")
-    b = _flatten(to_dict(hour))
-    diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert diff == {"name", "train.epochs", "train.max_minutes"} | {
-        f"train.optimizer.lr_schedule.{k}" for k in ("name", "start_epoch", "end_epoch")
-    }
-    sched = hour.train.optimizer.lr_schedule
-    assert (sched.name, sched.final, hour.train.max_minutes) == ("linear", 0.0, 60.0)
-    assert sched.start_epoch < hour.train.epochs < sched.end_epoch, "the last epoch trains at a small lr, not at 0"
-
 # ---- hostile inputs: values that expand, values too long to print
 
 
