@@ -147,6 +147,29 @@ def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Pa
         assert logged == list(range(1, max(steps) + 4)), "no step lost or repeated"
 
 
+def test_kill_pid_of_the_driver_alone_stops_a_sweep_of_long_trials(tmp_path: Path) -> None:
+    """`kill PID` reaches the driver only (not the trials, as Ctrl-C in a terminal does): it must
+    not wait in Ray's C++ core until a trial ends, but cancel the trials, which checkpoint."""
+    path = write_sweep(tmp_path, config=tiny_base(steps=10_000_000, every=1, checkpoint_every=10_000_000), seeds=1, grid={"train.k": [1]})
+    out = tmp_path / "sw"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gan_cli", "sweep", str(path), "--out", str(out), "--cpus", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )
+    try:
+        metrics = out / "k=1,seed=0" / "metrics.jsonl"
+        _wait_for(lambda: metrics.is_file() and metrics.read_text().count("\n") >= 2, child)
+        os.kill(child.pid, signal.SIGTERM)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 130, err
+    assert rows_by_trial(out)["k=1,seed=0"]["status"] == "interrupted"
+    assert checkpoint.load(out / "k=1,seed=0" / "checkpoints" / "last.pt")["step"] >= 2
+
+
 def test_a_local_ray_listens_on_the_loopback_address_only(local_ray: engine.Cluster) -> None:
     """A sweep on one machine binds 127.0.0.1, never the machine's network address."""
     assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
