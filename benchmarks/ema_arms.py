@@ -21,11 +21,17 @@ scores the periodic checkpoints (checkpoints/step_*.pt) of a `gan train` run the
 average (when the run has train.ema) and the raw G, into RUN_DIR/curves.jsonl; train_s is the
 checkpoint's training seconds. The kernel noise is drawn from the run's config exactly as above,
 so a run and an arm of the same config and seed are scored on the same noise.
+
+    python benchmarks/ema_arms.py --score-run RUN_DIR --average-from STEP
+
+scores the uniform average (weight by weight) of G at the run's checkpoints from STEP on against
+the last of them alone: whether a longer average than the run's own would have helped.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -88,6 +94,25 @@ def score_run(run_dir: Path, kernels: int, n_scored: int) -> None:
                 print(json.dumps(row), flush=True)
 
 
+def score_checkpoint_average(run_dir: Path, first_step: int, kernels: int, n_scored: int) -> None:
+    """G (its average, where the run kept one) at the run's checkpoints from `first_step` on, averaged
+    uniformly weight by weight, scored as above against the last of them alone."""
+    from gan_cli.sample import load_models
+
+    steps = [path for step, path in RunDir(run_dir).step_checkpoints() if step >= first_step]
+    if len(steps) < 2:
+        raise SystemExit(f"{run_dir}: fewer than two checkpoints/step_*.pt from step {first_step}")
+    loaded = [load_models(path, torch.device("cpu")) for path in steps]
+    ds = data.load(loaded[0].cfg)
+    chooser, scored = ds.valid[:1000], ds.valid[1000 : 1000 + n_scored]
+    noise = kernel_noise(loaded[0].cfg, kernels)
+    last = loaded[-1].G
+    average = copy.deepcopy(last)
+    average.load_state_dict({k: torch.stack([m.G.state_dict()[k].float() for m in loaded]).mean(0) for k in last.state_dict()})
+    for name, G in (("last", last), (f"uniform average of {len(steps)} checkpoints", average)):
+        print(json.dumps({"model": name, "steps": [int(p.stem.split("_")[1]) for p in steps], **score(G, noise, chooser, scored)}), flush=True)
+
+
 def arm_name(decay: float, rampup: float | None) -> str:
     """The --arms spelling of an average: '0.999' (rampup 0.1), '0.9995:none', '0.999:0.05'."""
     return f"{decay}" if rampup == 0.1 else f"{decay}:{'none' if rampup is None else rampup}"
@@ -108,6 +133,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--score-run", type=Path, help="score the periodic checkpoints of this gan train run instead of training")
+    ap.add_argument("--average-from", type=int, help="with --score-run: score the uniform average of the checkpoints from this step")
     ap.add_argument("--arms", nargs="+", default=["raw", "0.999", "0.9999"])
     ap.add_argument("--every", type=int, default=5, help="epochs between scorings")
     ap.add_argument("--kernels", type=int, default=10_000)
@@ -115,6 +141,9 @@ def main() -> None:
     ap.add_argument("--save-every", type=int, default=0, help="also keep OUT/ARM_epNNNN.pt every this many epochs (0: only the latest)")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if args.score_run is not None and args.average_from is not None:
+        score_checkpoint_average(args.score_run, args.average_from, args.kernels, args.scored)
+        return
     if args.score_run is not None:
         score_run(args.score_run, args.kernels, args.scored)
         return
