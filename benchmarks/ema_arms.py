@@ -45,10 +45,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint, data, models, optim  # noqa: E402
 from gan_cli import config as config_mod  # noqa: E402
 from gan_cli.evaluate import parzen  # noqa: E402
+from gan_cli.run_dir import RunDir  # noqa: E402
 from gan_cli.training.loop import Trainer  # noqa: E402
 
 ARM_NOISE_SEED = 4_000_003
