@@ -48,6 +48,19 @@ def first_reach(points: list[tuple[float, float, float]], level: float) -> tuple
     return next(((e, s) for e, s, v in points if v >= level), None)
 
 
+def reached(curves: dict[str, list[tuple[float, float, float]]], levels: tuple[float, ...]) -> dict[str, Any]:
+    """Per run: for each level, the first epoch at or above it and its minutes (None: not reached);
+    and the last row's epoch, minutes and validation Parzen."""
+    out: dict[str, Any] = {}
+    for label, pts in curves.items():
+        hits = {f"{lv:g}": first_reach(pts, lv) for lv in levels}
+        out[label] = {
+            "levels": {k: None if h is None else {"epoch": h[0], "minutes": round(h[1] / 60, 1)} for k, h in hits.items()},
+            "last": {"epoch": pts[-1][0], "minutes": round(pts[-1][1] / 60, 1), "valid_parzen": round(pts[-1][2], 2)},
+        }
+    return out
+
+
 def table(curves: dict[str, list[tuple[float, float, float]]], levels: tuple[float, ...] = LEVELS) -> str:
     head = "| recipe | " + " | ".join(f"{lv:g} nats" for lv in levels) + " | last: epoch, minutes, valid |"
     lines = [head, "|" + "---|" * (len(levels) + 2)]
@@ -110,6 +123,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="the PNG to write")
     ap.add_argument("--budget-minutes", type=float, default=120.0, help="a vertical line on the time panel")
     ap.add_argument("--levels", type=float, nargs="+", default=list(LEVELS), help="validation Parzen levels (nats)")
+    ap.add_argument("--json", type=Path, help="write, per run and level, the first epoch and minutes at or above it")
     args = ap.parse_args()
     curves = {}
     for spec in args.runs:
@@ -118,6 +132,8 @@ def main() -> None:
         if not curves[label]:
             raise SystemExit(f"{run_dir}: no selection rows (selection.jsonl, metrics.jsonl)")
     print(table(curves, tuple(args.levels)))
+    if args.json:
+        args.json.write_text(json.dumps(reached(curves, tuple(args.levels)), indent=1) + "\n")
     if args.out:
         plot(curves, args.out, args.budget_minutes)
         print(f"# wrote {args.out}")
