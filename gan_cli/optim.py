@@ -11,6 +11,7 @@ generator that `gan sample` and `gan eval` use when a checkpoint has one.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterable
 from typing import Any, cast
 
@@ -110,6 +111,11 @@ def momentum_at(cfg: OptimizerConfig, epoch: int) -> float:
         return cfg.momentum
     frac = min(max((epoch - 1) / (s.saturate_epoch - 1), 0.0), 1.0)
     return s.start + (s.final - s.start) * frac
+
+
+def for_discriminator(cfg: OptimizerConfig) -> OptimizerConfig:
+    """The settings of D's optimizer: cfg with lr times d_lr_scale (so its schedule is G's, scaled)."""
+    return cfg if cfg.d_lr_scale == 1.0 else dataclasses.replace(cfg, lr=cfg.lr * cfg.d_lr_scale)
 
 
 def build(cfg: OptimizerConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:

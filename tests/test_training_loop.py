@@ -12,6 +12,7 @@ from helpers import tiny_toy_config
 from gan_cli.run_dir import RunDir
 from gan_cli import checkpoint, config, data, objectives
 from gan_cli.training.loop import Trainer, budget_steps
+from gan_cli.errors import GanError
 from gan_cli.training.run import run
 
 
@@ -31,6 +32,27 @@ def test_alternating_k3_does_exactly_three_d_updates_per_g_update(monkeypatch: p
     assert "".join(calls) == "DDDG" * 4
     assert tr.d_updates == 12 and tr.step == 4
     assert tr.sampler.epoch * tr.sampler.batches_per_epoch + tr.sampler.position == 12, "each D step draws a fresh batch"
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_d_lr_scale_gives_d_the_scaled_lr_at_every_update_and_g_its_own(name: str) -> None:
+    """Two time scales: D's lr is d_lr_scale times G's, its schedule included (here exponential
+    by update count: D's count runs k times faster); the logged lr is G's."""
+    schedule = {"name": "exponential", "decay": 1.5, "min_lr": 1e-9}
+    optimizer = {"name": name, "lr": 0.01, "d_lr_scale": 4.0, "lr_schedule": schedule}
+    tr = make_trainer(train={"update": "alternating", "k": 2, "steps": 3, "optimizer": optimizer})
+    seen: list[tuple[float, float]] = []
+    d_step = tr.opt_d.step
+    for _ in range(3):
+        tr.opt_d.step = lambda *a, **k: (seen.append((tr.opt_d.param_groups[0]["lr"], tr.opt_g.param_groups[0]["lr"])), d_step())[1]  # type: ignore[method-assign]
+        tr.train_step()
+    assert [d for d, _ in seen] == pytest.approx([0.04 / 1.5**t for t in range(6)])
+    assert tr.opt_g.param_groups[0]["lr"] == pytest.approx(0.01 / 1.5**2) and tr.lr == pytest.approx(0.01 / 1.5**2)
+
+
+def test_d_lr_scale_must_be_positive() -> None:
+    with pytest.raises(GanError, match="train.optimizer.d_lr_scale"):
+        make_trainer(train={"optimizer": {"d_lr_scale": 0}})
 
 
 def test_simultaneous_takes_gs_gradient_from_ds_pre_update_parameters() -> None:

@@ -167,6 +167,11 @@ class OptimizerConfig:
 
     name: Literal["sgd", "adam"] = _f("adam", "sgd (momentum) or adam")
     lr: float = _f(2e-4, "initial learning rate (paper MNIST: 0.1)", gt=0.0)
+    d_lr_scale: float = _f(
+        1.0,
+        "D's learning rate as a multiple of G's, schedule included (two time-scale rule, Heusel et al. 2017)",
+        gt=0.0,
+    )
     momentum: float = _f(0.0, "sgd momentum when momentum_schedule is constant", ge=0.0, lt=1.0)
     sgd_form: Literal["paper", "torch"] = _f(
         "paper", "paper: v = mu v - lr g, p += v (pylearn2); torch: torch.optim.SGD's form"

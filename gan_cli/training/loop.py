@@ -98,7 +98,7 @@ class Trainer:
         g, d = models.build(cfg, dataset.dim, bias)
         self.G, self.D = g.to(device), d.to(device)
         self.opt_g = optim.build(cfg.train.optimizer, self.G.parameters())
-        self.opt_d = optim.build(cfg.train.optimizer, self.D.parameters())
+        self.opt_d = optim.build(optim.for_discriminator(cfg.train.optimizer), self.D.parameters())
         ema = cfg.train.ema  # a moving average of G's weights, or None (train.ema.decay null: the paper)
         self.ema = optim.WeightEMA(self.G, ema.decay, ema.rampup) if ema.decay is not None else None
         self.train_data = dataset.train.to(device)
@@ -154,11 +154,12 @@ class Trainer:
         return s.epoch + (2 if s.position == s.batches_per_epoch else 1)
 
     def _schedule(self) -> None:
-        """Set both optimizers' lr (by their update counts) and momentum (by epoch) for the next update."""
+        """Set both optimizers' lr (by their update counts; D's times d_lr_scale) and momentum (by epoch)
+        for the next update."""
         cfg = self.cfg.train.optimizer
         epoch = self.epoch
-        self.lr, self.momentum = optim.apply_schedule(self.opt_d, cfg, self.d_updates, epoch)
-        optim.apply_schedule(self.opt_g, cfg, self.step, epoch)
+        optim.apply_schedule(self.opt_d, optim.for_discriminator(cfg), self.d_updates, epoch)
+        self.lr, self.momentum = optim.apply_schedule(self.opt_g, cfg, self.step, epoch)  # logged: G's
 
     def train_step(self) -> None:
         """One iteration of Algorithm 1 (train.update alternating: k discriminator updates, then one
