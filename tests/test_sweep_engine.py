@@ -170,6 +170,37 @@ def test_kill_pid_of_the_driver_alone_stops_a_sweep_of_long_trials(tmp_path: Pat
     assert checkpoint.load(out / "k=1,seed=0" / "checkpoints" / "last.pt")["step"] >= 2
 
 
+class SlowRay:
+    """Ray's task API as run_trials uses it: each trial finishes only after `waits` timed-out waits."""
+
+    def __init__(self, waits: int) -> None:
+        self.waits, self.timeouts = waits, []
+
+    def remote(self, **resources: object) -> Callable[[Callable], object]:
+        return lambda fn: type("Task", (), {"remote": staticmethod(lambda p: ("ref", p["trial"]))})
+
+    def wait(self, refs: list, num_returns: int, timeout: float) -> tuple[list, list]:
+        self.timeouts.append(timeout)
+        if len(self.timeouts) <= self.waits:
+            return [], refs
+        return refs[:1], refs[1:]
+
+    def get(self, ref: tuple[str, str]) -> dict:
+        return {"trial": ref[1], "status": "ok"}
+
+
+def test_the_driver_reports_unfinished_trials_each_time_a_wait_times_out() -> None:
+    fake = SlowRay(waits=2)
+    cluster = engine.Cluster(ray=fake, where="test", cpus=2, gpus=0, startup_s=0.0, local=True)
+    payloads = [{"trial": "seed=1"}, {"trial": "seed=2"}]
+    rows: list[dict] = []
+    reports: list[list[str]] = []
+    stopped = engine.run_trials(cluster, lambda p: {}, payloads, 1, 0, rows.append, on_wait=lambda u: reports.append([p["trial"] for p in u]), progress_s=7.0)
+    assert not stopped and [r["trial"] for r in rows] == ["seed=1", "seed=2"]
+    assert reports == [["seed=1", "seed=2"], ["seed=1", "seed=2"]], "one report per timed-out wait, naming every unfinished trial"
+    assert set(fake.timeouts) == {7.0}
+
+
 def test_a_local_ray_listens_on_the_loopback_address_only(local_ray: engine.Cluster) -> None:
     """A sweep on one machine binds 127.0.0.1, never the machine's network address."""
     assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")

@@ -38,6 +38,7 @@ from gan_cli.sweep.trial import (
     metric_values,
     payload,
     prepare,
+    progress,
     row,
     train_argv,
 )
@@ -154,7 +155,22 @@ def _run(
             highlight=False,
         )
 
-    return engine.run_trials(cluster, run_trial, todo, spec.cpus, spec.gpus, record, on_stop)
+    started = time.monotonic()
+
+    def on_wait(unfinished: list[dict[str, Any]]) -> None:
+        where = [line for line in map(progress, unfinished) if line is not None]
+        waiting = len(unfinished) - len(where)
+        minutes = (time.monotonic() - started) / 60
+        console.print(
+            f"  {minutes:.0f} min: "
+            + ", ".join(where or ["no trial has logged a step yet"])
+            + (f"; {waiting} without a logged step yet" if where and waiting else ""),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return engine.run_trials(cluster, run_trial, todo, spec.cpus, spec.gpus, record, on_stop, on_wait)
 
 
 @dataclass(frozen=True)

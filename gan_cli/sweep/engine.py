@@ -221,6 +221,10 @@ def _outcome(ray: Any, ref: Any, p: dict[str, Any]) -> dict[str, Any] | None:
         return row(p, FAILED, f"{type(exc).__name__}: {first}")
 
 
+PROGRESS_S = 300.0
+"""Seconds without a finished trial after which the driver reports on the unfinished ones."""
+
+
 def run_trials(
     cluster: Cluster,
     trial: Callable[[dict[str, Any]], dict[str, Any]],
@@ -229,9 +233,12 @@ def run_trials(
     gpus: float,
     on_row: Callable[[dict[str, Any]], None],
     on_stop: Callable[[int], None] = lambda running: None,
+    on_wait: Callable[[list[dict[str, Any]]], None] = lambda unfinished: None,
+    progress_s: float = PROGRESS_S,
 ) -> bool:
     """Run `trial` on every payload as a Ray task needing `cpus` CPUs and `gpus` GPUs; call `on_row` with each
-    row as it arrives. Returns True when Ctrl-C / SIGTERM stopped the sweep (after the running
+    row as it arrives, and `on_wait` with the unfinished payloads after each `progress_s` seconds in
+    which none finished. Returns True when Ctrl-C / SIGTERM stopped the sweep (after the running
     trials have checkpointed and reported), False when every trial finished."""
     ray = cluster.ray
     task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(trial)
@@ -239,7 +246,9 @@ def run_trials(
         refs = {task.remote(p): p for p in payloads}
         try:
             while refs:
-                done, _ = ray.wait(list(refs), num_returns=1)
+                done, _ = ray.wait(list(refs), num_returns=1, timeout=progress_s)
+                if not done:
+                    on_wait(list(refs.values()))
                 for ref in done:
                     outcome = _outcome(ray, ref, refs.pop(ref))
                     if outcome is not None:

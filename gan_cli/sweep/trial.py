@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from gan_cli import runlog
 from gan_cli.errors import GanError
 from gan_cli.run_dir import RunDir
 
@@ -60,6 +61,13 @@ def row(
         "step": step,
         **extra,
     }
+
+
+def progress(p: dict[str, Any]) -> str | None:
+    """Where an unfinished trial's training is ('seed=1 epoch 30.0'), from the last row of its
+    metrics.jsonl; None before its first row (queued, or still loading its data)."""
+    rows = runlog.read_rows(RunDir(Path(p["run_dir"])).metrics)
+    return f"{p['trial']} epoch {float(rows[-1]['epoch']):g}" if rows else None
 
 
 def train_argv(p: dict[str, Any], resume: bool) -> list[str]:
