@@ -76,6 +76,21 @@ def test_the_mnist_network_loads_verified_and_runs() -> None:
     assert all(p.dtype == torch.float32 for p in model.parameters()), "stored in float16, computed in float32"
 
 
+def test_the_mnist_networks_features_of_fixed_images_are_pinned() -> None:
+    """The shipped network's output on fixed inputs, to 1e-5: a change of its loading, preprocessing
+    or architecture code, or a torch whose kernels move it, shows here before it moves any FID.
+    (The same values came out with one and with two threads, to the last bit.)"""
+    model, _, _ = feature_reference.load_model("mnist")
+    yy, xx = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    blobs = [torch.exp(-((xx - 6 - 2 * i) ** 2 + (yy - 20 + 2 * i) ** 2) / 18.0) for i in range(8)]
+    feats, labels = fn.extract(model, torch.stack(blobs).reshape(8, 784))
+    norms = [25.571775, 21.588069, 16.739816, 14.160656, 15.138255, 17.3265, 20.247963, 21.761064]
+    assert feats.norm(dim=1).tolist() == pytest.approx(norms, rel=1e-5)
+    assert labels.tolist() == [1, 2, 6, 6, 9, 9, 1, 1]
+    noise = torch.rand(8, 784, generator=torch.Generator().manual_seed(0))
+    assert fn.extract(model, noise)[0].sum().item() == pytest.approx(3867.611101537943, rel=1e-5)
+
+
 def test_a_tampered_copy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = feature_reference.path_of("mnist")
     blob = bytearray(src.read_bytes())
