@@ -47,35 +47,33 @@ def config_differences(old: dict[str, Any], new: dict[str, Any]) -> tuple[list[s
     return refused, allowed
 
 
-def _with_defaults(old: dict[str, Any]) -> dict[str, Any]:
-    """A checkpoint's config with the keys added since it was written at their defaults, so that
-    only real changes are listed (config/renames.ADDED_KEYS holds those whose default would not)."""
+def _parsed(old: dict[str, Any]) -> Config | None:
+    """A checkpoint's config built as a Config (the keys added since it was written at their
+    defaults; config/renames.ADDED_KEYS holds those whose default would not repeat it), or None
+    where it no longer validates."""
     try:
-        return to_dict(config_mod.from_dict(old))
+        return config_mod.from_dict(old)
     except GanError:
-        return old
+        return None
 
 
 LR_SCHEDULE_KEY = "train.optimizer.lr_schedule."
 
 
 def _schedule_changes_so_far_equal(
-    refused: list[str], allowed: list[str], old: dict[str, Any], cfg: Config, ckpt: dict[str, Any]
+    refused: list[str], allowed: list[str], before: Config | None, cfg: Config, ckpt: dict[str, Any]
 ) -> tuple[list[str], list[str]]:
     """Move lr-schedule changes from refused to allowed when the new schedule sets the same lr as the
     old for every update so far (say, a decay that starts after the checkpoint's epoch): the resumed
-    run is then exactly a run of the new config from step 0."""
+    run is then exactly a run of the new config from step 0. A checkpoint config that no longer
+    validates (`before` None) keeps the refusal."""
     schedule_lines = [line for line in refused if line.startswith(LR_SCHEDULE_KEY)]
-    if not schedule_lines:
-        return refused, allowed
-    try:
-        before = config_mod.from_dict(old).train.optimizer
-    except GanError:  # a checkpoint config that no longer validates: keep the refusal
+    if not schedule_lines or before is None:
         return refused, allowed
     sched = ckpt.get("schedule")
     updates = int(sched.get("d_updates", ckpt["step"])) if isinstance(sched, dict) else int(ckpt["step"])
     epochs_so_far = math.ceil(float(ckpt.get("epoch", 0.0)))
-    if not optim.schedules_agree(before, cfg.train.optimizer, updates, epochs_so_far):
+    if not optim.schedules_agree(before.train.optimizer, cfg.train.optimizer, updates, epochs_so_far):
         return refused, allowed
     note = " (the same lr for every update so far)"
     return [line for line in refused if line not in schedule_lines], allowed + [line + note for line in schedule_lines]
@@ -93,9 +91,10 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
     expected = (
         with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
     )
-    old_cfg = _with_defaults(config_mod.migrate(ckpt["config"]))
-    refused, allowed = config_differences(old_cfg, to_dict(expected))
-    refused, allowed = _schedule_changes_so_far_equal(refused, allowed, old_cfg, expected, ckpt)
+    raw = config_mod.migrate(ckpt["config"])
+    before = _parsed(raw)  # only real changes are listed, not keys added since the checkpoint
+    refused, allowed = config_differences(to_dict(before) if before is not None else raw, to_dict(expected))
+    refused, allowed = _schedule_changes_so_far_equal(refused, allowed, before, expected, ckpt)
     if "ema" in ckpt and cfg.train.ema.decay is None:
         refused.append(
             "train.ema.decay: a number -> None: last.pt keeps a moving average of G, and null would drop it from every "
