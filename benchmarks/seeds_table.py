@@ -18,8 +18,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gan_cli import checkpoint
 from gan_cli.sweep.intervals import mean_interval
 
@@ -27,17 +25,14 @@ from gan_cli.sweep.intervals import mean_interval
 def run_row(run_dir: Path) -> dict[str, Any]:
     """Seed, epoch, minutes (from the scored checkpoint), and the eval.json metrics of one scored run."""
     evaluation = json.loads((run_dir / "eval.json").read_text())
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
     metrics = evaluation["metrics"]
-    schedule = checkpoint.load(Path(evaluation["checkpoint"])).get("schedule", {})
-    steps_per_epoch = (config["data"]["train_range"][1] - config["data"]["train_range"][0]) // config["train"][
-        "batch_size"
-    ]
+    scored = checkpoint.load(Path(evaluation["checkpoint"]))
+    schedule = scored.get("schedule", {})
     return {
         "run": run_dir.name,
-        "seed": int(config["seed"]),
+        "seed": int(scored["config"]["seed"]),
         "split": evaluation["split"],
-        "epoch": round(int(evaluation["step"]) / steps_per_epoch, 1),
+        "epoch": round(float(scored["epoch"]), 1),
         # train.max_minutes' measure: pictures and model selection not counted
         "training_minutes": round((schedule["elapsed"] - schedule["evaluation_s"]) / 60.0, 1),
         "minutes_with_selection": round(schedule["elapsed"] / 60.0, 1),
