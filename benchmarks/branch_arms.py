@@ -22,21 +22,19 @@ from typing import Any
 
 import matplotlib
 
+from gan_cli import runlog
+from gan_cli.run_dir import RunDir
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
 def signal(run_dir: Path) -> dict[int, dict[str, float]]:
     """epoch -> {averaged, raw} validation Parzen (nats) from RUN_DIR/selection.jsonl."""
-    out: dict[int, dict[str, float]] = {}
-    for line in (run_dir / "selection.jsonl").read_text().splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out[int(r["epoch"])] = {
-                "averaged": float(r["valid_parzen"]),
-                "raw": float(r.get("valid_parzen_raw", "nan")),
-            }
-    return out
+    return {
+        int(r["epoch"]): {"averaged": float(r["valid_parzen"]), "raw": float(r.get("valid_parzen_raw", "nan"))}
+        for r in runlog.read_rows(RunDir(run_dir).selection)
+    }
 
 
 def table(arms: dict[str, dict[int, dict[str, float]]], epochs: list[int]) -> str:
