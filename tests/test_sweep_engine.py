@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -105,18 +106,25 @@ def _wait_for(condition: Callable[[], bool], child: subprocess.Popen, timeout: f
         time.sleep(0.05)
 
 
-def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Path, local_ray: engine.Cluster) -> None:
-    # budget far beyond what the test lets run; one row per step; no periodic checkpoint
-    path = write_sweep(tmp_path, config=tiny_base(steps=10_000_000, every=1, checkpoint_every=10_000_000), grid={"train.k": [1]})
-    out = tmp_path / "sw"
+LONG = tiny_base(steps=10_000_000, every=1, checkpoint_every=10_000_000)
+"""A budget far beyond what a test lets run; one row per step; no periodic checkpoint."""
+
+
+def _sweep_child(path: Path, out: Path, cpus: int, **popen: Any) -> subprocess.Popen:
+    """`gan sweep PATH --out OUT --cpus N` in a child process of its own session, with its own local Ray."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen(
-        # its own local Ray, as a user's sweep, started with SIGINT ignored, as a non-interactive shell
-        # starts a background job (nohup, `&` in a script, a CI runner): Ctrl-C must still stop it
-        [sys.executable, "-m", "gan_cli", "sweep", str(path), "--out", str(out), "--cpus", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    return subprocess.Popen(
+        [sys.executable, "-m", "gan_cli", "sweep", str(path), "--out", str(out), "--cpus", str(cpus)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True, **popen,
     )
+
+
+def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Path, local_ray: engine.Cluster) -> None:
+    path = write_sweep(tmp_path, config=LONG, grid={"train.k": [1]})
+    out = tmp_path / "sw"
+    # its own local Ray, as a user's sweep, started with SIGINT ignored, as a non-interactive shell
+    # starts a background job (nohup, `&` in a script, a CI runner): Ctrl-C must still stop it
+    child = _sweep_child(path, out, 2, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         metrics = [out / f"k=1,seed={s}" / "metrics.jsonl" for s in (0, 1)]
         _wait_for(lambda: all(m.is_file() and m.read_text().count("\n") >= 2 for m in metrics), child)
@@ -148,15 +156,11 @@ def test_ctrl_c_checkpoints_running_trials_and_resume_finishes_them(tmp_path: Pa
 
 
 def test_kill_pid_of_the_driver_alone_stops_a_sweep_of_long_trials(tmp_path: Path) -> None:
-    """`kill PID` reaches the driver only (not the trials, as Ctrl-C in a terminal does): it must
-    not wait in Ray's C++ core until a trial ends, but cancel the trials, which checkpoint."""
-    path = write_sweep(tmp_path, config=tiny_base(steps=10_000_000, every=1, checkpoint_every=10_000_000), seeds=1, grid={"train.k": [1]})
+    """`kill PID` reaches the driver only, not the trials (Ctrl-C in a terminal signals them all):
+    the driver cancels the running trials, which checkpoint, and exits 130."""
+    path = write_sweep(tmp_path, config=LONG, seeds=1, grid={"train.k": [1]})
     out = tmp_path / "sw"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "gan_cli", "sweep", str(path), "--out", str(out), "--cpus", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
-    )
+    child = _sweep_child(path, out, 1)
     try:
         metrics = out / "k=1,seed=0" / "metrics.jsonl"
         _wait_for(lambda: metrics.is_file() and metrics.read_text().count("\n") >= 2, child)
