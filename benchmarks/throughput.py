@@ -7,7 +7,9 @@ twice, dropout 0.2/0.5/0.5; batch 100) on synthetic 784-d data in [0, 1]:
    ToTensor), a shuffling DataLoader, nn.Sequential nets, one D step then one G step on fresh
    noise, torch.optim.SGD with momentum;
 2. gan-cli: `Trainer.train_step`, the step `gan train` runs, built from a Config, for
-   train.update alternating (k = 1) and simultaneous, and with the speed options;
+   train.update alternating (k = 1) and simultaneous, and with the speed options; and the fast
+   recipe's step (configs/mnist_fast.yaml: Adam, G averaged, bf16) with Adam fused (as gan-cli
+   builds it) and with torch's default per-tensor Adam loop (as before), its baseline;
 3. roofline: every matmul of one step (forward and backward of each Linear, for each update
    scheme) timed alone on the same shapes; its steps/s is what the step would reach if everything
    but the matmuls were free. FLOPs are counted, not estimated.
@@ -124,14 +126,14 @@ class Baseline:
 # ---------------------------------------------------------------- 2. gan-cli's step
 
 
-def gan_cli_trainer(images: np.ndarray, device: torch.device, update: str, **options: object):  # type: ignore[no-untyped-def]
-    """A Trainer exactly as `gan train configs/mnist.yaml` builds it, on the synthetic images."""
+def gan_cli_trainer(images: np.ndarray, device: torch.device, update: str, recipe: str = "mnist.yaml", **options: object):  # type: ignore[no-untyped-def]
+    """A Trainer exactly as `gan train configs/<recipe>` builds it, on the synthetic images."""
     from pathlib import Path
 
     from gan_cli import config, data
     from gan_cli.training import loop as train
 
-    raw = config.read_yaml(Path(__file__).resolve().parents[1] / "configs" / "mnist.yaml")
+    raw = config.read_yaml(Path(__file__).resolve().parents[1] / "configs" / recipe)
     raw["device"] = str(device)
     raw["train"] = {**raw["train"], "update": update, "k": 1, **options}
     cfg = config.from_dict(raw)
@@ -273,6 +275,14 @@ def main() -> None:
                 cands.append(Candidate(f"gan-cli {scheme} + {label}", tr.train_step, gf[scheme], scheme))
             except Exception as exc:  # an option this machine cannot run is reported, not fatal
                 notes.append(f"{label} {scheme}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})")
+    fast_options: dict[str, object] = {"precision": "float32"} if args.no_bf16 else {}
+    fused = gan_cli_trainer(images, device, "alternating", "mnist_fast.yaml", **fast_options)
+    per_tensor = gan_cli_trainer(images, device, "alternating", "mnist_fast.yaml", **fast_options)
+    for opt in (per_tensor.opt_g, per_tensor.opt_d):
+        for group in opt.param_groups:  # torch's default: its per-tensor loop (foreach off on a CPU)
+            group["fused"] = None
+    cands.append(Candidate("fast recipe, Adam per-tensor loop", per_tensor.train_step, gf["alternating"], "alternating"))
+    cands.append(Candidate("fast recipe, Adam fused", fused.train_step, gf["alternating"], "alternating"))
     roof = {s: Candidate(f"matmuls only: {s}", Matmuls(step_gemms(s, g_shapes, d_shapes), device).step, gf[s], s) for s in ("alternating", "simultaneous", "baseline")}
     cands += list(roof.values())
 

@@ -3,6 +3,7 @@ its hyperparameters on the device, and train.ema (WeightEMA), its checkpoint and
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -85,6 +86,64 @@ def test_adam_is_built_with_the_configured_betas() -> None:
     opt = optim.build(cfg, [torch.nn.Parameter(torch.zeros(1))])
     assert isinstance(opt, torch.optim.Adam)
     assert opt.param_groups[0]["betas"] == (0.5, 0.99)
+
+
+def _adam_steps(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], grads: list[list[torch.Tensor]]) -> None:
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = g.clone()
+        opt.step()
+
+
+def test_adam_runs_fused_on_the_cpu_and_agrees_with_torchs_default_loop() -> None:
+    """The fused kernel is chosen on a CPU and computes Adam's update: the same weights as the
+    per-tensor loop (the algorithm's reference in torch) to float32 rounding, and the same state."""
+    torch.manual_seed(0)
+    start = [torch.randn(30, 20), torch.randn(20)]
+    grads = [[torch.randn_like(t) for t in start] for _ in range(20)]
+    cfg = OptimizerConfig(name="adam", lr=1e-2, betas=[0.5, 0.999], weight_decay=1e-3)
+    fused = [torch.nn.Parameter(t.clone()) for t in start]
+    loop = [torch.nn.Parameter(t.clone()) for t in start]
+    opt = optim.build(cfg, fused)
+    assert opt.param_groups[0]["fused"] is True
+    reference = torch.optim.Adam(loop, lr=1e-2, betas=(0.5, 0.999), weight_decay=1e-3, foreach=False)
+    _adam_steps(opt, fused, grads)
+    _adam_steps(reference, loop, grads)
+    assert not torch.equal(fused[0], start[0])
+    for p, q in zip(fused, loop):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+    for p, q in zip(fused, loop):
+        torch.testing.assert_close(opt.state[p]["exp_avg_sq"], reference.state[q]["exp_avg_sq"], rtol=1e-6, atol=0)
+        assert float(opt.state[p]["step"]) == float(reference.state[q]["step"]) == 20
+
+
+def test_adam_is_not_fused_where_torch_has_no_kernel() -> None:
+    assert not optim.fused_adam_supported([torch.nn.Parameter(torch.zeros(2, dtype=torch.int64), requires_grad=False)])
+    assert not optim.fused_adam_supported([])
+
+
+def test_loading_a_state_keeps_the_optimizers_own_kernel() -> None:
+    """A checkpoint written by the per-tensor loop (before Adam ran fused) resumes on the fused
+    kernel, with its moments and step count; and a fused state loads into a loop optimizer as a loop."""
+    torch.manual_seed(1)
+    cfg = OptimizerConfig(name="adam", lr=1e-2, betas=[0.5, 0.999])
+    old_params = [torch.nn.Parameter(torch.randn(4, 3))]
+    old = torch.optim.Adam(old_params, lr=1e-2, betas=(0.5, 0.999))
+    _adam_steps(old, old_params, [[torch.randn(4, 3)] for _ in range(3)])
+    saved = copy.deepcopy(old.state_dict())  # as from torch.load: load_state_dict would share its tensors
+    assert saved["param_groups"][0]["fused"] is None
+    new_params = [torch.nn.Parameter(old_params[0].detach().clone())]
+    new = optim.build(cfg, new_params)
+    optim.load_state(new, saved)
+    assert new.param_groups[0]["fused"] is True
+    assert float(new.state[new_params[0]]["step"]) == 3
+    torch.testing.assert_close(new.state[new_params[0]]["exp_avg"], old.state[old_params[0]]["exp_avg"])
+    grad = [[torch.randn(4, 3)]]
+    _adam_steps(new, new_params, grad)
+    _adam_steps(old, old_params, grad)
+    torch.testing.assert_close(new_params[0], old_params[0], rtol=0, atol=1e-6)
+    optim.load_state(old, copy.deepcopy(new.state_dict()))
+    assert old.param_groups[0]["fused"] is None
 
 
 # ---------------------------------------------------------------- PaperSGD with lr on the device

@@ -252,8 +252,8 @@ class Trainer:
                 self.ema.load_state_dict(ckpt["ema"])
             else:  # train.ema turned on at a resume: the average starts from the loaded G
                 self.ema = optim.WeightEMA(self.G, self.ema.decay, self.ema.rampup)
-        self.opt_g.load_state_dict(ckpt["opt_g"])
-        self.opt_d.load_state_dict(ckpt["opt_d"])
+        optim.load_state(self.opt_g, ckpt["opt_g"])
+        optim.load_state(self.opt_d, ckpt["opt_d"])
         self.step = int(ckpt["step"])
         sched = ckpt.get("schedule", {})
         self.d_updates = int(sched.get("d_updates", self.step))
