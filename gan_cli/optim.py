@@ -83,7 +83,7 @@ def lr_at(cfg: OptimizerConfig, updates: int, epoch: int = 1) -> float:
 
     constant: lr0. exponential (paper): max(lr0 / decay^t, min_lr). linear: lr0 (1 - (1 - final) p),
     p = clip((e - start_epoch) / (end_epoch - start_epoch), 0, 1): lr0 through start_epoch, final * lr0
-    from end_epoch on, one step down per epoch between.
+    from end_epoch on, one step per epoch between (down for final < 1, up for final > 1).
     """
     s = cfg.lr_schedule
     if s.name == "constant":

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from gan_cli import checkpoint, data, optim, seeds
 from gan_cli.cli import app
 from gan_cli.config import LrScheduleConfig, MomentumScheduleConfig, OptimizerConfig, from_dict
+from gan_cli.errors import GanError
 from gan_cli.run_dir import RunDir
 from gan_cli.training import selection
 from gan_cli.training.console import Reporter
@@ -407,6 +408,17 @@ def test_linear_schedule_falls_by_epoch_from_start_to_end_then_holds() -> None:
     # lr0 (1 - (1 - final) clip((e - 3) / 4, 0, 1)): 0.4 through epoch 3, 0.1 from epoch 7
     assert [optim.lr_at(cfg, 10**6, e) for e in (1, 3)] == [0.4, 0.4]
     assert [round(optim.lr_at(cfg, 0, e), 12) for e in (4, 5, 6, 7, 100)] == [0.325, 0.25, 0.175, 0.1, 0.1]
+
+
+def test_linear_schedule_with_final_above_one_rises_and_holds() -> None:
+    cfg = OptimizerConfig(lr=0.2, lr_schedule=LrScheduleConfig("linear", start_epoch=10, end_epoch=12, final=2.0))
+    assert [round(optim.lr_at(cfg, 0, e), 12) for e in (1, 10, 11, 12, 50)] == [0.2, 0.2, 0.3, 0.4, 0.4]
+
+
+def test_linear_schedule_final_is_bounded() -> None:
+    raw = {"train": {"optimizer": {"lr_schedule": {"name": "linear", "start_epoch": 1, "end_epoch": 2, "final": 11}}}}
+    with pytest.raises(GanError, match="final"):
+        from_dict(raw)
 
 
 def test_schedules_agree_only_while_every_update_so_far_had_the_same_lr() -> None:

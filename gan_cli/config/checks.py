@@ -79,7 +79,7 @@ def _optimizer_checks(cfg: Config, errors: list[str]) -> None:
     if sched.name == "linear" and sched.end_epoch <= sched.start_epoch:
         errors.append(
             f"{key}.lr_schedule.end_epoch: {sched.end_epoch} must come after start_epoch {sched.start_epoch} "
-            f"(the lr falls from lr0 in epoch start_epoch to final * lr0 in epoch end_epoch)"
+            f"(the lr moves from lr0 in epoch start_epoch to final * lr0 in epoch end_epoch)"
         )
 
 

@@ -146,9 +146,11 @@ class LrScheduleConfig:
     )
     decay: float = _f(1.000004, "exponential: per-update decay factor (paper: 1.000004)", ge=1.0)
     min_lr: float = _f(1e-6, "exponential: floor of the decayed lr (paper: 1e-6)", ge=0.0)
-    start_epoch: int = _f(1, "linear: lr0 through this 1-based epoch, then falling each epoch", ge=1)
+    start_epoch: int = _f(1, "linear: lr0 through this 1-based epoch, then moving each epoch", ge=1)
     end_epoch: int = _f(100, "linear: the epoch from which the lr stays at final * lr0", ge=2)
-    final: float = _f(0.0, "linear: the lr from end_epoch on, as a fraction of lr0", ge=0.0, le=1.0)
+    final: float = _f(
+        0.0, "linear: the lr from end_epoch on, as a multiple of lr0 (below 1 a decay, above 1 a rise)", ge=0.0, le=10.0
+    )
 
 
 @dataclass(frozen=True)
