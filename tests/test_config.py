@@ -532,6 +532,19 @@ def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
     }
 
 
+def test_hour_recipe_is_the_fast_recipe_with_a_slower_D_and_one_hour() -> None:
+    """configs/mnist_hour.yaml: configs/mnist_fast.yaml with D's learning rate half G's and a 1-hour
+    time budget, nothing else: the paper's G and D, data, noise and Algorithm 1 stay."""
+    a = _flatten(to_dict(_load("mnist_fast.yaml")))
+    b = _flatten(to_dict(_load("mnist_hour.yaml")))
+    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    assert diff == {
+        "name": ("mnist_fast", "mnist_hour"),
+        "train.optimizer.d_lr_scale": (1.0, 0.5),
+        "train.max_minutes": (120.0, 60.0),
+    }
+
+
 
 # ---- hostile inputs: values that expand, values too long to print
 

@@ -68,3 +68,23 @@ def test_the_eta_is_the_time_budget_s_when_that_ends_the_run_first() -> None:
     reporter.log_row({**row, "time": 10.0})
     reporter.log_row({**row, "step": 200, "time": 20.0})  # a million steps would take hours; the budget ends in 40 s
     assert "ETA 0:00:40" in buffer.getvalue().splitlines()[-1]
+
+
+def test_the_eta_counts_the_budget_in_training_time_and_says_it_in_wall_time() -> None:
+    """train.max_minutes leaves model selection out: with 10 of every 40 wall seconds spent on it,
+    a budget 30 training seconds from its end is 40 wall seconds away, not 0 (the run goes on)."""
+    import io
+
+    from rich.console import Console
+
+    from gan_cli.training.console import Reporter
+
+    buffer = io.StringIO()
+    reporter = Reporter(Console(file=buffer, width=400))
+    reporter.banner(Path("run"), __import__("torch").device("cpu"), 1, 1, 0, 1_000_000, "")
+    reporter.budget_s = 60.0
+    row = {"step": 100, "epoch": 1.0, "value": -1.3, "d_real": 0.5, "d_fake": 0.5, "lr": 1e-3, "samples_per_s": 10.0}
+    reporter.log_row({**row, "time": 30.0, "training_time": 0.0})
+    reporter.log_row({**row, "step": 200, "time": 70.0, "training_time": 30.0})  # wall past the budget
+    last = buffer.getvalue().splitlines()[-1]
+    assert "elapsed 0:01:10  ETA 0:00:40" in last

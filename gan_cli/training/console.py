@@ -32,7 +32,7 @@ class Reporter:
         self.quiet = quiet
         self.total: int | None = None  # the step budget, once the banner says it
         self.budget_s: float | None = None  # train.max_minutes, in seconds, where set
-        self._last: tuple[int, float] | None = None  # (step, time) of the previous log row
+        self._last: tuple[int, float, float] | None = None  # (step, time, training_time) of the previous row
 
     def print(self, text: str) -> None:
         """Always printed (dry-run output, for one); the banner and log lines obey `quiet`."""
@@ -94,13 +94,22 @@ class Reporter:
         )
 
     def _eta(self, row: dict[str, Any]) -> float | None:
-        """Seconds left at the rate since the previous row (None before a rate is known)."""
+        """Wall seconds left at the rate since the previous row (None before a rate is known).
+
+        The budget (train.max_minutes) counts training time only, pictures and model selection
+        left out, so the time it leaves is scaled by the window's wall seconds per training second:
+        a run that spends a sixth of its wall time on selection ends a sixth later than the budget.
+        """
         step, t = int(row["step"]), float(row["time"])
-        last, self._last = self._last, (step, t)
+        trained = float(row.get("training_time", t))
+        last, self._last = self._last, (step, t, trained)
         if last is None or self.total is None or step <= last[0] or t <= last[1]:
             return None
         by_steps = (self.total - step) * (t - last[1]) / (step - last[0])
-        return by_steps if self.budget_s is None else max(min(by_steps, self.budget_s - t), 0.0)
+        if self.budget_s is None:
+            return by_steps
+        wall_per_training_s = (t - last[1]) / (trained - last[2]) if trained > last[2] else 1.0
+        return max(min(by_steps, (self.budget_s - trained) * wall_per_training_s), 0.0)
 
     def selection_row(self, row: dict[str, Any]) -> None:
         """The model-selection signal of an epoch (selection.jsonl's row) as one line."""
