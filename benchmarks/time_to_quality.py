@@ -6,8 +6,10 @@
 Each run is LABEL=RUN_DIR[:FIRST_EPOCH[:raw]]. The signal is the run's own model selection
 (`selection.jsonl`: each epoch, 10,000 samples of G (its average where the run keeps one) as Parzen
 kernels scored on validation images 0..999, sigma the best of the paper's grid on the same images);
-the time is the run's training seconds at that step (`metrics.jsonl` "time": cumulative over
-resumes, model selection included). FIRST_EPOCH skips earlier rows (a run whose early selection
+the time is the run's seconds at that step, cumulative over resumes: by default its wall clock
+(`metrics.jsonl` "time", model selection and pictures included); with `--clock training`, the
+training time that train.max_minutes counts ("training_time", model selection and pictures left
+out), so a run's time budget ends at its budget line. FIRST_EPOCH skips earlier rows (a run whose early selection
 used another number of kernels); `raw` reads the raw G's score, which a run that averages G logs
 beside its average's. Prints a markdown table: for each level, the first epoch at or above
 it and its training seconds; writes the picture (validation Parzen against epochs and against
@@ -29,11 +31,13 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def curve(run_dir: Path, first_epoch: float = 0.0, raw: bool = False) -> list[tuple[float, float, float]]:
-    """(epoch, training seconds, validation Parzen) per selection row of the run, in order (the raw
-    G's score with `raw`)."""
+def curve(
+    run_dir: Path, first_epoch: float = 0.0, raw: bool = False, clock: str = "time"
+) -> list[tuple[float, float, float]]:
+    """(epoch, seconds, validation Parzen) per selection row of the run, in order (the raw G's score
+    with `raw`); the seconds are metrics.jsonl's `clock` column: "time" (wall) or "training_time"."""
     key = "valid_parzen_raw" if raw else "valid_parzen"
-    seconds = {int(r["step"]): float(r["time"]) for r in _rows(run_dir / "metrics.jsonl") if "time" in r}
+    seconds = {int(r["step"]): float(r[clock]) for r in _rows(run_dir / "metrics.jsonl") if clock in r}
     out = []
     for r in _rows(run_dir / "selection.jsonl"):
         step = int(r["step"])
@@ -79,7 +83,9 @@ def table(curves: dict[str, list[tuple[float, float, float]]], levels: tuple[flo
     return "\n".join(lines)
 
 
-def plot(curves: dict[str, list[tuple[float, float, float]]], out: Path, budget_min: float | None) -> None:
+def plot(
+    curves: dict[str, list[tuple[float, float, float]]], out: Path, budget_min: float | None, clock: str = "time"
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -98,7 +104,8 @@ def plot(curves: dict[str, list[tuple[float, float, float]]], out: Path, budget_
     lows = [v for pts in curves.values() for _, _, v in pts]
     by_epoch.set_ylim(max(min(lows), 0.0) - 5, max(max(lows), PAPER) + 10)
     by_epoch.set_xlabel("epoch")
-    by_time.set_xlabel("training minutes (2-core CPU: one thread each, two runs at once, unless the label says)")
+    which = "training minutes, model selection left out" if clock == "training_time" else "minutes"
+    by_time.set_xlabel(f"{which} (2-core CPU: one thread each, two runs at once, unless the label says)")
     by_epoch.set_ylabel("validation Parzen log-likelihood (nats)")
     by_time.legend(loc="lower right", fontsize=8)
     fig.suptitle("time to quality: model-selection signal (10,000 kernels, validation images 0..999)")
@@ -124,18 +131,25 @@ def main() -> None:
     ap.add_argument("--budget-minutes", type=float, default=120.0, help="a vertical line on the time panel")
     ap.add_argument("--levels", type=float, nargs="+", default=list(LEVELS), help="validation Parzen levels (nats)")
     ap.add_argument("--json", type=Path, help="write, per run and level, the first epoch and minutes at or above it")
+    ap.add_argument(
+        "--clock",
+        choices=("wall", "training"),
+        default="wall",
+        help="minutes of the wall clock (model selection included) or of training (train.max_minutes' measure)",
+    )
     args = ap.parse_args()
+    clock = "training_time" if args.clock == "training" else "time"
     curves = {}
     for spec in args.runs:
         label, run_dir, first, raw = parse(spec)
-        curves[label] = curve(run_dir, first, raw)
+        curves[label] = curve(run_dir, first, raw, clock)
         if not curves[label]:
             raise SystemExit(f"{run_dir}: no selection rows (selection.jsonl, metrics.jsonl)")
     print(table(curves, tuple(args.levels)))
     if args.json:
         args.json.write_text(json.dumps(reached(curves, tuple(args.levels)), indent=1) + "\n")
     if args.out:
-        plot(curves, args.out, args.budget_minutes)
+        plot(curves, args.out, args.budget_minutes, clock)
         print(f"# wrote {args.out}")
 
 
