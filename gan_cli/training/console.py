@@ -98,7 +98,7 @@ class Reporter:
 
         The budget (train.max_minutes) counts training time only, pictures and model selection
         left out, so the time it leaves is scaled by the window's wall seconds per training second:
-        a run that spends a sixth of its wall time on selection ends a sixth later than the budget.
+        a run that spends a sixth of its wall time on selection ends a fifth later than its budget.
         """
         step, t = int(row["step"]), float(row["time"])
         trained = float(row.get("training_time", t))
