@@ -27,10 +27,11 @@ demo: $(STAMP)
 	$(VENV)/bin/gan train configs/digits.yaml --out runs/demo-digits-$$(date +%Y%m%d-%H%M%S)
 	@echo "look at the sample grids under runs/demo-digits-*/samples/"
 
-## make check: lint, format and types of the package (ruff, mypy); CI runs it before the tests
+## make check: lint and format of the package and the benchmarks (ruff), types of the package (mypy);
+## CI runs it before the tests
 check: $(TEST_STAMP)
-	$(VENV)/bin/ruff check gan_cli
-	$(VENV)/bin/ruff format --check gan_cli
+	$(VENV)/bin/ruff check gan_cli benchmarks
+	$(VENV)/bin/ruff format --check gan_cli benchmarks
 	$(VENV)/bin/mypy
 
 ## make test: the test suite (CPU, a few minutes on 2 cores). The Ray tests run in a pytest of

@@ -87,8 +87,13 @@ def score_run(run_dir: Path, kernels: int, n_scored: int) -> None:
                 e = average.cfg.train.ema
                 arms.append((arm_name(e.decay, e.rampup), average))
             for name, loaded in arms:
-                row = {"epoch": round(float(loaded.ckpt["epoch"]), 2), "step": step, "train_s": round(float(loaded.ckpt["schedule"]["elapsed"]), 1),
-                       "arm": name, **score(loaded.G, noise, chooser, scored)}
+                row = {
+                    "epoch": round(float(loaded.ckpt["epoch"]), 2),
+                    "step": step,
+                    "train_s": round(float(loaded.ckpt["schedule"]["elapsed"]), 1),
+                    "arm": name,
+                    **score(loaded.G, noise, chooser, scored),
+                }
                 rows.write(json.dumps(row) + "\n")
                 rows.flush()
                 print(json.dumps(row), flush=True)
@@ -108,9 +113,16 @@ def score_checkpoint_average(run_dir: Path, first_step: int, kernels: int, n_sco
     noise = kernel_noise(loaded[0].cfg, kernels)
     last = loaded[-1].G
     average = copy.deepcopy(last)
-    average.load_state_dict({k: torch.stack([m.G.state_dict()[k].float() for m in loaded]).mean(0) for k in last.state_dict()})
+    average.load_state_dict(
+        {k: torch.stack([m.G.state_dict()[k].float() for m in loaded]).mean(0) for k in last.state_dict()}
+    )
     for name, G in (("last", last), (f"uniform average of {len(steps)} checkpoints", average)):
-        print(json.dumps({"model": name, "steps": [int(p.stem.split("_")[1]) for p in steps], **score(G, noise, chooser, scored)}), flush=True)
+        print(
+            json.dumps(
+                {"model": name, "steps": [int(p.stem.split("_")[1]) for p in steps], **score(G, noise, chooser, scored)}
+            ),
+            flush=True,
+        )
 
 
 def arm_name(decay: float, rampup: float | None) -> str:
@@ -129,16 +141,29 @@ def parse_arm(text: str) -> tuple[float, float | None] | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", type=Path, nargs="?")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], help="config override KEY=VALUE (repeatable)")
+    ap.add_argument(
+        "--set", dest="overrides", action="append", default=[], help="config override KEY=VALUE (repeatable)"
+    )
     ap.add_argument("--out", type=Path)
     ap.add_argument("--epochs", type=int)
-    ap.add_argument("--score-run", type=Path, help="score the periodic checkpoints of this gan train run instead of training")
-    ap.add_argument("--average-from", type=int, help="with --score-run: score the uniform average of the checkpoints from this step")
+    ap.add_argument(
+        "--score-run", type=Path, help="score the periodic checkpoints of this gan train run instead of training"
+    )
+    ap.add_argument(
+        "--average-from", type=int, help="with --score-run: score the uniform average of the checkpoints from this step"
+    )
     ap.add_argument("--arms", nargs="+", default=["raw", "0.999", "0.9999"])
     ap.add_argument("--every", type=int, default=5, help="epochs between scorings")
     ap.add_argument("--kernels", type=int, default=10_000)
-    ap.add_argument("--scored", type=int, default=2_000, help="validation images scored (after the 1,000 that choose sigma)")
-    ap.add_argument("--save-every", type=int, default=0, help="also keep OUT/ARM_epNNNN.pt every this many epochs (0: only the latest)")
+    ap.add_argument(
+        "--scored", type=int, default=2_000, help="validation images scored (after the 1,000 that choose sigma)"
+    )
+    ap.add_argument(
+        "--save-every",
+        type=int,
+        default=0,
+        help="also keep OUT/ARM_epNNNN.pt every this many epochs (0: only the latest)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.score_run is not None and args.average_from is not None:
@@ -198,7 +223,9 @@ def main() -> None:
                     checkpoint.atomic_save(ckpt, args.out / f"{tag}_ep{epoch:04d}.pt")
             if not math.isfinite(res["valid_parzen"]):
                 break
-    print(f"# stopped at step {tr.step} (epoch {tr.step / per_epoch:.2f}){' on ' + stop[0] if stop else ''}", flush=True)
+    print(
+        f"# stopped at step {tr.step} (epoch {tr.step / per_epoch:.2f}){' on ' + stop[0] if stop else ''}", flush=True
+    )
 
 
 if __name__ == "__main__":

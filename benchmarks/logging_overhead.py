@@ -19,14 +19,15 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from gan_cli.config import LogConfig, read_yaml
 from gan_cli.commands import train as experiment
+from gan_cli.config import LogConfig, read_yaml
 from gan_cli.training import hooks, ranks
 from gan_cli.training import loop as train
 from gan_cli.training import run as run_module
@@ -68,7 +69,12 @@ def main() -> None:
     else:
         images = np.random.default_rng(0).integers(0, 256, (6_000, 1, 28, 28), dtype=np.uint8)
         np.savez(tmp / "synthetic.npz", x=images)
-        overrides += ["data.name=npz", f"data.path={tmp / 'synthetic.npz'}", "data.train_range=null", "data.valid_range=null"]
+        overrides += [
+            "data.name=npz",
+            f"data.path={tmp / 'synthetic.npz'}",
+            "data.train_range=null",
+            "data.valid_range=null",
+        ]
         source = "synthetic 28x28 images"
 
     class TimedTrainer(train.Trainer):
@@ -90,11 +96,15 @@ def main() -> None:
     logged = n // args.every
     # everything else in the loop (metrics rows, the final sync they carry, the loop itself), per row
     rest = (events["run"][0] - sum(events["step"]) - sum(events["checkpoint"]) - sum(events["picture"])) / logged
-    print(f"# {source}; {n} steps, every event each {args.every} steps; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"load average {tuple(round(x, 2) for x in os.getloadavg())}")
-    print(f"# per event (median): train step {step * 1e3:.1f} ms, metrics row + loop {rest * 1e3:.1f} ms, "
-          f"sample picture {pic * 1e3:.0f} ms, checkpoint {ckpt * 1e3:.0f} ms "
-          f"({(tmp / 'run' / 'checkpoints' / 'last.pt').stat().st_size / 1e6:.0f} MB)")
+    print(
+        f"# {source}; {n} steps, every event each {args.every} steps; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"load average {tuple(round(x, 2) for x in os.getloadavg())}"
+    )
+    print(
+        f"# per event (median): train step {step * 1e3:.1f} ms, metrics row + loop {rest * 1e3:.1f} ms, "
+        f"sample picture {pic * 1e3:.0f} ms, checkpoint {ckpt * 1e3:.0f} ms "
+        f"({(tmp / 'run' / 'checkpoints' / 'last.pt').stat().st_size / 1e6:.0f} MB)"
+    )
     mnist = read_yaml(REPO / "configs" / "mnist.yaml")["log"]
     defaults = LogConfig()
     for name, every, samples, ckpts in (
@@ -102,8 +112,10 @@ def main() -> None:
         ("LogConfig defaults", defaults.every, defaults.samples_every, defaults.checkpoint_every),
     ):
         extra = rest / every + pic / samples + ckpt / ckpts
-        print(f"{name:20s} (log every {every}, pictures every {samples}, checkpoints every {ckpts}): "
-              f"{extra / (step + extra):.2%} of training time")
+        print(
+            f"{name:20s} (log every {every}, pictures every {samples}, checkpoints every {ckpts}): "
+            f"{extra / (step + extra):.2%} of training time"
+        )
     shutil.rmtree(tmp, ignore_errors=True)
 
 

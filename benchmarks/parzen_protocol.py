@@ -31,14 +31,24 @@ def load_mnist(root: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     from gan_cli import data
     from gan_cli.config import from_dict
 
-    cfg = from_dict({"data": {"name": "mnist", "root": str(root)}, "generator": {"output_activation": "sigmoid"}, "train": {"steps": 1}})
+    cfg = from_dict(
+        {
+            "data": {"name": "mnist", "root": str(root)},
+            "generator": {"output_activation": "sigmoid"},
+            "train": {"steps": 1},
+        }
+    )
     ds = data.load(cfg)
     return ds.train[:N_KERNELS], ds.valid[:N_VALID], ds.test[:N_TEST]
 
 
 def synthetic() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    return (torch.rand(N_KERNELS, DIM, generator=g), torch.rand(N_VALID, DIM, generator=g), torch.rand(N_TEST, DIM, generator=g))
+    return (
+        torch.rand(N_KERNELS, DIM, generator=g),
+        torch.rand(N_VALID, DIM, generator=g),
+        torch.rand(N_TEST, DIM, generator=g),
+    )
 
 
 def time_matmul(a: torch.Tensor, b: torch.Tensor, repeats: int = 2) -> float:
@@ -62,26 +72,42 @@ def main() -> None:
     real = (args.root / "train-images-idx3-ubyte.gz").is_file() or (args.root / "MNIST" / "raw").is_dir()
     kernels, valid, test = load_mnist(args.root) if real else synthetic()
     kernels, valid, test = kernels.to(dev), valid.to(dev), test.to(dev)
-    print(f"data: {'real MNIST from ' + str(args.root) + ' (kernels: training images 0..9,999)' if real else 'synthetic uniform [0, 1] (no MNIST found)'}")
-    print(f"sizes: {len(kernels):,} kernels x {kernels.shape[1]} dims; {len(valid):,} validation + {len(test):,} test points; {len(parzen.PAPER_SIGMAS)} sigmas")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {dev}; load average before: {os.getloadavg()[0]:.2f} (1 min)")
+    print(
+        f"data: {'real MNIST from ' + str(args.root) + ' (kernels: training images 0..9,999)' if real else 'synthetic uniform [0, 1] (no MNIST found)'}"
+    )
+    print(
+        f"sizes: {len(kernels):,} kernels x {kernels.shape[1]} dims; {len(valid):,} validation + {len(test):,} test points; {len(parzen.PAPER_SIGMAS)} sigmas"
+    )
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {dev}; load average before: {os.getloadavg()[0]:.2f} (1 min)"
+    )
 
     # baseline: one plain float32 matmul of the protocol's size, in the same run
     a = torch.cat([valid, test])
     flops = 2.0 * a.shape[0] * a.shape[1] * kernels.shape[0]
     t_mm = time_matmul(a, kernels.T.contiguous())
-    print(f"baseline matmul ({a.shape[0]:,} x {a.shape[1]}) @ ({a.shape[1]} x {kernels.shape[0]:,}): {t_mm:.2f} s, {flops / t_mm / 1e9:.1f} GFLOP/s")
+    print(
+        f"baseline matmul ({a.shape[0]:,} x {a.shape[1]}) @ ({a.shape[1]} x {kernels.shape[0]:,}): {t_mm:.2f} s, {flops / t_mm / 1e9:.1f} GFLOP/s"
+    )
 
     t0 = time.perf_counter()
     r = parzen.paper_protocol(kernels, valid, test)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t = time.perf_counter() - t0
-    print(f"parzen protocol: {t:.2f} s end to end, {flops / t / 1e9:.1f} GFLOP/s of distance matmul "
-          f"({t / t_mm:.2f}x the plain matmul); target < 20 s: {'met' if t < 20 else 'MISSED'}")
-    print(f"  sigma {r['sigma']:.4f} (valid means: " + ", ".join(f"{s:.3f}: {v:.1f}" for s, v in r["valid_means"].items()) + ")")
-    print(f"  log-likelihood on {r['n']:,} test images: {r['mean']:.2f} +- {r['stderr']:.2f} nats"
-          + ("  (paper's calibration for real training images as kernels: about 241-245)" if real else ""))
+    print(
+        f"parzen protocol: {t:.2f} s end to end, {flops / t / 1e9:.1f} GFLOP/s of distance matmul "
+        f"({t / t_mm:.2f}x the plain matmul); target < 20 s: {'met' if t < 20 else 'MISSED'}"
+    )
+    print(
+        f"  sigma {r['sigma']:.4f} (valid means: "
+        + ", ".join(f"{s:.3f}: {v:.1f}" for s, v in r["valid_means"].items())
+        + ")"
+    )
+    print(
+        f"  log-likelihood on {r['n']:,} test images: {r['mean']:.2f} +- {r['stderr']:.2f} nats"
+        + ("  (paper's calibration for real training images as kernels: about 241-245)" if real else "")
+    )
     print(f"load average after: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} CPUs")
 
 

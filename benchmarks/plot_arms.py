@@ -24,7 +24,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("curves", nargs="+", help="LABEL=CURVES_JSONL:ARM")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--title", default="validation Parzen log-likelihood (10,000 kernels; sigma on valid 0..999, scored on 1,000..2,999)")
+    ap.add_argument(
+        "--title",
+        default="validation Parzen log-likelihood (10,000 kernels; sigma on valid 0..999, scored on 1,000..2,999)",
+    )
     args = ap.parse_args()
     fig, (by_epoch, by_time) = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
     for i, spec in enumerate(args.curves):
@@ -42,7 +45,9 @@ def main() -> None:
     for ax in (by_epoch, by_time):
         ax.axhline(225, color="k", ls=":", lw=1)
         ax.grid(alpha=0.3)
-    by_epoch.text(0.01, 225, " paper's Table 1 (test): 225", fontsize=8, va="bottom", transform=by_epoch.get_yaxis_transform())
+    by_epoch.text(
+        0.01, 225, " paper's Table 1 (test): 225", fontsize=8, va="bottom", transform=by_epoch.get_yaxis_transform()
+    )
     by_epoch.set_xlabel("epochs")
     by_time.set_xlabel("training minutes (one thread of a shared 2-core machine)")
     by_epoch.set_ylabel("nats")

@@ -32,6 +32,7 @@ from gan_cli import data, seeds
 from gan_cli.config import EvalConfig, from_dict
 from gan_cli.data.splits import DEFAULT_RANGES
 from gan_cli.evaluate import feature_cache, feature_net, feature_reference
+from gan_cli.evaluate.feature_calibration import calibration_pair
 from gan_cli.evaluate.feature_scores import score_images
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -46,7 +47,11 @@ N = 10_000
 
 def config(name: str, root: Path):  # noqa: ANN201
     return from_dict(
-        {"data": {"name": name, "root": str(root)}, "generator": {"output_activation": "sigmoid"}, "train": {"steps": 1}}
+        {
+            "data": {"name": name, "root": str(root)},
+            "generator": {"output_activation": "sigmoid"},
+            "train": {"steps": 1},
+        }
     )
 
 
@@ -90,7 +95,7 @@ def measure(root: Path, threads: int) -> None:
     net = feature_cache.reference_net(cfg)
     ev = EvalConfig()
     t0 = time.perf_counter()
-    pair = feature_cache.calibration_pair(cfg, net, "valid", N, "test", N)
+    pair = calibration_pair(cfg, net, "valid", N, "test", N)
     r = score_images(net, ds.test[:N], ds.test[:N], ds.valid[:N], "test", ev, 0, "cpu", pair)
     seconds = time.perf_counter() - t0
     # what the calibration was before: the network's own training images (as gan eval drew them)
@@ -106,6 +111,7 @@ def measure(root: Path, threads: int) -> None:
             **{k: {"mean": round(c[k]["value"], 4), "se": round(c[k]["stderr"], 4)} for k in ("fid", "kid")},
             **{k: round(c[k]["value"], 4) for k in keys[2:]},
         }
+
     result = {
         "about": "the real-vs-real calibration of MNIST in the shipped reference network's features: the 10,000 "
         "validation images (never seen by the network) against the 10,000 test images, as gan eval's calibration "

@@ -59,7 +59,9 @@ N_KERNELS = 10_000
 N_VALID = 1_000
 
 
-def train(root: Path, out: Path, epochs: int | None, jobs: int, retrain: bool, minutes: float | None) -> dict[str, float]:
+def train(
+    root: Path, out: Path, epochs: int | None, jobs: int, retrain: bool, minutes: float | None
+) -> dict[str, float]:
     """Train the configs that have no last.pt yet, each stopped by SIGTERM after `minutes` of wall
     time if given; returns wall seconds per run."""
     procs, started, walls = {}, {}, {}
@@ -73,7 +75,17 @@ def train(root: Path, out: Path, epochs: int | None, jobs: int, retrain: bool, m
             import shutil
 
             shutil.rmtree(run_dir)
-        cmd = [sys.executable, "-m", "gan_cli", "train", str(REPO / "configs" / f"{name}.yaml"), "--set", f"data.root={root}", "--out", str(run_dir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gan_cli",
+            "train",
+            str(REPO / "configs" / f"{name}.yaml"),
+            "--set",
+            f"data.root={root}",
+            "--out",
+            str(run_dir),
+        ]
         if epochs is not None:
             cmd += ["--set", f"train.epochs={epochs}"]
         pending.append((name, cmd))
@@ -123,7 +135,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mnist_root", type=Path, help="directory with the MNIST IDX files (.gz or unpacked)")
     ap.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the config's)")
-    ap.add_argument("--minutes", type=float, default=None, help="stop each run after this many minutes of wall time (the 2-hour budget: 120)")
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="stop each run after this many minutes of wall time (the 2-hour budget: 120)",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "table1", help="parent of the run directories")
     ap.add_argument("--jobs", type=int, default=1, help="runs trained at once")
     ap.add_argument("--retrain", action="store_true", help="delete and retrain runs that already exist")
@@ -131,7 +148,11 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     args.out.mkdir(parents=True, exist_ok=True)
-    walls = {} if args.eval_only else train(args.mnist_root.resolve(), args.out, args.epochs, args.jobs, args.retrain, args.minutes)
+    walls = (
+        {}
+        if args.eval_only
+        else train(args.mnist_root.resolve(), args.out, args.epochs, args.jobs, args.retrain, args.minutes)
+    )
 
     cfg = config_mod.load(REPO / "configs" / "mnist.yaml", [f"data.root={args.mnist_root.resolve()}"])
     ds = data.load(cfg)
@@ -149,9 +170,18 @@ def main() -> None:
             while True:
                 t0 = time.perf_counter()
                 res = evaluate(ckpt, ds, valid, weights)
-                tag = f"{which}, G averaged" if res["weights"] == "ema" else f"{which}, raw G" if weights == "raw" else which
+                tag = (
+                    f"{which}, G averaged"
+                    if res["weights"] == "ema"
+                    else f"{which}, raw G"
+                    if weights == "raw"
+                    else which
+                )
                 rows.append((label, tag, res, time.perf_counter() - t0))
-                print(f"# {ckpt} [{res['weights']}]: {res['mean']:.1f} +- {res['stderr']:.1f} (sigma {res['sigma']:.3f})", flush=True)
+                print(
+                    f"# {ckpt} [{res['weights']}]: {res['mean']:.1f} +- {res['stderr']:.1f} (sigma {res['sigma']:.3f})",
+                    flush=True,
+                )
                 if res["weights"] != "ema":
                     break
                 weights = "raw"
@@ -161,16 +191,29 @@ def main() -> None:
     print("| Adversarial nets, paper (Table 1) | | | | 225 +- 2 | | |")
     for label, which, r, _ in rows:
         epoch = f"{r['epoch']:.0f}" if "epoch" in r else ""
-        print(f"| {label} | {which} | {epoch} | {r['sigma']:.3f} | {r['mean']:.1f} +- {r['stderr']:.1f} | {_feature_cell(r, 'fid')} | {_feature_cell(r, 'kid')} |")
+        print(
+            f"| {label} | {which} | {epoch} | {r['sigma']:.3f} | {r['mean']:.1f} +- {r['stderr']:.1f} | {_feature_cell(r, 'fid')} | {_feature_cell(r, 'kid')} |"
+        )
     if rows[1:]:
         feats = rows[1][2].get("features", {})
         calib = {k: feats.get(k, {}).get("calibration", {}) for k in ("fid", "kid")}
-        print("\n# real vs real (10,000 training images vs the test images): "
-              + ", ".join(f"{k.upper()} {c.get('value', float('nan')):.2f} +- {c.get('stderr') or float('nan'):.2f}" for k, c in calib.items()))
-    curves = {label: time_to_quality.curve(args.out / name) for label, name in RUNS.items() if (args.out / name / "selection.jsonl").is_file()}
+        print(
+            "\n# real vs real (10,000 training images vs the test images): "
+            + ", ".join(
+                f"{k.upper()} {c.get('value', float('nan')):.2f} +- {c.get('stderr') or float('nan'):.2f}"
+                for k, c in calib.items()
+            )
+        )
+    curves = {
+        label: time_to_quality.curve(args.out / name)
+        for label, name in RUNS.items()
+        if (args.out / name / "selection.jsonl").is_file()
+    }
     curves = {label: pts for label, pts in curves.items() if pts}
     if curves:
-        print("\ntime to quality (validation Parzen, the runs' model-selection signal):\n" + time_to_quality.table(curves))
+        print(
+            "\ntime to quality (validation Parzen, the runs' model-selection signal):\n" + time_to_quality.table(curves)
+        )
         time_to_quality.plot(curves, args.out / "time_to_quality.png", args.minutes)
     report = {
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus; torch {torch.__version__}",

@@ -77,12 +77,18 @@ def worker(args: argparse.Namespace) -> None:
         torch.cuda.set_device(rank)
         device = torch.device("cuda", rank)
         dist.init_process_group("nccl")
-        sync = lambda: torch.cuda.synchronize(device)
+
+        def sync() -> None:
+            torch.cuda.synchronize(device)
+
     else:
         torch.set_num_threads(1)
         device = torch.device("cpu")
         dist.init_process_group("gloo")
-        sync = lambda: None
+
+        def sync() -> None:
+            return None
+
     single = build(args.update, device, None, world) if rank == 0 else None
     multi = build(args.update, device, rank, world)
     grads = [list(multi.G.parameters()), list(multi.D.parameters())]
@@ -105,7 +111,11 @@ def worker(args: argparse.Namespace) -> None:
     for i in range(args.rounds):
         loads.append(os.getloadavg()[0])
         if rank == 0:
-            print(f"round {i + 1}/{args.rounds} (load {loads[-1]:.2f}, {time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"round {i + 1}/{args.rounds} (load {loads[-1]:.2f}, {time.perf_counter() - t_start:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
         for name, step in candidates.items():
             r, c = timed(step, args.steps, sync)
             rates[name].append(r)
@@ -115,21 +125,33 @@ def worker(args: argparse.Namespace) -> None:
         return
     med = {name: statistics.median(v) for name, v in rates.items()}
     one_rate = med["1 process"]
-    print(f"# {platform.machine()} {cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; device {args.device}"
-          f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ', 1 thread per process'}; backend {dist.get_backend()}")
-    print(f"# configs/mnist.yaml nets, {args.update} update, batch {BATCH} per process, synthetic data; medians over {args.rounds} interleaved rounds of {args.steps} steps")
+    print(
+        f"# {platform.machine()} {cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; device {args.device}"
+        f"{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ', 1 thread per process'}; backend {dist.get_backend()}"
+    )
+    print(
+        f"# configs/mnist.yaml nets, {args.update} update, batch {BATCH} per process, synthetic data; medians over {args.rounds} interleaved rounds of {args.steps} steps"
+    )
     print(f"# 1-min load average during the rounds {min(loads):.2f}..{max(loads):.2f} (on {os.cpu_count()} CPUs)")
     print()
-    print("| candidate                  | processes | global batch | steps/s | examples/s | scaling efficiency | CPU ms/step (rank 0) | spread (steps/s) |")
-    print("|----------------------------|----------:|-------------:|--------:|-----------:|-------------------:|---------------------:|:-----------------|")
+    print(
+        "| candidate                  | processes | global batch | steps/s | examples/s | scaling efficiency | CPU ms/step (rank 0) | spread (steps/s) |"
+    )
+    print(
+        "|----------------------------|----------:|-------------:|--------:|-----------:|-------------------:|---------------------:|:-----------------|"
+    )
     for name in candidates:
         procs = 1 if name == "1 process" else world
         r = med[name]
         if name.startswith("all-reduce"):
-            print(f"| {name:26s} | {world:9d} |              | {r:7.1f} |            | {1000 / r:.1f} ms per step     | {1000 * statistics.median(cpu[name]):20.1f} | {min(rates[name]):.1f}..{max(rates[name]):.1f} |")
+            print(
+                f"| {name:26s} | {world:9d} |              | {r:7.1f} |            | {1000 / r:.1f} ms per step     | {1000 * statistics.median(cpu[name]):20.1f} | {min(rates[name]):.1f}..{max(rates[name]):.1f} |"
+            )
             continue
         eff = r * procs / (procs * one_rate)
-        print(f"| {name:26s} | {procs:9d} | {BATCH * procs:12d} | {r:7.1f} | {r * BATCH * procs:10.0f} | {eff:18.0%} | {1000 * statistics.median(cpu[name]):20.1f} | {min(rates[name]):.1f}..{max(rates[name]):.1f} |")
+        print(
+            f"| {name:26s} | {procs:9d} | {BATCH * procs:12d} | {r:7.1f} | {r * BATCH * procs:10.0f} | {eff:18.0%} | {1000 * statistics.median(cpu[name]):20.1f} | {min(rates[name]):.1f}..{max(rates[name]):.1f} |"
+        )
     print()
     print(f"# whole benchmark: {time.perf_counter() - t_start:.0f} s of rounds")
     dist.destroy_process_group()
@@ -142,7 +164,14 @@ def launch(args: argparse.Namespace) -> int:
         port = s.getsockname()[1]
     procs = []
     for rank in range(args.nproc):
-        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(args.nproc), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        env = dict(
+            os.environ,
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(args.nproc),
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+        )
         env["OMP_NUM_THREADS"] = "1"
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
         procs.append(subprocess.Popen([sys.executable, __file__, *sys.argv[1:]], env=env))

@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 import yaml
 
+from gan_cli.commands.sweep import run_trial
 from gan_cli.sweep import engine
 from gan_cli.sweep import spec as spec_mod
-from gan_cli.commands.sweep import run_trial
 from gan_cli.sweep.trial import payload
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,18 +58,42 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="gan-sweep-bench-"))
     sweep_file = work / "bench.yaml"
-    sweep_file.write_text(yaml.safe_dump({
-        "base": str(REPO / "configs" / "ring8.yaml"), "name": "bench", "seeds": 2, "grid": {"train.k": [1, 2]},
-        "set": {"train.steps": args.steps, "log.samples_every": args.steps}, "eval": EVAL, "resources": {"cpus": 1},
-    }), encoding="utf-8")
+    sweep_file.write_text(
+        yaml.safe_dump(
+            {
+                "base": str(REPO / "configs" / "ring8.yaml"),
+                "name": "bench",
+                "seeds": 2,
+                "grid": {"train.k": [1, 2]},
+                "set": {"train.steps": args.steps, "log.samples_every": args.steps},
+                "eval": EVAL,
+                "resources": {"cpus": 1},
+            }
+        ),
+        encoding="utf-8",
+    )
     spec = spec_mod.load(sweep_file)
     spec_mod.validate(spec)
     (work / "base.yaml").write_text(yaml.safe_dump(spec.base_raw), encoding="utf-8")
 
     def payloads(folder: str, cpus: float) -> list[dict]:
-        return [payload(t.trial_id, t.grid, t.seed, work / folder / t.trial_id, work / "base.yaml", spec.overrides(t.grid), "cpu", cpus) for t in spec.trials()]
+        return [
+            payload(
+                t.trial_id,
+                t.grid,
+                t.seed,
+                work / folder / t.trial_id,
+                work / "base.yaml",
+                spec.overrides(t.grid),
+                "cpu",
+                cpus,
+            )
+            for t in spec.trials()
+        ]
 
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores visible, torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores visible, torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"# 4 trials: ring8, train.steps {args.steps}, 2 seeds x train.k [1, 2], eval {EVAL}")
 
     # 1. one after another
@@ -94,8 +118,12 @@ def main() -> None:
 
     print(f"one after another ({args.seq_threads} thread(s) each): {sequential:7.1f} s   trials {_walls(seq_rows)} s")
     print(f"Ray, {args.cpus} CPUs, 1 per trial:        {on_ray:7.1f} s   trials {_walls(rows)} s")
-    print(f"Ray start-up:  ray.init {init:.1f} s + first workers (start, import torch and gan_cli) {workers:.1f} s = {init + workers:.1f} s")
-    print(f"speed-up: {sequential / on_ray:.2f}x on the trials; {sequential / (on_ray + init + workers):.2f}x counting Ray's start-up")
+    print(
+        f"Ray start-up:  ray.init {init:.1f} s + first workers (start, import torch and gan_cli) {workers:.1f} s = {init + workers:.1f} s"
+    )
+    print(
+        f"speed-up: {sequential / on_ray:.2f}x on the trials; {sequential / (on_ray + init + workers):.2f}x counting Ray's start-up"
+    )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

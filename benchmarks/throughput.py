@@ -31,8 +31,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -86,13 +86,20 @@ class Baseline:
 
     def __init__(self, images: np.ndarray, device: torch.device) -> None:
         self.device = device
-        self.loader = torch.utils.data.DataLoader(SyntheticMNIST(images), batch_size=BATCH, shuffle=True, drop_last=True)
+        self.loader = torch.utils.data.DataLoader(
+            SyntheticMNIST(images), batch_size=BATCH, shuffle=True, drop_last=True
+        )
         self.batches = iter(self.loader)
         self.G = nn.Sequential(
             nn.Linear(NOISE, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, 784), nn.Sigmoid()
         ).to(device)
         self.D = nn.Sequential(
-            nn.Dropout(0.2), Maxout(784, 240, 5), nn.Dropout(0.5), Maxout(240, 240, 5), nn.Dropout(0.5), nn.Linear(240, 1)
+            nn.Dropout(0.2),
+            Maxout(784, 240, 5),
+            nn.Dropout(0.5),
+            Maxout(240, 240, 5),
+            nn.Dropout(0.5),
+            nn.Linear(240, 1),
         ).to(device)
         self.opt_g = torch.optim.SGD(self.G.parameters(), lr=0.1, momentum=0.5)
         self.opt_d = torch.optim.SGD(self.D.parameters(), lr=0.1, momentum=0.5)
@@ -126,7 +133,9 @@ class Baseline:
 # ---------------------------------------------------------------- 2. gan-cli's step
 
 
-def gan_cli_trainer(images: np.ndarray, device: torch.device, update: str, recipe: str = "mnist.yaml", **options: object):  # type: ignore[no-untyped-def]
+def gan_cli_trainer(
+    images: np.ndarray, device: torch.device, update: str, recipe: str = "mnist.yaml", **options: object
+):  # type: ignore[no-untyped-def]
     """A Trainer exactly as `gan train configs/<recipe>` builds it, on the synthetic images."""
     from pathlib import Path
 
@@ -172,15 +181,31 @@ def step_gemms(scheme: str, g: list[tuple[int, int]], d: list[tuple[int, int]], 
     """Every matmul of one step of `scheme`, as each implementation runs it."""
     if scheme == "alternating":  # gan-cli: D on real+fake in one pass; G step without D's weight grads
         return (
-            forward(g, m) + forward(d, 2 * m) + backward(d, 2 * m, True, False)
-            + forward(g, m) + forward(d, m) + backward(d, m, False, True) + backward(g, m, True, False)
+            forward(g, m)
+            + forward(d, 2 * m)
+            + backward(d, 2 * m, True, False)
+            + forward(g, m)
+            + forward(d, m)
+            + backward(d, m, False, True)
+            + backward(g, m, True, False)
         )
     if scheme == "simultaneous":  # one fake batch; D's backward for its weights, then G's through D
-        return forward(g, m) + forward(d, 2 * m) + backward(d, 2 * m, True, False) + backward(d, 2 * m, False, True) + backward(g, m, True, False)
+        return (
+            forward(g, m)
+            + forward(d, 2 * m)
+            + backward(d, 2 * m, True, False)
+            + backward(d, 2 * m, False, True)
+            + backward(g, m, True, False)
+        )
     if scheme == "baseline":  # D(real), D(fake.detach()); the G step also computes D's weight grads
         return (
-            forward(g, m) + 2 * forward(d, m) + 2 * backward(d, m, True, False)
-            + forward(g, m) + forward(d, m) + backward(d, m, True, True) + backward(g, m, True, False)
+            forward(g, m)
+            + 2 * forward(d, m)
+            + 2 * backward(d, m, True, False)
+            + forward(g, m)
+            + forward(d, m)
+            + backward(d, m, True, True)
+            + backward(g, m, True, False)
         )
     raise ValueError(scheme)
 
@@ -231,7 +256,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the table gives medians")
     ap.add_argument("--steps", type=int, default=10, help="steps per candidate per round")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: PyTorch's default)")
-    ap.add_argument("--cpu-time", action="store_true", help="one thread, timed by its CPU time: figures that other processes' load does not change")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="one thread, timed by its CPU time: figures that other processes' load does not change",
+    )
     ap.add_argument("--no-compile", action="store_true", help="skip the train.compile candidates")
     ap.add_argument("--no-bf16", action="store_true", help="skip the train.precision bf16 candidates")
     args = ap.parse_args()
@@ -253,7 +282,14 @@ def main() -> None:
 
     cands = [Candidate("baseline (hand-written)", Baseline(images, device).step, gf["baseline"], "baseline")]
     cands.append(Candidate("gan-cli alternating", alt.train_step, gf["alternating"], "alternating"))
-    cands.append(Candidate("gan-cli simultaneous", gan_cli_trainer(images, device, "simultaneous").train_step, gf["simultaneous"], "simultaneous"))
+    cands.append(
+        Candidate(
+            "gan-cli simultaneous",
+            gan_cli_trainer(images, device, "simultaneous").train_step,
+            gf["simultaneous"],
+            "simultaneous",
+        )
+    )
     options: list[tuple[str, dict[str, object]]] = []
     if not args.no_bf16:
         options.append(("bf16", {"precision": "bf16"}))
@@ -281,9 +317,14 @@ def main() -> None:
     for opt in (per_tensor.opt_g, per_tensor.opt_d):
         for group in opt.param_groups:  # torch's default: its per-tensor loop (foreach off on a CPU)
             group["fused"] = None
-    cands.append(Candidate("fast recipe, Adam per-tensor loop", per_tensor.train_step, gf["alternating"], "alternating"))
+    cands.append(
+        Candidate("fast recipe, Adam per-tensor loop", per_tensor.train_step, gf["alternating"], "alternating")
+    )
     cands.append(Candidate("fast recipe, Adam fused", fused.train_step, gf["alternating"], "alternating"))
-    roof = {s: Candidate(f"matmuls only: {s}", Matmuls(step_gemms(s, g_shapes, d_shapes), device).step, gf[s], s) for s in ("alternating", "simultaneous", "baseline")}
+    roof = {
+        s: Candidate(f"matmuls only: {s}", Matmuls(step_gemms(s, g_shapes, d_shapes), device).step, gf[s], s)
+        for s in ("alternating", "simultaneous", "baseline")
+    }
     cands += list(roof.values())
 
     for c in cands:  # warm-up: allocator, thread pool, lazy state
@@ -292,25 +333,41 @@ def main() -> None:
     round_loads = []
     for i in range(args.rounds):
         round_loads.append(os.getloadavg()[0])
-        print(f"round {i + 1}/{args.rounds} (load {round_loads[-1]:.2f}, {time.perf_counter() - t_start:.0f} s)", file=sys.stderr, flush=True)
+        print(
+            f"round {i + 1}/{args.rounds} (load {round_loads[-1]:.2f}, {time.perf_counter() - t_start:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
         for c in cands:
             c.rates.append(timed(c, args.steps, sync, clock))
 
     med = {c.name: statistics.median(c.rates) for c in cands}
     base = med[cands[0].name]
-    print(f"# {platform.machine()} {platform.processor() or ''} {cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; "
-          f"threads {torch.get_num_threads()}; device {device}{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}")
-    print(f"# medians over {args.rounds} interleaved rounds of {args.steps} steps; batch {BATCH}; float32 unless noted; "
-          f"{'timed by the thread CPU time (--cpu-time)' if args.cpu_time else 'wall-clock time'}")
-    print(f"# load average (1, 5, 15 min): start {tuple(round(x, 2) for x in load_start)}, end {tuple(round(x, 2) for x in os.getloadavg())}; "
-          f"1-min load during the rounds {min(round_loads):.2f}..{max(round_loads):.2f}")
+    print(
+        f"# {platform.machine()} {platform.processor() or ''} {cpu_name()}; {os.cpu_count()} CPUs; torch {torch.__version__}; "
+        f"threads {torch.get_num_threads()}; device {device}{' ' + torch.cuda.get_device_name(device) if device.type == 'cuda' else ''}"
+    )
+    print(
+        f"# medians over {args.rounds} interleaved rounds of {args.steps} steps; batch {BATCH}; float32 unless noted; "
+        f"{'timed by the thread CPU time (--cpu-time)' if args.cpu_time else 'wall-clock time'}"
+    )
+    print(
+        f"# load average (1, 5, 15 min): start {tuple(round(x, 2) for x in load_start)}, end {tuple(round(x, 2) for x in os.getloadavg())}; "
+        f"1-min load during the rounds {min(round_loads):.2f}..{max(round_loads):.2f}"
+    )
     print()
-    print(f"| {'candidate':34s} | steps/s | samples/s | x baseline | GFLOP/step | GFLOP/s | of roofline | spread (min..max steps/s) |")
-    print(f"|{'-' * 36}|--------:|----------:|-----------:|-----------:|--------:|------------:|:--------------------------|")
+    print(
+        f"| {'candidate':34s} | steps/s | samples/s | x baseline | GFLOP/step | GFLOP/s | of roofline | spread (min..max steps/s) |"
+    )
+    print(
+        f"|{'-' * 36}|--------:|----------:|-----------:|-----------:|--------:|------------:|:--------------------------|"
+    )
     for c in cands:
         r = med[c.name]
         roof_rate = med[roof[c.scheme].name]
-        print(f"| {c.name:34s} | {r:7.1f} | {r * BATCH:9.0f} | {r / base:9.2f}x | {c.gflop:10.2f} | {r * c.gflop:7.1f} | {r / roof_rate:10.0%} | {min(c.rates):.1f}..{max(c.rates):.1f} |")
+        print(
+            f"| {c.name:34s} | {r:7.1f} | {r * BATCH:9.0f} | {r / base:9.2f}x | {c.gflop:10.2f} | {r * c.gflop:7.1f} | {r / roof_rate:10.0%} | {min(c.rates):.1f}..{max(c.rates):.1f} |"
+        )
     print()
     for n in notes:
         print(f"# {n}")

@@ -59,7 +59,9 @@ def reached(curves: dict[str, list[tuple[float, float, float]]], levels: tuple[f
     for label, pts in curves.items():
         hits = {f"{lv:g}": first_reach(pts, lv) for lv in levels}
         out[label] = {
-            "levels": {k: None if h is None else {"epoch": h[0], "minutes": round(h[1] / 60, 1)} for k, h in hits.items()},
+            "levels": {
+                k: None if h is None else {"epoch": h[0], "minutes": round(h[1] / 60, 1)} for k, h in hits.items()
+            },
             "last": {"epoch": pts[-1][0], "minutes": round(pts[-1][1] / 60, 1), "valid_parzen": round(pts[-1][2], 2)},
         }
     return out
