@@ -44,7 +44,8 @@ def _bound(x: float) -> str:
 
 def shown(m: dict[str, Any]) -> str:
     """A value with its s.e. ("0.8550 ± 0.0035"); a proportion whose s.e. is 0 (recall 0.0, say: the
-    binomial s.e. vanishes at 0 and 1) with its Wilson interval instead ("0.0000 [0, 0.00038]")."""
+    binomial s.e. vanishes at 0 and 1) with its Wilson interval instead ("0.0000 [0, 0.0001]" for 0
+    of 10,000: z = 1, a one-s.e. band like the ± of the other values)."""
     text, stderr = format_value(m["value"]), m.get("stderr")
     if stderr == 0 and m.get("interval"):
         lo, hi = m["interval"]
