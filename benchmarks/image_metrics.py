@@ -120,6 +120,16 @@ def checkpoint_samples(run: Path, ds: data.Dataset) -> torch.Tensor:
     return (generate(loaded.G, loaded.cfg, N, 0, torch.device("cpu")) - lo) / (hi - lo)
 
 
+def wilson_intervals(get: Any) -> dict:
+    """`NAME_interval` for each proportion at 0 or 1: its binomial s.e. is 0, so the table prints
+    its Wilson interval instead (as gan eval's table does)."""
+    return {
+        f"{k}_interval": [round(x, 5) for x in get(k)["interval"]]
+        for k in ("precision", "recall", "coverage")
+        if get(k)["stderr"] == 0 and "interval" in get(k)
+    }
+
+
 def figures(m: dict) -> dict:
     """One column of the docs' table: FID and KID with their s.e., the proportions and the classes."""
     mean_se = lambda r: {"mean": round(r["value"], 2), "se": round(r["stderr"], 2)}  # noqa: E731
@@ -127,12 +137,7 @@ def figures(m: dict) -> dict:
         "fid": mean_se(m["fid"]),
         "kid": mean_se(m["kid"]),
         **{k: round(m[k]["value"], 3) for k in ("precision", "recall", "density", "coverage")},
-        # a proportion at 0 or 1 has binomial s.e. 0: its Wilson interval is what the table prints
-        **{
-            f"{k}_interval": [round(x, 5) for x in m[k]["interval"]]
-            for k in ("precision", "recall", "coverage")
-            if m[k]["stderr"] == 0
-        },
+        **wilson_intervals(lambda k: m[k]),
         "classes_covered": int(m["classes_covered"]["value"]),
         "class_kl": round(m["class_kl"]["value"], 4),
     }
@@ -151,11 +156,7 @@ def stacked_figures(run: Path) -> dict:
             "fid": mean_se(get("fid"), 1),
             "kid": mean_se(get("kid"), 2),
             **{k: round(get(k)["value"], 3) for k in ("precision", "recall", "density", "coverage")},
-            **{
-                f"{k}_interval": [round(x, 5) for x in get(k)["interval"]]
-                for k in ("precision", "recall", "coverage")
-                if get(k)["stderr"] == 0 and "interval" in get(k)
-            },
+            **wilson_intervals(get),
         }
 
     n_samples = m["fid"]["n"][0] if isinstance(m["fid"]["n"], list) else m["fid"]["n"]  # (samples, held-out)
