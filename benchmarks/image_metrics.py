@@ -120,24 +120,31 @@ def checkpoint_samples(run: Path, ds: data.Dataset) -> torch.Tensor:
     return (generate(loaded.G, loaded.cfg, N, 0, torch.device("cpu")) - lo) / (hi - lo)
 
 
-def wilson_intervals(get: Any) -> dict:
-    """`NAME_interval` for each proportion at 0 or 1: its binomial s.e. is 0, so the table prints
-    its Wilson interval instead (as gan eval's table does)."""
+def mean_se(record: dict, digits: int) -> dict:
+    """A metric record's value and s.e., rounded to `digits` decimals."""
+    return {"mean": round(record["value"], digits), "se": round(record["stderr"], digits)}
+
+
+def proportions(get: Any) -> dict:
+    """Precision, recall, density and coverage (3 decimals) of the records `get(name)` returns, and
+    `NAME_interval` for each proportion at 0 or 1: its binomial s.e. is 0, so the table prints its
+    Wilson interval instead (as gan eval's table does)."""
     return {
-        f"{k}_interval": [round(x, 5) for x in get(k)["interval"]]
-        for k in ("precision", "recall", "coverage")
-        if get(k)["stderr"] == 0 and "interval" in get(k)
+        **{k: round(get(k)["value"], 3) for k in ("precision", "recall", "density", "coverage")},
+        **{
+            f"{k}_interval": [round(x, 5) for x in get(k)["interval"]]
+            for k in ("precision", "recall", "coverage")
+            if get(k)["stderr"] == 0 and "interval" in get(k)
+        },
     }
 
 
 def figures(m: dict) -> dict:
     """One column of the docs' table: FID and KID with their s.e., the proportions and the classes."""
-    mean_se = lambda r: {"mean": round(r["value"], 2), "se": round(r["stderr"], 2)}  # noqa: E731
     return {
-        "fid": mean_se(m["fid"]),
-        "kid": mean_se(m["kid"]),
-        **{k: round(m[k]["value"], 3) for k in ("precision", "recall", "density", "coverage")},
-        **wilson_intervals(lambda k: m[k]),
+        "fid": mean_se(m["fid"], 2),
+        "kid": mean_se(m["kid"], 2),
+        **proportions(lambda k: m[k]),
         "classes_covered": int(m["classes_covered"]["value"]),
         "class_kl": round(m["class_kl"]["value"], 4),
     }
@@ -147,7 +154,6 @@ def stacked_figures(run: Path) -> dict:
     """The Stacked MNIST section from RUN/eval.json: the run's metrics and their calibration."""
     evaluation = json.loads((run / "eval.json").read_text(encoding="utf-8"))
     m = evaluation["metrics"]
-    mean_se = lambda r, digits: {"mean": round(r["value"], digits), "se": round(r["stderr"], digits)}  # noqa: E731
 
     def side(get: Any) -> dict:
         return {
@@ -155,8 +161,7 @@ def stacked_figures(run: Path) -> dict:
             "mode_kl": mean_se(get("reverse_kl"), 3),
             "fid": mean_se(get("fid"), 1),
             "kid": mean_se(get("kid"), 2),
-            **{k: round(get(k)["value"], 3) for k in ("precision", "recall", "density", "coverage")},
-            **wilson_intervals(get),
+            **proportions(get),
         }
 
     n_samples = m["fid"]["n"][0] if isinstance(m["fid"]["n"], list) else m["fid"]["n"]  # (samples, held-out)
