@@ -3,9 +3,9 @@
     python benchmarks/paired_parzen.py RUN_A RUN_B [--json FILE]
 
 Each RUN is a run directory that `gan eval --ckpt RUN --split test` scored. Its kernels are drawn
-again as gan eval drew them (G of the scored checkpoint, the evaluation's seed and noise stream,
-eval.parzen.kernels samples) and each test image's log-likelihood is computed at the sigma gan eval
-chose; the means must equal eval.json's to 1e-9, else the script stops. The difference B - A is
+again by gan eval's own function (image_likelihood.parzen_kernels: G of the scored checkpoint, the
+evaluation's seed, eval.parzen.kernels samples) and each test image's log-likelihood is computed
+at the sigma gan eval chose; the means must equal eval.json's to 1e-9, else the script stops. The difference B - A is
 averaged over the test images with its standard error over them: both runs are scored on the same
 images, so this s.e. is smaller than either run's own (about 2.2 nats on MNIST) and says whether a
 change of recipe moved the score at all. It says nothing about other seeds.
@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
-from gan_cli import data, seeds
+from gan_cli import data
 from gan_cli.evaluate import parzen
-from gan_cli.sample import generate, load_models
+from gan_cli.evaluate.image_likelihood import parzen_kernels
+from gan_cli.sample import load_models
 
 
 def test_log_likelihoods(run: Path) -> tuple[torch.Tensor, dict[str, Any]]:
@@ -34,8 +35,7 @@ def test_log_likelihoods(run: Path) -> tuple[torch.Tensor, dict[str, Any]]:
     scored = evaluation["metrics"]["parzen_ll"]
     loaded = load_models(Path(evaluation["checkpoint"]), torch.device("cpu"), weights=evaluation["weights"])
     ds = data.load(loaded.cfg)
-    noise_seed = seeds.derive(evaluation["seed"], seeds.EVAL_PARZEN_NOISE)
-    centres = generate(loaded.G, loaded.cfg, scored["n_kernels"], noise_seed, torch.device("cpu"))
+    centres = parzen_kernels(loaded, scored["n_kernels"], evaluation["seed"])
     ll = parzen.log_likelihoods(ds.test, centres, [scored["sigma"]])[0].double()
     if abs(float(ll.mean()) - scored["value"]) > 1e-9:
         raise SystemExit(f"{run}: the kernels drawn again score {float(ll.mean())}, eval.json says {scored['value']}")

@@ -13,12 +13,18 @@ from gan_cli.evaluate.report import metric
 from gan_cli.sample import Loaded, generate
 
 
+def parzen_kernels(loaded: Loaded, kernels: int, seed: int) -> torch.Tensor:
+    """The Parzen window's centres: `kernels` samples of G from the evaluation `seed`'s own noise
+    stream, on the loaded models' device (the same draw for every evaluation with that seed)."""
+    dev = loaded.device
+    return generate(loaded.G, loaded.cfg, kernels, seeds.derive(seed, seeds.EVAL_PARZEN_NOISE), dev).to(dev)
+
+
 def image_section(
     loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, seed: int, split: str
 ) -> dict[str, Any]:
     ev, dev = loaded.cfg.eval, loaded.device
-    kernels = ev.parzen.kernels or n
-    centres = generate(loaded.G, loaded.cfg, kernels, seeds.derive(seed, seeds.EVAL_PARZEN_NOISE), dev).to(dev)
+    centres = parzen_kernels(loaded, ev.parzen.kernels or n, seed)
     r = images.parzen_metric(centres, ds.valid.to(dev), split, held.to(dev), ev.parzen.valid_examples)
     out = {
         "parzen_ll": metric(
