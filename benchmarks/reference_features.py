@@ -87,7 +87,13 @@ def build(names: list[str], root: Path) -> None:
         )
 
 
-def measure(root: Path, threads: int) -> None:
+KEYS = ("fid", "kid", "precision", "recall", "density", "coverage")
+
+
+def calibration_figures(root: Path, threads: int) -> tuple[dict, dict, float]:
+    """The calibration (validation vs test) and the network's own training images vs test, each a
+    {metric: {"value", "stderr", ...}} of gan eval's calibration column (seed 0, unrounded), and the
+    seconds the calibration took."""
     if threads:
         torch.set_num_threads(threads)
     cfg = config("mnist", root)
@@ -102,16 +108,22 @@ def measure(root: Path, threads: int) -> None:
     gen = torch.Generator().manual_seed(seeds.derive(0, seeds.EVAL_FEATURES_TRAIN))
     seen = ds.train[torch.randperm(len(ds.train), generator=gen)[:N]]
     old = score_images(net, ds.test[:N], ds.test[:N], seen, "test", ev, 0, "cpu")
-    keys = ("fid", "kid", "precision", "recall", "density", "coverage")
-    cal, seen_cal = ({k: x[k]["calibration"] for k in keys} for x in (r, old))
+    cal, seen_cal = ({k: x[k]["calibration"] for k in KEYS} for x in (r, old))
+    return cal, seen_cal, seconds
 
-    def figures(c: dict) -> dict:
-        return {
-            "pair": c["fid"]["pair"],
-            **{k: {"mean": round(c[k]["value"], 4), "se": round(c[k]["stderr"], 4)} for k in ("fid", "kid")},
-            **{k: round(c[k]["value"], 4) for k in keys[2:]},
-        }
 
+def figures(c: dict) -> dict:
+    """The digits the docs print: FID and KID with their s.e., the proportions, to 4 decimals."""
+    return {
+        "pair": c["fid"]["pair"],
+        **{k: {"mean": round(c[k]["value"], 4), "se": round(c[k]["stderr"], 4)} for k in ("fid", "kid")},
+        **{k: round(c[k]["value"], 4) for k in KEYS[2:]},
+    }
+
+
+def measure(root: Path, threads: int) -> None:
+    cal, seen_cal, seconds = calibration_figures(root, threads)
+    net = feature_cache.reference_net(config("mnist", root))
     result = {
         "about": "the real-vs-real calibration of MNIST in the shipped reference network's features: the 10,000 "
         "validation images (never seen by the network) against the 10,000 test images, as gan eval's calibration "
