@@ -107,7 +107,7 @@ def plot(
     by_epoch.set_ylim(max(min(lows), 0.0) - 5, max(max(lows), PAPER) + 10)
     by_epoch.set_xlabel("epoch")
     which = "training minutes (model selection left out)" if clock == "training_time" else "minutes"
-    by_time.set_xlabel(f"{which}; 2-core CPU, one thread a run unless the label says")
+    by_time.set_xlabel(f"{which}\n2-core CPU, one thread a run unless the label says")
     by_epoch.set_ylabel("validation Parzen log-likelihood (nats)")
     by_time.legend(loc="lower right", fontsize=8)
     fig.suptitle("time to quality: model-selection signal (10,000 kernels, validation images 0..999)")
