@@ -464,12 +464,16 @@ def test_mnist_yaml_resolves_to_the_protocol_values() -> None:
     assert cfg.eval.generated_samples == 10_000
 
 
+def shipped_config_diff(a_name: str, b_name: str) -> dict[str, tuple[Any, Any]]:
+    """Every dotted key whose value differs between two shipped configs: {key: (a's, b's)}."""
+    a = _flatten(to_dict(_load(a_name)))
+    b = _flatten(to_dict(_load(b_name)))
+    return {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+
+
 def test_algorithm1_config_differs_only_in_the_update_scheme() -> None:
-    a = _flatten(to_dict(_load("mnist.yaml")))
-    b = _flatten(to_dict(_load("mnist_algorithm1.yaml")))
-    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert diff == {"name": ("mnist", "mnist_algorithm1"), "train.update": ("simultaneous", "alternating")}
-    assert b["train.k"] == 1
+    assert shipped_config_diff("mnist.yaml", "mnist_algorithm1.yaml") == {"name": ("mnist", "mnist_algorithm1"), "train.update": ("simultaneous", "alternating")}
+    assert _load("mnist_algorithm1.yaml").train.k == 1
 
 
 def test_mnist_nets_have_the_papers_shapes_and_init_ranges() -> None:
@@ -494,9 +498,7 @@ def test_selection_is_off_by_default() -> None:
 
 
 def test_averaged_recipe_is_the_released_training_with_G_averaged() -> None:
-    a = _flatten(to_dict(_load("mnist.yaml")))
-    b = _flatten(to_dict(_load("mnist_averaged.yaml")))
-    diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    diff = set(shipped_config_diff("mnist.yaml", "mnist_averaged.yaml"))
     assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
     assert diff == {
         "name", "train.epochs", "train.ema.decay", "train.ema.rampup", "log.checkpoint_every", "log.keep",
@@ -509,9 +511,7 @@ def test_averaged_recipe_is_the_released_training_with_G_averaged() -> None:
 def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G() -> None:
     """configs/mnist_algorithm1_adam.yaml: Algorithm 1 as the paper states it (alternating, k = 1, the
     paper's nets, data and noise), with Adam and G averaged; nothing else differs."""
-    a = _flatten(to_dict(_load("mnist_algorithm1.yaml")))
-    b = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
-    diff = {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    diff = set(shipped_config_diff("mnist_algorithm1.yaml", "mnist_algorithm1_adam.yaml"))
     assert not any(k.startswith(("data.", "noise.", "generator.", "discriminator.")) for k in diff)
     assert {k for k in diff if not k.startswith(("train.optimizer.", "log.", "select."))} == {"name", "train.epochs", "train.ema.decay", "train.ema.rampup"}
     tuned = _load("mnist_algorithm1_adam.yaml")
@@ -522,10 +522,7 @@ def test_the_tuned_algorithm1_recipe_changes_only_the_optimizer_and_averages_G()
 def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
     """configs/mnist_fast.yaml: configs/mnist_algorithm1_adam.yaml with bf16 forward passes and a
     2-hour time budget, nothing else."""
-    a = _flatten(to_dict(_load("mnist_algorithm1_adam.yaml")))
-    b = _flatten(to_dict(_load("mnist_fast.yaml")))
-    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert diff == {
+    assert shipped_config_diff("mnist_algorithm1_adam.yaml", "mnist_fast.yaml") == {
         "name": ("mnist_algorithm1_adam", "mnist_fast"),
         "train.precision": ("float32", "bf16"),
         "train.max_minutes": (None, 120.0),
@@ -535,10 +532,7 @@ def test_fast_recipe_is_the_tuned_algorithm1_recipe_in_bf16() -> None:
 def test_hour_recipe_is_the_fast_recipe_with_a_slower_D_and_one_hour() -> None:
     """configs/mnist_hour.yaml: configs/mnist_fast.yaml with D's learning rate half G's and a 1-hour
     time budget, nothing else: the paper's G and D, data, noise and Algorithm 1 stay."""
-    a = _flatten(to_dict(_load("mnist_fast.yaml")))
-    b = _flatten(to_dict(_load("mnist_hour.yaml")))
-    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert diff == {
+    assert shipped_config_diff("mnist_fast.yaml", "mnist_hour.yaml") == {
         "name": ("mnist_fast", "mnist_hour"),
         "train.optimizer.d_lr_scale": (1.0, 0.5),
         "train.max_minutes": (120.0, 60.0),
@@ -549,10 +543,7 @@ def test_hour_rise_recipe_is_the_hour_recipe_with_the_lr_doubled_from_epoch_230(
     """configs/mnist_hour_rise.yaml: configs/mnist_hour.yaml with G's and D's learning rates doubled
     from epoch 230 (ramped over one epoch), nothing else: before epoch 230 the two train the same,
     which is what lets the one-hour runs' seeds, resumed there with the rise, count as its seeds."""
-    a = _flatten(to_dict(_load("mnist_hour.yaml")))
-    b = _flatten(to_dict(_load("mnist_hour_rise.yaml")))
-    diff = {k: (a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)}
-    assert diff == {
+    assert shipped_config_diff("mnist_hour.yaml", "mnist_hour_rise.yaml") == {
         "name": ("mnist_hour", "mnist_hour_rise"),
         "train.optimizer.lr_schedule.name": ("constant", "linear"),
         "train.optimizer.lr_schedule.start_epoch": (1, 230),
