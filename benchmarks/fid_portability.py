@@ -45,7 +45,7 @@ VARIANTS: dict[str, tuple[int, tuple[str | None, str | None, str | None]]] = {
 
 def child(root: Path, threads: int) -> None:
     """One variant, in this process: print the unrounded figures as one JSON line."""
-    cal, seen, seconds = calibration_figures(root, threads)
+    cal, seen, _, _ = calibration_figures(root, threads)
 
     def plain(c: dict) -> dict:
         out = {k: {"value": float(c[k]["value"]), "stderr": float(c[k]["stderr"])} for k in KEYS}
@@ -57,16 +57,19 @@ def child(root: Path, threads: int) -> None:
             {
                 "calibration": plain(cal),
                 "training_images": plain(seen),
-                "seconds": seconds,
                 "aten_capability": torch.backends.cpu.get_cpu_capability(),
             }
         )
     )
 
 
+def cap_env(caps: tuple[str | None, ...]) -> dict[str, str]:
+    """The environment variables a variant sets (those it leaves at None stay unset)."""
+    return {k: v for k, v in zip(CAPS, caps, strict=True) if v is not None}
+
+
 def run_variant(root: Path, threads: int, caps: tuple[str | None, ...]) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in CAPS}
-    env.update({k: v for k, v in zip(CAPS, caps, strict=True) if v is not None})
+    env = {k: v for k, v in os.environ.items() if k not in CAPS} | cap_env(caps)
     env["OMP_NUM_THREADS"] = str(threads)
     cmd = [sys.executable, __file__, "--child", "--threads", str(threads), "--root", str(root)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
@@ -106,7 +109,7 @@ def main() -> None:
         difference, where = largest_difference(r, base)
         rows[name] = {
             "threads": VARIANTS[name][0],
-            "env": {k: v for k, v in zip(CAPS, VARIANTS[name][1], strict=True) if v is not None},
+            "env": cap_env(VARIANTS[name][1]),
             "aten_capability": r["aten_capability"],
             "fid_calibration": r["calibration"]["fid"]["value"],
             "fid_training_images": r["training_images"]["fid"]["value"],

@@ -39,7 +39,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from gan_cli import data, seeds
+from gan_cli import data
 from gan_cli.config import EvalConfig, from_dict
 from gan_cli.evaluate import feature_cache, feature_net
 from gan_cli.evaluate.feature_calibration import calibration_pair
@@ -47,6 +47,7 @@ from gan_cli.evaluate.feature_scores import score_images
 
 sys.path.insert(0, str(Path(__file__).parent))
 from machine import cpu_name  # noqa: E402
+from reference_features import seen_training_images  # noqa: E402
 
 DEFAULT_ROOT = Path("/work/shared/data/mnist")
 FILES = (
@@ -76,10 +77,8 @@ def data_root(root: Path, work: Path) -> Path:
 def cases(ds: data.Dataset, labels: dict, gen: torch.Generator) -> dict[str, torch.Tensor]:
     valid = ds.valid[:N]
     low = valid[torch.from_numpy(labels["valid"][:N] < 5)]
-    # the network's own training images, drawn as gan eval drew its calibration before it used unseen ones
-    seen = torch.Generator().manual_seed(seeds.derive(0, seeds.EVAL_FEATURES_TRAIN))
     return {
-        "real": ds.train[torch.randperm(len(ds.train), generator=seen)[:N]],
+        "real": seen_training_images(ds),
         "validation": valid,
         "digits_0_4": low[torch.randint(len(low), (N,), generator=gen)],
         "noise_0_2": (valid + 0.2 * torch.randn(valid.shape, generator=gen)).clamp_(0.0, 1.0),

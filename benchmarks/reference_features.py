@@ -90,10 +90,17 @@ def build(names: list[str], root: Path) -> None:
 KEYS = ("fid", "kid", "precision", "recall", "density", "coverage")
 
 
-def calibration_figures(root: Path, threads: int) -> tuple[dict, dict, float]:
+def seen_training_images(ds: data.Dataset) -> torch.Tensor:
+    """N of the network's own training images, drawn as gan eval drew its calibration (seed 0) before
+    it calibrated with images the network never saw."""
+    gen = torch.Generator().manual_seed(seeds.derive(0, seeds.EVAL_FEATURES_TRAIN))
+    return ds.train[torch.randperm(len(ds.train), generator=gen)[:N]]
+
+
+def calibration_figures(root: Path, threads: int) -> tuple[dict, dict, float, feature_cache.FeatureNet]:
     """The calibration (validation vs test) and the network's own training images vs test, each a
-    {metric: {"value", "stderr", ...}} of gan eval's calibration column (seed 0, unrounded), and the
-    seconds the calibration took."""
+    {metric: {"value", "stderr", ...}} of gan eval's calibration column (seed 0, unrounded), the
+    seconds the calibration took, and the shipped network that scored them."""
     if threads:
         torch.set_num_threads(threads)
     cfg = config("mnist", root)
@@ -104,12 +111,10 @@ def calibration_figures(root: Path, threads: int) -> tuple[dict, dict, float]:
     pair = calibration_pair(cfg, net, "valid", N, "test", N)
     r = score_images(net, ds.test[:N], ds.test[:N], ds.valid[:N], "test", ev, 0, "cpu", pair)
     seconds = time.perf_counter() - t0
-    # what the calibration was before: the network's own training images (as gan eval drew them)
-    gen = torch.Generator().manual_seed(seeds.derive(0, seeds.EVAL_FEATURES_TRAIN))
-    seen = ds.train[torch.randperm(len(ds.train), generator=gen)[:N]]
-    old = score_images(net, ds.test[:N], ds.test[:N], seen, "test", ev, 0, "cpu")
+    # what the calibration was before: the network's own training images
+    old = score_images(net, ds.test[:N], ds.test[:N], seen_training_images(ds), "test", ev, 0, "cpu")
     cal, seen_cal = ({k: x[k]["calibration"] for k in KEYS} for x in (r, old))
-    return cal, seen_cal, seconds
+    return cal, seen_cal, seconds, net
 
 
 def figures(c: dict) -> dict:
@@ -122,8 +127,7 @@ def figures(c: dict) -> dict:
 
 
 def measure(root: Path, threads: int) -> None:
-    cal, seen_cal, seconds = calibration_figures(root, threads)
-    net = feature_cache.reference_net(config("mnist", root))
+    cal, seen_cal, seconds, net = calibration_figures(root, threads)
     result = {
         "about": "the real-vs-real calibration of MNIST in the shipped reference network's features: the 10,000 "
         "validation images (never seen by the network) against the 10,000 test images, as gan eval's calibration "
