@@ -1,14 +1,18 @@
-"""Two scored runs on the same test images: the paired difference of their Parzen log-likelihoods.
+"""Two scored runs on the same held-out images: the paired difference of their Parzen log-likelihoods.
 
     python benchmarks/paired_parzen.py RUN_A RUN_B [--json FILE]
 
-Each RUN is a run directory that `gan eval --ckpt RUN --split test` scored. Its kernels are drawn
-again by gan eval's own function (image_likelihood.parzen_kernels: G of the scored checkpoint, the
-evaluation's seed, eval.parzen.kernels samples) and each test image's log-likelihood is computed
-at the sigma gan eval chose; the means must equal eval.json's to 1e-9, else the script stops. The difference B - A is
-averaged over the test images with its standard error over them: both runs are scored on the same
-images, so this s.e. is smaller than either run's own (about 2.2 nats on MNIST) and says whether a
-change of recipe moved the score at all. It says nothing about other seeds.
+Each RUN is a run directory that `gan eval --ckpt RUN` scored (its eval.json), or the file that
+`gan eval --json FILE` wrote. Its kernels are drawn again by gan eval's own function
+(image_likelihood.parzen_kernels: G of the scored checkpoint, the evaluation's seed,
+eval.parzen.kernels samples) and each scored image's log-likelihood is computed at the sigma gan eval
+chose, on the images gan eval scored (images.parzen_split: the test split, or with `--split valid`
+the validation images after the ones that chose sigma, so that arms can be decided without a look
+at the test set); the means must equal the evaluation's to 1e-9, else the script stops. Both
+evaluations must have scored the same split. The difference B - A is averaged over the scored
+images with its standard error over them: both runs are scored on the same images, so this s.e. is
+smaller than either run's own (about 2.2 nats on MNIST's test set) and says whether a change of
+recipe moved the score at all. It says nothing about other seeds.
 """
 
 from __future__ import annotations
@@ -24,22 +28,28 @@ import torch
 from gan_cli import data
 from gan_cli.evaluate import parzen
 from gan_cli.evaluate.image_likelihood import parzen_kernels
+from gan_cli.evaluate.images import parzen_split
 from gan_cli.sample import load_models
 
 
-def test_log_likelihoods(run: Path) -> tuple[torch.Tensor, dict[str, Any]]:
-    """Per-test-image Parzen log-likelihoods of RUN's scored checkpoint (nats), and its eval.json."""
-    evaluation = json.loads((run / "eval.json").read_text(encoding="utf-8"))
-    if evaluation["split"] != "test":
-        raise SystemExit(f"{run}: scored on the {evaluation['split']} split; run gan eval --ckpt {run} --split test")
+def scored_log_likelihoods(run: Path) -> tuple[torch.Tensor, dict[str, Any]]:
+    """Per-image Parzen log-likelihoods (nats) of the checkpoint that RUN's evaluation scored, on the
+    images it scored, and the evaluation (RUN/eval.json, or RUN itself when it is a file)."""
+    evaluation = json.loads((run if run.is_file() else run / "eval.json").read_text(encoding="utf-8"))
     scored = evaluation["metrics"]["parzen_ll"]
     loaded = load_models(Path(evaluation["checkpoint"]), torch.device("cpu"), weights=evaluation["weights"])
     ds = data.load(loaded.cfg)
+    images = parzen_split(ds.valid, evaluation["split"], ds.test, scored["n_valid"])[1]
     centres = parzen_kernels(loaded, scored["n_kernels"], evaluation["seed"])
-    ll = parzen.log_likelihoods(ds.test, centres, [scored["sigma"]])[0].double()
+    ll = parzen.log_likelihoods(images, centres, [scored["sigma"]])[0].double()
     if abs(float(ll.mean()) - scored["value"]) > 1e-9:
         raise SystemExit(f"{run}: the kernels drawn again score {float(ll.mean())}, eval.json says {scored['value']}")
     return ll, evaluation
+
+
+def label(run: Path) -> str:
+    """The run directory's name, or RUN_DIR/FILE for an evaluation written elsewhere."""
+    return f"{run.parent.name}/{run.name}" if run.is_file() else run.name
 
 
 def main() -> None:
@@ -48,16 +58,23 @@ def main() -> None:
     ap.add_argument("run_b", type=Path)
     ap.add_argument("--json", type=Path, help="write both means and the paired difference here")
     args = ap.parse_args()
-    (a, eval_a), (b, eval_b) = (test_log_likelihoods(run) for run in (args.run_a, args.run_b))
+    (a, eval_a), (b, eval_b) = (scored_log_likelihoods(run) for run in (args.run_a, args.run_b))
+    if eval_a["split"] != eval_b["split"] or len(a) != len(b):
+        raise SystemExit(
+            f"{args.run_a} scored {len(a):,} {eval_a['split']} images, {args.run_b} {len(b):,} {eval_b['split']} "
+            "images: score both on the same split with the same eval.parzen.valid_examples"
+        )
     d = b - a
     result = {
-        "a": {"run": args.run_a.name, "step": eval_a["step"], "parzen": float(a.mean())},
-        "b": {"run": args.run_b.name, "step": eval_b["step"], "parzen": float(b.mean())},
+        "split": eval_a["split"],
+        "a": {"run": label(args.run_a), "step": eval_a["step"], "parzen": float(a.mean())},
+        "b": {"run": label(args.run_b), "step": eval_b["step"], "parzen": float(b.mean())},
         "difference": {"mean": float(d.mean()), "se": float(d.std() / math.sqrt(len(d))), "n": len(d)},
     }
     print(
-        f"{args.run_a.name} {result['a']['parzen']:.2f}, {args.run_b.name} {result['b']['parzen']:.2f} nats; "
-        f"B - A = {result['difference']['mean']:.2f} +- {result['difference']['se']:.2f} (s.e. over {len(d):,} test images)"
+        f"{result['a']['run']} {result['a']['parzen']:.2f}, {result['b']['run']} {result['b']['parzen']:.2f} nats; "
+        f"B - A = {result['difference']['mean']:.2f} +- {result['difference']['se']:.2f} "
+        f"(s.e. over {len(d):,} {eval_a['split']} images)"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

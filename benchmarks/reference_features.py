@@ -32,7 +32,7 @@ from gan_cli import data, seeds
 from gan_cli.config import EvalConfig, from_dict
 from gan_cli.data.splits import DEFAULT_RANGES
 from gan_cli.evaluate import feature_cache, feature_net, feature_reference
-from gan_cli.evaluate.feature_calibration import calibration_pair
+from gan_cli.evaluate.feature_calibration import calibration_images, calibration_pair
 from gan_cli.evaluate.feature_scores import score_images
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -108,8 +108,9 @@ def calibration_figures(root: Path, threads: int) -> tuple[dict, dict, float, fe
     net = feature_cache.reference_net(cfg)
     ev = EvalConfig()
     t0 = time.perf_counter()
-    pair = calibration_pair(cfg, net, "valid", N, "test", N)
-    r = score_images(net, ds.test[:N], ds.test[:N], ds.valid[:N], "test", ev, 0, "cpu", pair)
+    cal_split, real_part = calibration_images(ds, "test", N, 0)
+    pair = calibration_pair(cfg, net, cal_split, len(real_part), "test", N)
+    r = score_images(net, ds.test[:N], ds.test[:N], real_part, "test", ev, 0, "cpu", pair)
     seconds = time.perf_counter() - t0
     # what the calibration was before: the network's own training images
     old = score_images(net, ds.test[:N], ds.test[:N], seen_training_images(ds), "test", ev, 0, "cpu")

@@ -18,14 +18,17 @@ import yaml
 from rich.console import Console
 from typer.testing import CliRunner
 
+from gan_cli import data
 from gan_cli.cli import app
 from gan_cli.config import from_dict
 from gan_cli.errors import GanError
 from gan_cli.evaluate import feature_cache, feature_calibration, feature_reference
 from gan_cli.evaluate import feature_metrics as fm
 from gan_cli.evaluate import feature_net as fn
+from gan_cli.evaluate.feature_scores import score_images
 from gan_cli.evaluate.report import format_value, shown, table
 from gan_cli.evaluate.stacked import stacked_net
+from gan_cli.sample import load_models
 
 MNIST_SHA256 = "4f0d66e9bdead3464d9ef20f1a0fd06e889d102608da28cecd0fa21c2ae9d6cf"
 runner = CliRunner()
@@ -171,6 +174,22 @@ def test_gan_eval_uses_the_shipped_network_and_an_unseen_calibration(tmp_path: P
     assert pair == "200 validation images (never seen by the feature network) vs the 197 test images"
     assert "validation images (never seen" in result.output and digest[:12] in result.output
     assert not (tmp_path / "data" / "gan-cli-features").exists(), "nothing trained, nothing cached"
+    # calibration_images draws the row's images in the row's order: a benchmark that prints gan
+    # eval's calibration computes it there, down to KID's subsets and the bootstrap s.e.
+    loaded = load_models(tmp_path / "ref" / "checkpoints" / "last.pt", torch.device("cpu"))
+    ds = data.load(loaded.cfg)
+    cal_split, real = feature_calibration.calibration_images(ds, "test", 300, 0)
+    assert cal_split == "valid" and len(real) == len(ds.valid) == 200
+    low, high = ds.value_range or (0.0, 1.0)
+    to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
+    net = feature_cache.reference_net(loaded.cfg)
+    again = score_images(net, to01(ds.test), to01(ds.test), to01(real), "test", loaded.cfg.eval, 0)
+    for name in ("fid", "kid", "density"):
+        for key in ("value", "stderr"):
+            assert again[name]["calibration"][key] == m[name]["calibration"][key], (name, key)
+    in_file_order = score_images(net, to01(ds.test), to01(ds.test), to01(ds.valid), "test", loaded.cfg.eval, 0)
+    assert in_file_order["fid"]["calibration"]["value"] == pytest.approx(m["fid"]["calibration"]["value"], rel=1e-9)
+    assert in_file_order["kid"]["calibration"]["value"] != m["kid"]["calibration"]["value"], "KID's subsets follow the order"
 
 
 @pytest.mark.parametrize("k", [3, 5])

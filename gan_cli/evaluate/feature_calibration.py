@@ -3,6 +3,9 @@ trained on, and the words that name the pair in eval.json and the table."""
 
 from __future__ import annotations
 
+import torch
+
+from gan_cli import data, seeds
 from gan_cli.config import Config
 from gan_cli.data.splits import DEFAULT_RANGES
 from gan_cli.evaluate.feature_cache import FeatureNet
@@ -14,6 +17,17 @@ def unseen_split(split: str) -> str:
     """The split that calibrates a held-out `split`: images neither the feature network (trained on
     the training split) nor the held-out split hold: valid for test, test for valid."""
     return "valid" if split == "test" else "test"
+
+
+def calibration_images(ds: data.Dataset, split: str, n: int, seed: int) -> tuple[str, torch.Tensor]:
+    """(the calibration's split, its images): at most `n` images of unseen_split(split), in the order
+    of the evaluation `seed`'s own permutation. The order does not move FID, precision/recall or
+    density/coverage, but KID's subsets and the bootstrap s.e. follow it, so whatever prints gan
+    eval's calibration row draws its images here."""
+    cal_split = unseen_split(split)
+    pool = ds.split(cal_split)
+    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
+    return cal_split, pool[torch.randperm(len(pool), generator=gen)[: min(n, len(pool))]]
 
 
 def _pool_range(cfg: Config, split: str) -> tuple[int, int] | None:

@@ -73,10 +73,7 @@ def _labelled(
     net = feature_cache.ensure(loaded.cfg, ds, console)
     low, high = ds.value_range or (0.0, 1.0)
     to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
-    cal_split = feature_calibration.unseen_split(split)
-    pool = ds.split(cal_split)
-    gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
-    real_part = pool[torch.randperm(len(pool), generator=gen)[: min(n, len(pool))]]
+    cal_split, real_part = feature_calibration.calibration_images(ds, split, n, seed)
     pair = feature_calibration.calibration_pair(loaded.cfg, net, cal_split, len(real_part), split, len(held))
     fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), loaded.device)
     return score_images(net, to01(fake), to01(held), to01(real_part), split, loaded.cfg.eval, seed, loaded.device, pair)
