@@ -539,8 +539,8 @@ def test_hour_recipe_is_the_fast_recipe_with_a_slower_D_and_one_hour() -> None:
     }
 
 
-def test_hour_rise_recipe_is_the_hour_recipe_with_the_lr_doubled_from_epoch_230() -> None:
-    """configs/mnist_hour_rise.yaml: configs/mnist_hour.yaml with G's and D's learning rates doubled
+def test_hour_rise_recipe_is_the_hour_recipe_with_the_lr_quadrupled_from_epoch_230() -> None:
+    """configs/mnist_hour_rise.yaml: configs/mnist_hour.yaml with G's and D's learning rates x4
     from epoch 230 (ramped over one epoch), nothing else: before epoch 230 the two train the same,
     which is what lets the one-hour runs' seeds, resumed there with the rise, count as its seeds."""
     assert shipped_config_diff("mnist_hour.yaml", "mnist_hour_rise.yaml") == {
@@ -548,7 +548,7 @@ def test_hour_rise_recipe_is_the_hour_recipe_with_the_lr_doubled_from_epoch_230(
         "train.optimizer.lr_schedule.name": ("constant", "linear"),
         "train.optimizer.lr_schedule.start_epoch": (1, 230),
         "train.optimizer.lr_schedule.end_epoch": (100, 231),
-        "train.optimizer.lr_schedule.final": (0.0, 2.0),
+        "train.optimizer.lr_schedule.final": (0.0, 4.0),
     }
 
 
