@@ -4,8 +4,9 @@ Student-t interval across seeds.
     python benchmarks/seeds_table.py RUN_DIR... [--json docs/results/mnist_hour_seeds.json]
 
 Each RUN_DIR is a run that `gan eval --ckpt RUN_DIR` has scored (its eval.json: the paper's Parzen
-protocol on the split it names, FID in the shipped feature network). A sweep's trials are run
-directories, so `SWEEP_DIR/seed=*` works, and runs trained apart can join them. The interval is
+protocol on the split it names, FID in the shipped feature network), or the file `gan eval --json
+FILE` wrote (an earlier checkpoint of a run, say). A sweep's trials are run directories, so
+`SWEEP_DIR/seed=*` works, and runs trained apart can join them. The interval is
 mean +- t(0.975, n - 1) s / sqrt(n) over the runs' values (gan_cli.sweep.intervals, the same
 arithmetic as `gan sweep`'s table); it says how far the recipe's result moves with the seed, which
 the per-run s.e. (the spread over test images of one model) does not.
@@ -22,14 +23,14 @@ from gan_cli import checkpoint
 from gan_cli.sweep.intervals import mean_interval
 
 
-def run_row(run_dir: Path) -> dict[str, Any]:
+def run_row(run: Path) -> dict[str, Any]:
     """Seed, epoch, minutes (from the scored checkpoint), and the eval.json metrics of one scored run."""
-    evaluation = json.loads((run_dir / "eval.json").read_text())
+    evaluation = json.loads((run if run.is_file() else run / "eval.json").read_text())
     metrics = evaluation["metrics"]
     scored = checkpoint.load(Path(evaluation["checkpoint"]))
     schedule = scored.get("schedule", {})
     return {
-        "run": run_dir.name,
+        "run": f"{run.parent.name}/{run.name}" if run.is_file() else run.name,
         "seed": int(scored["config"]["seed"]),
         "split": evaluation["split"],
         "epoch": round(float(scored["epoch"]), 1),
@@ -73,7 +74,7 @@ def table(rows: list[dict[str, Any]], summary: dict[str, dict[str, Any]]) -> str
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("runs", nargs="+", type=Path, help="run directories scored by gan eval")
+    ap.add_argument("runs", nargs="+", type=Path, help="run directories scored by gan eval, or the JSON files it wrote")
     ap.add_argument("--json", type=Path, help="write the rows and the intervals here")
     args = ap.parse_args()
     rows = sorted((run_row(p) for p in args.runs), key=lambda r: r["seed"])
