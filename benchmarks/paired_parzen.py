@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,14 @@ from gan_cli.evaluate.images import parzen_split
 from gan_cli.sample import load_models
 from gan_cli.sweep.intervals import mean_interval
 
+sys.path.insert(0, str(Path(__file__).parent))
+from seeds_table import evaluation_of  # noqa: E402
 
-def scored_log_likelihoods(run: Path) -> tuple[torch.Tensor, dict[str, Any]]:
+
+def scored_log_likelihoods(run: Path) -> tuple[torch.Tensor, str, dict[str, Any]]:
     """Per-image Parzen log-likelihoods (nats) of the checkpoint that RUN's evaluation scored, on the
-    images it scored, and the evaluation (RUN/eval.json, or RUN itself when it is a file)."""
-    evaluation = json.loads((run if run.is_file() else run / "eval.json").read_text(encoding="utf-8"))
+    images it scored; RUN's label and its evaluation (RUN/eval.json, or RUN itself when a file)."""
+    name, evaluation = evaluation_of(run)
     scored = evaluation["metrics"]["parzen_ll"]
     loaded = load_models(Path(evaluation["checkpoint"]), torch.device("cpu"), weights=evaluation["weights"])
     ds = data.load(loaded.cfg)
@@ -46,17 +50,12 @@ def scored_log_likelihoods(run: Path) -> tuple[torch.Tensor, dict[str, Any]]:
     ll = parzen.log_likelihoods(images, centres, [scored["sigma"]])[0].double()
     if abs(float(ll.mean()) - scored["value"]) > 1e-9:
         raise SystemExit(f"{run}: the kernels drawn again score {float(ll.mean())}, eval.json says {scored['value']}")
-    return ll, evaluation
-
-
-def label(run: Path) -> str:
-    """The run directory's name, or RUN_DIR/FILE for an evaluation written elsewhere."""
-    return f"{run.parent.name}/{run.name}" if run.is_file() else run.name
+    return ll, name, evaluation
 
 
 def paired(run_a: Path, run_b: Path) -> dict[str, Any]:
     """Both means and the paired difference B - A with its s.e. over the images both scored."""
-    (a, eval_a), (b, eval_b) = (scored_log_likelihoods(run) for run in (run_a, run_b))
+    (a, name_a, eval_a), (b, name_b, eval_b) = (scored_log_likelihoods(run) for run in (run_a, run_b))
     if eval_a["split"] != eval_b["split"] or len(a) != len(b):
         raise SystemExit(
             f"{run_a} scored {len(a):,} {eval_a['split']} images, {run_b} {len(b):,} {eval_b['split']} "
@@ -65,8 +64,8 @@ def paired(run_a: Path, run_b: Path) -> dict[str, Any]:
     d = b - a
     result = {
         "split": eval_a["split"],
-        "a": {"run": label(run_a), "step": eval_a["step"], "parzen": float(a.mean())},
-        "b": {"run": label(run_b), "step": eval_b["step"], "parzen": float(b.mean())},
+        "a": {"run": name_a, "step": eval_a["step"], "parzen": float(a.mean())},
+        "b": {"run": name_b, "step": eval_b["step"], "parzen": float(b.mean())},
         "difference": {"mean": float(d.mean()), "se": float(d.std() / math.sqrt(len(d))), "n": len(d)},
     }
     print(

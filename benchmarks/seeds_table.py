@@ -23,14 +23,22 @@ from gan_cli import checkpoint
 from gan_cli.sweep.intervals import mean_interval
 
 
+def evaluation_of(run: Path) -> tuple[str, dict[str, Any]]:
+    """(a label, the evaluation) of RUN: a run directory and its eval.json, or a file gan eval --json
+    wrote, labelled RUN_DIR/FILE."""
+    if run.is_file():
+        return f"{run.parent.name}/{run.name}", json.loads(run.read_text(encoding="utf-8"))
+    return run.name, json.loads((run / "eval.json").read_text(encoding="utf-8"))
+
+
 def run_row(run: Path) -> dict[str, Any]:
     """Seed, epoch, minutes (from the scored checkpoint), and the eval.json metrics of one scored run."""
-    evaluation = json.loads((run if run.is_file() else run / "eval.json").read_text())
+    name, evaluation = evaluation_of(run)
     metrics = evaluation["metrics"]
     scored = checkpoint.load(Path(evaluation["checkpoint"]))
     schedule = scored.get("schedule", {})
     return {
-        "run": f"{run.parent.name}/{run.name}" if run.is_file() else run.name,
+        "run": name,
         "seed": int(scored["config"]["seed"]),
         "split": evaluation["split"],
         "epoch": round(float(scored["epoch"]), 1),
