@@ -180,14 +180,12 @@ def test_gan_eval_uses_the_shipped_network_and_an_unseen_calibration(tmp_path: P
     ds = data.load(loaded.cfg)
     cal_split, real = feature_calibration.calibration_images(ds, "test", 300, 0)
     assert cal_split == "valid" and len(real) == len(ds.valid) == 200
-    low, high = ds.value_range or (0.0, 1.0)
-    to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
     net = feature_cache.reference_net(loaded.cfg)
-    again = score_images(net, to01(ds.test), to01(ds.test), to01(real), "test", loaded.cfg.eval, 0)
+    again = score_images(net, ds.to_unit(ds.test), ds.to_unit(ds.test), ds.to_unit(real), "test", loaded.cfg.eval, 0)
     for name in ("fid", "kid", "density"):
         for key in ("value", "stderr"):
             assert again[name]["calibration"][key] == m[name]["calibration"][key], (name, key)
-    in_file_order = score_images(net, to01(ds.test), to01(ds.test), to01(ds.valid), "test", loaded.cfg.eval, 0)
+    in_file_order = score_images(net, ds.to_unit(ds.test), ds.to_unit(ds.test), ds.to_unit(ds.valid), "test", loaded.cfg.eval, 0)
     assert in_file_order["fid"]["calibration"]["value"] == pytest.approx(m["fid"]["calibration"]["value"], rel=1e-9)
     assert in_file_order["kid"]["calibration"]["value"] != m["kid"]["calibration"]["value"], "KID's subsets follow the order"
 

@@ -30,6 +30,12 @@ class Dataset:
     def is_image(self) -> bool:
         return self.image_shape is not None
 
+    def to_unit(self, x: torch.Tensor) -> torch.Tensor:
+        """Images `x` of this dataset's pixel range (value_range; [0, 1] when none) scaled to [0, 1],
+        as float32: what the feature networks read."""
+        low, high = self.value_range or (0.0, 1.0)
+        return (x.float() - low) / (high - low)
+
     def split(self, name: str) -> torch.Tensor:
         if name == "train":
             return self.train

@@ -71,9 +71,17 @@ def _labelled(
     loaded: Loaded, ds: data.Dataset, held: torch.Tensor, n: int, split: str, seed: int, console: Console
 ) -> dict[str, Any]:
     net = feature_cache.ensure(loaded.cfg, ds, console)
-    low, high = ds.value_range or (0.0, 1.0)
-    to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
     cal_split, real_part = feature_calibration.calibration_images(ds, split, n, seed)
     pair = feature_calibration.calibration_pair(loaded.cfg, net, cal_split, len(real_part), split, len(held))
     fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), loaded.device)
-    return score_images(net, to01(fake), to01(held), to01(real_part), split, loaded.cfg.eval, seed, loaded.device, pair)
+    return score_images(
+        net,
+        ds.to_unit(fake),
+        ds.to_unit(held),
+        ds.to_unit(real_part),
+        split,
+        loaded.cfg.eval,
+        seed,
+        loaded.device,
+        pair,
+    )

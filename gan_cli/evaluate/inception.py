@@ -95,8 +95,7 @@ def inception_metrics(
             soft_wrap=True,
         )
         return {}
-    low, high = ds.value_range or (0.0, 1.0)
-    to01 = lambda x: (x.float().cpu() - low) / (high - low)  # noqa: E731
+    to01 = lambda x: ds.to_unit(x.cpu())  # noqa: E731
     gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_INCEPTION_TRAIN))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(n, len(ds.train))]]
     fake = generate(loaded.G, loaded.cfg, n, seeds.derive(seed, seeds.EVAL_INCEPTION_NOISE), loaded.device)

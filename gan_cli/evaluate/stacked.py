@@ -82,8 +82,6 @@ def stacked_metrics(
     cfg, ev, dev = loaded.cfg, loaded.cfg.eval, loaded.device
     labels = data.load_labels(cfg)
     net = stacked_net(cfg, labels["train"], console)
-    low, high = ds.value_range or (0.0, 1.0)
-    to01 = lambda x: (x.float() - low) / (high - low)  # noqa: E731
     s = ev.stacked.generated_samples
     gen = torch.Generator().manual_seed(seeds.derive(seed, seeds.EVAL_FEATURES_TRAIN))
     train_part = ds.train[torch.randperm(len(ds.train), generator=gen)[: min(s, len(ds.train))]]
@@ -92,7 +90,7 @@ def stacked_metrics(
     real_part = pool[torch.randperm(len(pool), generator=gen)[: min(n, len(pool))]]
     fake = generate(loaded.G, cfg, max(n, s), seeds.derive(seed, seeds.EVAL_FEATURES_NOISE), dev)
     fake_fl, held_fl, train_fl, real_fl = (
-        extract(net.model, to01(x), device=dev) for x in (fake, held, train_part, real_part)
+        extract(net.model, ds.to_unit(x), device=dev) for x in (fake, held, train_part, real_part)
     )
     first = lambda f, k: (f[0][:k], f[1][:k])  # noqa: E731
     pair = feature_calibration.calibration_pair(cfg, net, cal_split, len(real_part), split, len(held))
