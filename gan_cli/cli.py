@@ -14,12 +14,54 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from gan_cli import __version__
 from gan_cli.config import check_seed
 from gan_cli.errors import GanError, Stopped
 
+# The exception classes of the click that typer runs on: recent typers carry their own copy
+# (typer._click), older ones use click itself; typer.BadParameter is defined in that module.
+_click_errors: Any = sys.modules[typer.BadParameter.__module__]
+
+
+class _UsageError(_click_errors.ClickException):
+    """A usage error said in one line `error: ...` on stderr, exit 1."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        err.print(f"error: {self.message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _one_line(exc: Exception) -> Exception:
+    if isinstance(exc, getattr(_click_errors, "NoArgsIsHelpError", ())):
+        return exc  # `gan` alone: the help
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "gan"
+    return _UsageError(f"{exc.format_message().rstrip('.')}; see {where} --help")  # type: ignore[attr-defined]
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """Click's own usage errors (an unknown command or option, a value outside an option's range, a
+    missing argument) end like every other user error: one line and exit 1, where click would print
+    a usage block and exit 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except _click_errors.UsageError as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _click_errors.UsageError as exc:
+            raise _one_line(exc) from None
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     add_completion=False,
     rich_markup_mode=None,  # plain help: rich help labels flags '<bool>' as if they took a value
     no_args_is_help=True,

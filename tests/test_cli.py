@@ -20,7 +20,7 @@ runner = CliRunner()
 
 
 def gan(*args: str):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False, prog_name="gan")
 
 
 def test_user_errors_exit_1_without_traceback_or_run_dir(tmp_path: Path) -> None:
@@ -83,6 +83,34 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sample_and_eval_integer_extremes_are_one_message(finished: Path, args: tuple[str, ...], phrase: str) -> None:
     message = one_clean_error(gan(args[0], "--ckpt", finished, *args[1:]))
     assert phrase in message
+
+
+@pytest.mark.parametrize(
+    "args, phrases",
+    [
+        (("bogus",), ("No such command 'bogus'", "see gan --help")),
+        (("sample", "--bogus"), ("No such option: --bogus", "see gan sample --help")),
+        (("sample", "-n", "-3"), ("'-n'", "see gan sample --help")),
+        (("sample", "--cols", "1"), ("'--cols'", "see gan sample --help")),
+        (("train", "--nproc", "0", "c.yaml"), ("'--nproc'", "see gan train --help")),
+        (("sample",), ("Missing option '--ckpt'", "see gan sample --help")),
+        (("eval",), ("'--ckpt'", "see gan eval --help")),
+        (("eval", "--seed", "many"), ("'--seed'", "see gan eval --help")),
+        (("plot", "curves"), ("Missing argument", "see gan plot curves --help")),
+        (("plot", "nothing"), ("No such command 'nothing'", "see gan plot --help")),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_1_like_every_user_error(args: tuple[str, ...], phrases: tuple[str, ...]) -> None:
+    """Click's own parse errors (unknown command or option, a value outside an option's range, a
+    missing option) keep the contract's exit 1 and one line, not click's usage block and exit 2."""
+    message = one_clean_error(gan(*args))
+    assert all(phrase in message for phrase in phrases), message
+    assert "Usage:" not in message
+
+
+def test_gan_alone_prints_the_help() -> None:
+    result = gan()
+    assert "Usage: gan" in result.output and "train" in result.output and "error:" not in result.output
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
