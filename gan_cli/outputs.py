@@ -11,12 +11,12 @@ replaces the directory entry and never writes into an existing file or link.
 from __future__ import annotations
 
 import os
-import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import special_reason
 from gan_cli.run_dir import TRAINING_ONLY_FILES, RunDir
 
 
@@ -40,29 +40,6 @@ def protected_reason(path: Path) -> str | None:
     if resolved.name in TRAINING_ONLY_FILES and _is_run_dir(parent):
         return f"it is the run's own {resolved.name} (in {parent})"
     return None
-
-
-def special_reason(path: Path) -> str | None:
-    """What `path` is when it is there and not a regular file (a link, a FIFO, a device, ...): no
-    writer of this tool replaces such an entry; None when it is absent or a regular file."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"it cannot be examined ({exc.strerror or exc})"
-    kinds = (
-        (stat.S_ISLNK, "a symbolic link"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a directory"),
-    )
-    for test, what in kinds:
-        if test(mode):
-            return f"it is {what}"
-    return None if stat.S_ISREG(mode) else "it is not a regular file"
 
 
 def check_regular(path: Path, what: str) -> None:

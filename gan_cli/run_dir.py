@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import special_reason
 
 STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
 TEMP_SUFFIX = ".tmp"  # atomic writes' temp files: .NAME.XXXX.tmp, never matched as checkpoints
@@ -219,17 +220,26 @@ def of_checkpoint(ckpt_path: Path) -> RunDir:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or a run directory (then its checkpoints/last.pt)."""
+    """A checkpoint file, or a run directory (then its checkpoints/last.pt); GanError when that is
+    missing or not a regular file (a FIFO would block the read forever)."""
     p = Path(path).expanduser()
     if p.is_dir():
         run = RunDir(p)
-        if run.last.is_file():
-            return run.last
-        if (p / "last.pt").is_file():  # the checkpoints folder itself
-            return p / "last.pt"
+        for candidate in (run.last, p / "last.pt"):  # a run directory, or its checkpoints folder
+            if os.path.lexists(candidate):
+                return _checkpoint_file(candidate)
         raise GanError(f"{p} has no checkpoints/last.pt: is it a run directory of a run that saved a checkpoint?")
-    if not p.exists():
+    if not os.path.lexists(p):
         raise GanError(f"checkpoint not found: {p}")
+    return _checkpoint_file(p)
+
+
+def _checkpoint_file(p: Path) -> Path:
+    if not p.exists():
+        raise GanError(f"checkpoint not found: {p} (a link to a missing file)")
+    reason = special_reason(p, follow_links=True)
+    if reason is not None:
+        raise GanError(f"{p} is not a checkpoint file: {reason}")
     return p
 
 

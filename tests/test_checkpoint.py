@@ -130,6 +130,24 @@ def test_temp_files_are_never_taken_for_checkpoints(tmp_path: Path, good_run: Pa
     assert sorted(p.name for p in RunDir(run).remove_stale_temps()) == [".last.pt.abc123.tmp", ".step_0000009.pt.link"]
 
 
+@pytest.mark.parametrize("command", ["sample", "eval", "resume"])
+def test_a_fifo_or_a_dangling_link_for_a_checkpoint_is_one_message_not_a_hang(tmp_path: Path, good_run: Path, command: str) -> None:
+    """Opening a FIFO for reading waits for a writer forever: the kind of entry is named instead."""
+    run = tmp_path / "run"
+    shutil.copytree(good_run, run)
+    last = run / "checkpoints" / "last.pt"
+    last.unlink()
+    os.mkfifo(last)
+    args = ("train", "--resume", run) if command == "resume" else (command, "--ckpt", run)
+    before = sorted(p.name for p in run.rglob("*"))
+    assert "last.pt is not a checkpoint file: it is a FIFO (named pipe)" in one_clean_error(gan(*args))
+    assert sorted(p.name for p in run.rglob("*")) == before
+    if command != "resume":
+        assert "it is a FIFO" in one_clean_error(gan(command, "--ckpt", last))
+        (tmp_path / "gone.pt").symlink_to(tmp_path / "missing.pt")
+        assert "a link to a missing file" in one_clean_error(gan(command, "--ckpt", tmp_path / "gone.pt"))
+
+
 # ---------------------------------------------------------------- hostile inputs: disk full, unwritable directories
 
 

@@ -292,6 +292,15 @@ def test_a_run_name_cannot_leave_runs(tmp_path: Path, name: str, monkeypatch: py
     assert not (tmp_path / "runs").exists() and not (tmp_path.parent / "escape").exists()
 
 
+def test_a_config_that_is_a_fifo_or_a_device_is_named_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a FIFO would wait for a writer forever and /dev/zero never ends: refused by kind."""
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "c.yaml")
+    assert "c.yaml is not a YAML file: it is a FIFO (named pipe)" in refused(gan("train", tmp_path / "c.yaml"))
+    assert "it is a character device" in refused(gan("train", "/dev/zero"))
+    assert not (tmp_path / "runs").exists()
+
+
 # ---------------------------------------------------------------- fuzz: any text, document or override loads or fails cleanly
 
 

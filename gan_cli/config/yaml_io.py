@@ -10,6 +10,7 @@ import yaml
 
 from gan_cli.config.schema import Config
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import special_reason
 
 MAX_EXPANDED_NODES = 100_000
 """Most values a YAML document may hold once its aliases are expanded: a config or sweep file has
@@ -92,8 +93,9 @@ def read_yaml(path: str | Path) -> Any:
         raise GanError(f"{p} is a directory, not a YAML file (to continue a run: gan train --resume {p})")
     if not p.exists():
         raise GanError(f"config file not found: {p}")
-    if not p.is_file():
-        raise GanError(f"{p} is not a regular file (a pipe or a device?): give a YAML file")
+    reason = special_reason(p, follow_links=True)
+    if reason is not None:
+        raise GanError(f"{p} is not a YAML file: {reason}")
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
