@@ -25,6 +25,7 @@ PACKAGE = REPO / "gan_cli"
 ROOT_MODULES: dict[str, int] = {
     "gan_cli": 0,  # the version
     "gan_cli.errors": 0,  # GanError and Stopped, imported by everything
+    "gan_cli.file_kinds": 0,  # what a path is when not a regular file, for the config loader and every part
     "gan_cli.cli": 7,  # the command line: Typer declarations
     "gan_cli.__main__": 7,
 }
