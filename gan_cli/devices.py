@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterator
 
@@ -61,13 +62,41 @@ def out_of_memory(exc: BaseException) -> str | None:
     if m is None:
         return "memory"
     size = m.group(1)
-    if size.endswith(" bytes"):
-        n = float(size.split()[0])
-        for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-            if n < 1000 or unit == "PB":
-                return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-            n /= 1000
-    return size
+    return human_bytes(float(size.split()[0])) if size.endswith(" bytes") else size
+
+
+def human_bytes(n: float) -> str:
+    """'31.4 GB' (powers of 1000), or '512 bytes'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def available_memory() -> int | None:
+    """Bytes of host memory a new allocation can have now (Linux: MemAvailable, which counts the
+    page cache the kernel would give back); None where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_host_memory(needed: int, what: str) -> None:
+    """GanError before the work starts when `needed` bytes exceed the host memory available now:
+    an allocation that large would not fail cleanly but push the machine into swap or wake the
+    kernel's OOM killer (SIGKILL: no message, no cleanup). `what` names the option to lower."""
+    free = available_memory()
+    if free is not None and needed > free:
+        raise GanError(f"{what}: needs about {human_bytes(needed)} of memory and {human_bytes(free)} is available")
 
 
 @contextlib.contextmanager

@@ -11,10 +11,12 @@ replaces the directory entry and never writes into an existing file or link.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from gan_cli.devices import human_bytes
 from gan_cli.errors import GanError
 from gan_cli.file_kinds import special_reason
 from gan_cli.run_dir import TRAINING_ONLY_FILES, RunDir
@@ -82,6 +84,23 @@ def check_writable(directory: Path, option: str) -> None:
     """A GanError naming `option` when files cannot be created in `directory` (read-only, not ours)."""
     if not os.access(directory, os.W_OK | os.X_OK):
         raise GanError(f"{option}: cannot write in {directory} (permission denied or read-only); choose another place")
+
+
+def check_free_space(path: Path, nbytes: int, option: str) -> None:
+    """GanError naming `option` when the disk that will hold `path` has less than `nbytes` free:
+    checked before the work, where a full disk would otherwise end it at the last write."""
+    folder = Path(path).expanduser().absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if nbytes > free:
+        raise GanError(
+            f"{option} {path}: needs about {human_bytes(nbytes)} and its disk has {human_bytes(free)} free; "
+            f"write fewer samples or choose another disk"
+        )
 
 
 def write_atomic(path: Path, write: Callable[[Path], object], option: str) -> Path:

@@ -5,6 +5,7 @@ Pictures of samples are drawn above this module, in gan_cli.figures (figures.sam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ def load_models(path: str | Path, device: torch.device, weights: str | None = No
     except GanError as exc:
         raise GanError(f"{ckpt['path']}: the checkpoint's config is not valid for this gan-cli: {exc}") from None
     info = ckpt.get("data_info") or {}
-    dim = info.get("dim") or _output_dim(ckpt["generator"])
+    dim = info.get("dim") or output_dim(ckpt["generator"])
     chosen = weights or ("ema" if "ema" in ckpt else "raw")
     g_state = _ema_weights(ckpt) if chosen == "ema" else ckpt["generator"]
     g, d = models.build(cfg, dim)
@@ -83,7 +84,7 @@ def _ema_weights(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     return state
 
 
-def _output_dim(state: dict[str, torch.Tensor]) -> int:
+def output_dim(state: dict[str, torch.Tensor]) -> int:
     bias = state.get("out.bias")
     if bias is None:
         raise GanError("the checkpoint's generator has no output layer (out.bias)")
@@ -91,17 +92,24 @@ def _output_dim(state: dict[str, torch.Tensor]) -> int:
 
 
 @torch.no_grad()
-def generate(
+def generated_batches(
     G: models.Generator, cfg: Config, n: int, seed: int, device: torch.device, batch: int = 10_000
-) -> torch.Tensor:
-    """n samples G(z), z from the config's prior drawn from a generator seeded by `seed` (CPU)."""
+) -> Iterator[torch.Tensor]:
+    """n samples G(z) in batches (float32, CPU), z from the config's prior drawn from a generator
+    seeded by `seed` (CPU): the same seed gives the same samples whatever is done with them."""
     gen = torch.Generator().manual_seed(seed)
     c = cfg.noise
-    out = []
     with models.eval_mode(G):
         for start in range(0, n, batch):
             z = models.sample_noise(min(batch, n - start), c.dim, c.prior, c.scale, torch.device("cpu"), gen).to(device)
-            out.append(G(z).float().cpu())
+            yield G(z).float().cpu()
+
+
+def generate(
+    G: models.Generator, cfg: Config, n: int, seed: int, device: torch.device, batch: int = 10_000
+) -> torch.Tensor:
+    """n samples G(z) in one tensor (see generated_batches)."""
+    out = list(generated_batches(G, cfg, n, seed, device, batch))
     return torch.cat(out) if out else torch.empty(0, cfg.noise.dim)
 
 
@@ -119,12 +127,25 @@ def d_probability(D: models.Discriminator, device: torch.device):
     return f
 
 
-def save_raw(samples: torch.Tensor, path: Path) -> None:
-    """Write samples as raw rows by the extension of `path`: .npy or .pt."""
+def save_raw(loaded: Loaded, n: int, seed: int, path: Path) -> None:
+    """Write n samples of the loaded G as raw rows, by the extension of `path`: .npy streamed to the
+    file batch by batch (memory stays at one batch whatever n is), .pt as one tensor."""
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".pt"):
         raise GanError(f"--out {path}: use a .npy or .pt file for raw samples")
+    dim = output_dim(loaded.ckpt["generator"])
+    batches = generated_batches(loaded.G, loaded.cfg, n, seed, loaded.device)
+
+    def stream(tmp: Path) -> None:
+        rows = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, dim))
+        start = 0
+        for batch in batches:
+            rows[start : start + len(batch)] = batch.numpy()
+            start += len(batch)
+        rows.flush()
+        del rows
+
     if suffix == ".npy":
-        outputs.write_atomic(path, lambda tmp: np.save(tmp, samples.numpy()), "--out")
+        outputs.write_atomic(path, stream, "--out")
     else:
-        outputs.write_atomic(path, lambda tmp: torch.save(samples, tmp), "--out")
+        outputs.write_atomic(path, lambda tmp: torch.save(torch.cat(list(batches)), tmp), "--out")

@@ -279,3 +279,13 @@ def test_an_evaluation_says_what_it_is_doing(run: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     said = [line for line in result.stderr.splitlines() if line.startswith("gan eval: ")]
     assert any("fresh-critic JSD bound" in line for line in said) and all("elapsed" in line for line in said)
+
+
+def test_samples_past_the_memory_available_are_refused_before_the_work(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """10,000,000 MNIST samples are 31 GB of rows: refused by name, where the allocation would
+    otherwise swap or wake the OOM killer (no message at all)."""
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 1_000_000)
+    monkeypatch.setattr("gan_cli.commands.eval.evaluate", lambda *a, **k: pytest.fail("evaluated"))
+    message = one_clean_error(gan("eval", "--ckpt", run, "--num-samples", "1000000", "--json", tmp_path / "e.json"))
+    assert "--num-samples 1,000,000 (eval.generated_samples): needs about" in message and "1.0 MB is available" in message
+    assert not (tmp_path / "e.json").exists()

@@ -68,6 +68,50 @@ def test_out_of_memory_in_sample_is_one_line_naming_the_option(tmp_path: Path, m
     def too_big(*args: object, **kwargs: object) -> None:
         raise RuntimeError(ALLOCATOR)
 
-    monkeypatch.setattr("gan_cli.commands.sample.generate", too_big)
+    monkeypatch.setattr("gan_cli.sample.generated_batches", too_big)
     message = one_clean_error(gan("sample", "--ckpt", run, "-n", "10000000", "--out", tmp_path / "s.npy"))
     assert "-n 10,000,000" in message and "31.4 GB" in message
+
+
+# ---- hostile inputs: outputs larger than the machine
+
+
+def test_npy_rows_are_streamed_and_equal_the_samples_in_memory(tmp_path: Path) -> None:
+    """.npy is written batch by batch into the file (memory one batch whatever -n is); the rows are
+    those generate() returns, across batch boundaries."""
+    from gan_cli.sample import generate, load_models
+
+    run = trained_run(tmp_path)
+    assert gan("sample", "--ckpt", run, "-n", "25001", "--seed", "4", "--out", tmp_path / "s.npy").exit_code == 0
+    loaded = load_models(run, torch.device("cpu"))
+    expected = generate(loaded.G, loaded.cfg, 25001, 4, torch.device("cpu")).numpy()
+    assert np.array_equal(np.load(tmp_path / "s.npy"), expected)
+
+
+def test_too_large_for_the_disk_or_the_memory_is_refused_before_drawing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as shutil_mod
+
+    run = trained_run(tmp_path)
+    monkeypatch.setattr("gan_cli.sample.generated_batches", lambda *a, **k: pytest.fail("drew samples"))
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 1_000_000)
+    message = one_clean_error(gan("sample", "--ckpt", run, "-n", "1000000", "--out", tmp_path / "s.pt"))
+    assert "-n 1,000,000 to a .pt file" in message and "1.0 MB is available" in message
+    real = shutil_mod.disk_usage(tmp_path)
+    monkeypatch.setattr("gan_cli.outputs.shutil.disk_usage", lambda p: real._replace(free=1_000_000))
+    message = one_clean_error(gan("sample", "--ckpt", run, "-n", "1000000", "--out", tmp_path / "s.npy"))
+    assert "needs about 4.0 MB and its disk has 1.0 MB free" in message
+    assert not list(tmp_path.glob("s.*")) and not list(tmp_path.glob(".s*"))
+
+
+def test_a_picture_past_its_limits_is_refused_before_drawing(tmp_path: Path) -> None:
+    from gan_cli.figures.samples import MAX_PICTURE_PIXELS, check_picture_size, picture_pixels
+
+    run = trained_run(tmp_path)
+    message = one_clean_error(gan("sample", "--ckpt", run, "-n", "1000001", "--out", tmp_path / "p.png"))
+    assert "at most 1,000,000 samples" in message and not (tmp_path / "p.png").exists()
+    digits = {"image_shape": [1, 28, 28]}
+    check_picture_size(10_000, digits, "-n")
+    with pytest.raises(GanError, match="-n 10,000,000: a picture of that many images"):
+        check_picture_size(10_000_000, digits, "-n")
+    # 100 MNIST digits: a 10 x 10 grid of 28-pixel images with 2-pixel gaps, upscaled 2x
+    assert picture_pixels(100, (1, 28, 28)) == (10 * 30 + 2) ** 2 * 4 < MAX_PICTURE_PIXELS

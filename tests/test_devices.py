@@ -36,3 +36,18 @@ def test_explicit_devices() -> None:
 def test_absent_device_is_a_clear_error(name: str, kw: dict, message: str) -> None:
     with pytest.raises(GanError, match=message):
         devices.select(name, **kw)
+
+
+def test_sizes_and_host_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli import devices
+    from gan_cli.errors import GanError
+
+    assert devices.human_bytes(512) == "512 bytes" and devices.human_bytes(31_360_000_000) == "31.4 GB"
+    free = devices.available_memory()
+    assert free is None or free > 0
+    monkeypatch.setattr(devices, "available_memory", lambda: 2_000_000_000)
+    devices.check_host_memory(1_000_000_000, "-n 5")
+    with pytest.raises(GanError, match=r"-n 5: needs about 3.0 GB of memory and 2.0 GB is available"):
+        devices.check_host_memory(3_000_000_000, "-n 5")
+    monkeypatch.setattr(devices, "available_memory", lambda: None)
+    devices.check_host_memory(10**18, "-n 5")  # unknown: not refused

@@ -30,7 +30,7 @@ from gan_cli.evaluate.measure import evaluate, load_for_eval
 from gan_cli.evaluate.report import format_value, headline, print_report, steps_table, write_json
 from gan_cli.run_dir import RunDir
 from gan_cli.runlog import json_safe
-from gan_cli.sample import Loaded
+from gan_cli.sample import Loaded, output_dim
 from gan_cli.training import tensorboard
 from gan_cli.training.console import clock, now
 
@@ -175,10 +175,16 @@ def evaluate_one(
     out = options.json_path or run.eval_json
     figure = out.with_name(out.stem + "_density.png")
     _check_destination(out, figure)  # fail before the work, not after it
+    settings = _settings(options, loaded.cfg.eval)
+    n = settings[1]
+    devices.check_host_memory(
+        n * output_dim(loaded.ckpt["generator"]) * 4,  # G's samples as float32 rows, at the least
+        f"--num-samples {n:,} (eval.generated_samples)",
+    )
     with run.writer("outputs", "gan eval") if _writing_into(run, out) else contextlib.nullcontext():
         result = evaluate(
             loaded,
-            *_settings(options, loaded.cfg.eval),
+            *settings,
             functools.partial(_density_picture, figure),
             _progress(console),
         )

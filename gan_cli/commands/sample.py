@@ -10,8 +10,8 @@ from pathlib import Path
 from gan_cli import devices, outputs, run_dir
 from gan_cli.errors import GanError, Stopped
 from gan_cli.figures.paper_grids import save_interpolation_figure, save_nearest_figure
-from gan_cli.figures.samples import draw
-from gan_cli.sample import generate, load_models, save_raw
+from gan_cli.figures.samples import check_picture_size, draw
+from gan_cli.sample import Loaded, generate, load_models, output_dim, save_raw
 
 MAX_SAMPLES = 10_000_000
 """Most samples one command draws (about 31 GB of MNIST rows in float32): far beyond any protocol's need."""
@@ -44,6 +44,19 @@ def check_count(n: int, option: str) -> None:
         raise GanError(f"{option} {n}: must be between 1 and {MAX_SAMPLES:,}")
 
 
+def _check_size(loaded: Loaded, n: int, out: Path) -> None:
+    """Refuse, before any sample is drawn, an output the machine cannot hold: a picture past
+    figures.samples' limits, rows past the disk's free space (.npy is streamed to the file) or,
+    for .pt (one tensor), past the memory available."""
+    if out.suffix.lower() == ".png":
+        check_picture_size(n, loaded.data_info, "-n")
+        return
+    nbytes = n * output_dim(loaded.ckpt["generator"]) * 4  # float32 rows
+    outputs.check_free_space(out, nbytes, "--out")
+    if out.suffix.lower() == ".pt":
+        devices.check_host_memory(2 * nbytes, f"-n {n:,} to a .pt file (one tensor, built in memory; .npy is streamed)")
+
+
 def sample_command(options: SampleOptions) -> str:
     """Write the samples or the figure; the line to print."""
     check_count(options.n, "-n")
@@ -70,6 +83,7 @@ def sample_command(options: SampleOptions) -> str:
             )
         )
     outputs.check_output(out, "--out")
+    _check_size(loaded, options.n, out)
     try:
         with (
             run.writer("outputs", "gan sample") if options.out is None else contextlib.nullcontext(),
@@ -89,21 +103,21 @@ def sample_command(options: SampleOptions) -> str:
                     loaded.G, loaded.cfg, loaded.data_info, options.n, options.cols or 10, options.seed, device, out
                 )
                 return f"wrote {out}"
+            if out.suffix.lower() != ".png":
+                save_raw(loaded, options.n, options.seed, out)
+                return f"wrote {options.n} samples to {out}"
             samples = generate(loaded.G, loaded.cfg, options.n, options.seed, device)
-            if out.suffix.lower() == ".png":
-                draw(
-                    samples,
-                    loaded.data_info,
-                    out,
-                    target=loaded.target,
-                    D=loaded.D,
-                    device=device,
-                    title=f"step {step}, {options.n} samples, seed {options.seed}",
-                    G=loaded.G,
-                    noise=loaded.cfg.noise,
-                )
-            else:
-                save_raw(samples, out)
+            draw(
+                samples,
+                loaded.data_info,
+                out,
+                target=loaded.target,
+                D=loaded.D,
+                device=device,
+                title=f"step {step}, {options.n} samples, seed {options.seed}",
+                G=loaded.G,
+                noise=loaded.cfg.noise,
+            )
     except KeyboardInterrupt:
         raise Stopped(f"gan sample interrupted: {out} was not written", 130) from None
     return f"wrote {options.n} samples to {out}"

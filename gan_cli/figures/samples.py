@@ -50,6 +50,47 @@ def image_grid(
     return arr[:, :, 0] if c == 1 else arr
 
 
+MAX_PICTURE_PIXELS = 100_000_000
+"""The largest sample picture, in pixels: 100 megapixels (about 16,000 MNIST digits at 2x); more
+is not a picture anyone reads, and its grid alone would need gigabytes."""
+MAX_PLOTTED_POINTS = 1_000_000
+"""The most samples one scatter or density picture draws."""
+
+
+def grid_scale(shape: tuple[int, ...]) -> int:
+    """The nearest-neighbour upscale of a grid's images: about 32 pixels per image side at least."""
+    return max(1, math.ceil(32 / max(shape[1], 1)))
+
+
+def picture_pixels(n: int, shape: tuple[int, ...], pad: int = 2) -> int:
+    """Pixels of the PNG grid of n images of `shape` (C, H, W) as save_image_grid draws it."""
+    nrow = max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / nrow)
+    scale = grid_scale(shape)
+    return (rows * (shape[1] + pad) + pad) * (nrow * (shape[2] + pad) + pad) * scale * scale
+
+
+def check_picture_size(n: int, info: dict[str, Any], option: str) -> None:
+    """GanError naming `option` when a picture of n samples would pass MAX_PICTURE_PIXELS (images)
+    or MAX_PLOTTED_POINTS (points): checked before any sample is drawn."""
+    shape = info.get("image_shape")
+    if not shape:
+        if n > MAX_PLOTTED_POINTS:
+            raise GanError(
+                f"{option} {n:,}: a picture draws at most {MAX_PLOTTED_POINTS:,} samples; write more to a .npy file"
+            )
+        return
+    pixels = picture_pixels(n, tuple(shape))
+    if pixels > MAX_PICTURE_PIXELS:
+        most = n
+        while most > 1 and picture_pixels(most, tuple(shape)) > MAX_PICTURE_PIXELS:
+            most = most * 9 // 10
+        raise GanError(
+            f"{option} {n:,}: a picture of that many images would have {pixels:,} pixels (at most "
+            f"{MAX_PICTURE_PIXELS:,}, about {most:,} images); draw fewer, or write them to a .npy file"
+        )
+
+
 def save_image_grid(
     images: torch.Tensor,
     shape: tuple[int, ...],
@@ -62,7 +103,7 @@ def save_image_grid(
     arr = image_grid(images, shape, value_range, nrow)
     im = Image.fromarray(arr)
     if scale == 0:
-        scale = max(1, math.ceil(32 / max(shape[1], 1)))  # about 32 pixels per image side at least
+        scale = grid_scale(shape)
     if scale > 1:
         im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
     save_image(im, path)
