@@ -51,7 +51,7 @@ def image_grid(
 
 
 MAX_PICTURE_PIXELS = 100_000_000
-"""The largest sample picture, in pixels: 100 megapixels (about 16,000 MNIST digits at 2x); more
+"""The largest sample picture, in pixels: 100 megapixels (about 27,000 MNIST digits at 2x); more
 is not a picture anyone reads, and its grid alone would need gigabytes."""
 MAX_PLOTTED_POINTS = 1_000_000
 """The most samples one scatter or density picture draws."""
