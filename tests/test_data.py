@@ -238,6 +238,24 @@ def test_npz_of_the_wrong_shape_is_refused(tmp_path: Path, shape: tuple[int, ...
         _load_npz(tmp_path, x=np.zeros(shape))
 
 
+def test_an_npz_larger_than_the_memory_is_refused_from_its_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compressed npz of a few kilobytes can hold gigabytes of zeros: the header of 'x' gives its
+    size, checked against the memory available before a byte of it is read."""
+    path = tmp_path / "d.npz"
+    np.savez_compressed(path, x=np.zeros((100_000, 100), dtype=np.float32))
+    assert path.stat().st_size < 100_000
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 50_000_000)
+    read: list[str] = []
+    original = np.lib.format.read_array
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: read.append("x") or original(*a, **k))
+    with pytest.raises(GanError, match=r"data.path: array 'x' in .*d.npz \(10,000,000 values\) read as float32: needs about 80.0 MB of memory and 50.0 MB is available"):
+        data.load(_npz_config(path))
+    assert read == [], "the array was read before its size was checked"
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 500_000_000)
+    assert len(data.load(_npz_config(path)).train) > 0 and read == ["x"]
+
+
+
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage", b"\x93NUMPY not really", bytes(range(256)) * 8])
 def test_corrupt_npz_bytes_are_one_message(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "d.npz"
@@ -401,3 +419,21 @@ def test_an_image_folder_reads_regular_files_only(tmp_path: Path) -> None:
         env=child_env(), capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_an_image_folder_larger_than_the_memory_is_refused_from_the_headers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The images' sizes come from their headers before any is decoded: a folder of photos is easily
+    terabytes as float32, which would otherwise end with the OOM killer's SIGKILL."""
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("RGB", (100, 50)).save(folder / f"{i}.png")
+    decoded: list[int] = []
+    monkeypatch.setattr(Image.Image, "convert", lambda self, *a, **k: decoded.append(1) or self)
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 100_000)
+    cfg = config.from_dict(tiny_toy_config(data={"name": "folder", "path": str(folder)}, generator={"output_activation": "sigmoid"}))
+    with pytest.raises(GanError, match=r"data.path: the 3 images in .*images \(45,000 values\): needs about 450.0 KB of memory and 100.0 KB is available"):
+        data.load(cfg)
+    assert decoded == []

@@ -5,11 +5,14 @@ array `y`, or the sub-folder of each image (docs/own_data.md)."""
 
 from __future__ import annotations
 
+import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from gan_cli.config import DataConfig
+from gan_cli.devices import check_host_memory
 from gan_cli.errors import GanError
 
 
@@ -37,6 +40,21 @@ def load_digits() -> np.ndarray:
     return (images / 16.0).astype(np.float32)[:, None]
 
 
+def _check_expanded_size(path: Path, archive: zipfile.ZipFile) -> None:
+    """GanError when array `x`, read and made float32, needs more memory than the machine has now:
+    its header gives its shape before a byte of it is read, where a compressed file of a few
+    kilobytes can hold gigabytes of zeros (an allocation that large ends with the OOM killer's
+    SIGKILL, no message)."""
+    with archive.open("x.npy") as fh:
+        version = np.lib.format.read_magic(fh)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(fh)
+    count = math.prod(shape)
+    check_host_memory(
+        count * (dtype.itemsize + 4), f"data.path: array 'x' in {path} ({count:,} values) read as float32"
+    )
+
+
 def load_npz(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """The array `x` of data.path: shape (N, ...), N > 0, real numbers, every value finite; and its
     labels `y` (N integers) where the file has them."""
@@ -45,6 +63,8 @@ def load_npz(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
         raise GanError(f"data.path: npz file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as npz:
+            if "x" in npz.files:
+                _check_expanded_size(path, npz.zip)
             if "x" not in npz.files:
                 held = ", ".join(npz.files[:5]) or "no arrays"
                 raise GanError(
@@ -97,6 +117,7 @@ def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     )
     if not files:
         raise GanError(f"data.path: no .png/.jpg/.bmp/.gif images in {path}")
+    _check_folder_size(files, path)
     arrays = []
     for f in files:
         try:
@@ -121,6 +142,24 @@ def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
         index = {name: i for i, name in enumerate(sorted({c for c in classes if c is not None}))}
         labels = np.array([index[c] for c in classes if c is not None], dtype=np.int64)
     return stack.astype(np.float32) / 255.0, labels
+
+
+def _check_folder_size(files: list[Path], path: Path) -> None:
+    """GanError when the images, decoded and made float32, need more memory than the machine has
+    now: read from each file's header before any is decoded (a folder of photos is easily
+    terabytes as float32; an allocation that large ends with the OOM killer's SIGKILL, no message).
+    A file whose header cannot be read is reported when it is decoded."""
+    from PIL import Image
+
+    values = 0
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                values += im.size[0] * im.size[1] * (1 if im.mode in ("1", "L", "P") else 3)
+        except Exception:  # noqa: S112 - reported, with its reason, where the image is decoded
+            continue
+    # uint8 pixels, their stack, then float32 twice (the conversion and the scaling): 10 bytes a value
+    check_host_memory(10 * values, f"data.path: the {len(files):,} images in {path} ({values:,} values)")
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:
