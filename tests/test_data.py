@@ -91,6 +91,19 @@ def test_missing_mnist_says_where_to_put_the_files(tmp_path: Path) -> None:
         data.load(config.from_dict(raw))
 
 
+def test_an_idx_header_past_the_memory_is_refused_before_the_data_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzipped IDX file of a few megabytes can unpack to gigabytes: the declared size is checked
+    against the memory available, and no more than the declared bytes are read."""
+    images = np.arange(4 * 3 * 3).reshape(4, 3, 3)
+    p = write_idx(tmp_path / "x-idx3-ubyte", images, gz=True)
+    with gzip.open(p, "ab") as fh:
+        fh.write(bytes(5_000_000))  # trailing bytes past the declared 36
+    assert np.array_equal(data.read_idx(p), images)
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 100)
+    with pytest.raises(GanError, match=r"x-idx3-ubyte.gz: its header declares 36 values: needs about 180 bytes of memory and 100 bytes is available"):
+        data.read_idx(p)
+
+
 def test_corrupt_idx_is_a_clear_error(tmp_path: Path) -> None:
     p = write_idx(tmp_path / "x-idx3-ubyte", np.zeros((4, 3, 3)))
     p.write_bytes(p.read_bytes()[:-5])

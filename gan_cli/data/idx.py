@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from gan_cli.config import DataConfig
+from gan_cli.devices import check_host_memory
 from gan_cli.errors import GanError
 
 IDX_FILES = {
@@ -21,24 +22,31 @@ IDX_FILES = {
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (optionally gzipped) into a uint8 array of its declared shape."""
+    """Read an IDX file (optionally gzipped) into a uint8 array of its declared shape. The header is
+    read first and the declared size checked against the memory available, then only that many
+    bytes are read: a gzipped file of a few megabytes can unpack to gigabytes."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            data = fh.read()
+            magic = fh.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] != 0x08:
+                raise GanError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
+            dims = fh.read(4 * magic[3])
+            if len(dims) < 4 * magic[3]:
+                raise GanError(f"{path} is truncated (header)")
+            shape = struct.unpack(">" + "I" * magic[3], dims)
+            count = math.prod(shape)  # Python ints: a hostile header cannot overflow
+            stored = None if path.suffix == ".gz" else path.stat().st_size - 4 - 4 * magic[3]
+            if stored is not None and stored < count:
+                raise GanError(f"{path} is truncated: expected {count} bytes of data, found {stored}")
+            # the uint8 values, then float32 copies of them: 5 bytes a value
+            check_host_memory(5 * count, f"{path}: its header declares {count:,} values")
+            data = fh.read(count)
     except (OSError, EOFError, zlib.error) as exc:  # gzip reports corruption as any of these
         raise GanError(f"cannot read {path}: {exc or type(exc).__name__}") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
-        raise GanError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise GanError(f"{path} is truncated (header)")
-    shape = struct.unpack(">" + "I" * ndim, data[4:header])
-    count = math.prod(shape)  # Python ints: a hostile header cannot overflow
-    if len(data) - header < count:
-        raise GanError(f"{path} is truncated: expected {count} bytes of data, found {len(data) - header}")
-    return np.frombuffer(data, dtype=np.uint8, count=count, offset=header).reshape(shape)
+    if len(data) < count:
+        raise GanError(f"{path} is truncated: expected {count} bytes of data, found {len(data)}")
+    return np.frombuffer(data, dtype=np.uint8, count=count).reshape(shape)
 
 
 def find_idx(root: Path, folder: str, stem: str) -> Path | None:
