@@ -148,4 +148,6 @@ def save_raw(loaded: Loaded, n: int, seed: int, path: Path) -> None:
     if suffix == ".npy":
         outputs.write_atomic(path, stream, "--out")
     else:
-        outputs.write_atomic(path, lambda tmp: torch.save(torch.cat(list(batches)), tmp), "--out")
+        outputs.write_atomic(
+            path, lambda tmp: torch.save(generate(loaded.G, loaded.cfg, n, seed, loaded.device), tmp), "--out"
+        )

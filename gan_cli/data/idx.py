@@ -31,12 +31,13 @@ def read_idx(path: Path) -> np.ndarray:
             magic = fh.read(4)
             if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] != 0x08:
                 raise GanError(f"{path} is not an unsigned-byte IDX file (bad magic number)")
-            dims = fh.read(4 * magic[3])
-            if len(dims) < 4 * magic[3]:
+            ndim = magic[3]
+            dims = fh.read(4 * ndim)
+            if len(dims) < 4 * ndim:
                 raise GanError(f"{path} is truncated (header)")
-            shape = struct.unpack(">" + "I" * magic[3], dims)
+            shape = struct.unpack(">" + "I" * ndim, dims)
             count = math.prod(shape)  # Python ints: a hostile header cannot overflow
-            stored = None if path.suffix == ".gz" else path.stat().st_size - 4 - 4 * magic[3]
+            stored = None if path.suffix == ".gz" else path.stat().st_size - 4 - 4 * ndim
             if stored is not None and stored < count:
                 raise GanError(f"{path} is truncated: expected {count} bytes of data, found {stored}")
             # the uint8 values, then float32 copies of them: 5 bytes a value

@@ -15,6 +15,9 @@ from gan_cli.config import DataConfig
 from gan_cli.devices import check_host_memory
 from gan_cli.errors import GanError
 
+GREY_MODES = ("1", "L", "P")
+"""PIL modes read as one grey channel; every other mode is read as RGB (alpha dropped)."""
+
 
 def load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
     import torchvision
@@ -63,13 +66,12 @@ def load_npz(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
         raise GanError(f"data.path: npz file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            if "x" in npz.files:
-                _check_expanded_size(path, npz.zip)
             if "x" not in npz.files:
                 held = ", ".join(npz.files[:5]) or "no arrays"
                 raise GanError(
                     f"data.path: {path} has no array named 'x' (it holds {held}); save the data with numpy.savez(path, x=data)"
                 )
+            _check_expanded_size(path, npz.zip)
             arr = npz["x"]
             labels = npz["y"] if "y" in npz.files else None
     except GanError:
@@ -122,7 +124,7 @@ def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     for f in files:
         try:
             with Image.open(f) as im:
-                arrays.append(np.asarray(im.convert("L" if im.mode in ("1", "L", "P") else "RGB")))
+                arrays.append(np.asarray(im.convert("L" if im.mode in GREY_MODES else "RGB")))
         except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             # PIL reports a broken file as any of these, depending on the format and where it breaks
             raise GanError(f"data.path: cannot read image {f}: {str(exc) or type(exc).__name__}") from None
@@ -155,7 +157,7 @@ def _check_folder_size(files: list[Path], path: Path) -> None:
     for f in files:
         try:
             with Image.open(f) as im:
-                values += im.size[0] * im.size[1] * (1 if im.mode in ("1", "L", "P") else 3)
+                values += im.size[0] * im.size[1] * (1 if im.mode in GREY_MODES else 3)
         except Exception:  # noqa: S112 - reported, with its reason, where the image is decoded
             continue
     # uint8 pixels, their stack, then float32 twice (the conversion and the scaling): 10 bytes a value
