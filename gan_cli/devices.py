@@ -66,7 +66,9 @@ def out_of_memory(exc: BaseException) -> str | None:
 
 
 def human_bytes(n: float) -> str:
-    """'31.4 GB' (powers of 1000), or '512 bytes'."""
+    """'31.4 GB' (powers of 1000), or '512 bytes'; sizes past a float (a hostile header's) in whole PB."""
+    if n >= 1000**6:
+        return f"{int(n) // 1000**5:,} PB"  # integer arithmetic: n may be too large for a float
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if n < 1000 or unit == "PB":
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import math
+import struct
 import tempfile
 from pathlib import Path
 
@@ -101,6 +102,15 @@ def test_an_idx_header_past_the_memory_is_refused_before_the_data_is_read(tmp_pa
     assert np.array_equal(data.read_idx(p), images)
     monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 100)
     with pytest.raises(GanError, match=r"x-idx3-ubyte.gz: its header declares 36 values: needs about 180 bytes of memory and 100 bytes is available"):
+        data.read_idx(p)
+
+
+def test_an_idx_header_with_a_zero_and_enormous_dimensions_is_one_message(tmp_path: Path) -> None:
+    """No data is needed for a shape with a 0 in it, but no array can have the other dimensions."""
+    p = tmp_path / "x-idx3-ubyte.gz"
+    with gzip.open(p, "wb") as fh:
+        fh.write(bytes([0, 0, 8, 4]) + struct.pack(">IIII", 5_263_376, 5_242_960, 5_242_960, 0))
+    with pytest.raises(GanError, match=r"x-idx3-ubyte.gz: its header declares the shape \(5263376, 5242960, 5242960, 0\), which no array can have"):
         data.read_idx(p)
 
 

@@ -43,6 +43,7 @@ def test_sizes_and_host_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     from gan_cli.errors import GanError
 
     assert devices.human_bytes(512) == "512 bytes" and devices.human_bytes(31_360_000_000) == "31.4 GB"
+    assert devices.human_bytes(5 * (2**32 - 1) ** 3) == "396,140,812,294,620 PB"  # past a float: integer arithmetic
     free = devices.available_memory()
     assert free is None or free > 0
     monkeypatch.setattr(devices, "available_memory", lambda: 2_000_000_000)

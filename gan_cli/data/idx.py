@@ -47,7 +47,10 @@ def read_idx(path: Path) -> np.ndarray:
         raise GanError(f"cannot read {path}: {exc or type(exc).__name__}") from None
     if len(data) < count:
         raise GanError(f"{path} is truncated: expected {count} bytes of data, found {len(data)}")
-    return np.frombuffer(data, dtype=np.uint8, count=count).reshape(shape)
+    try:
+        return np.frombuffer(data, dtype=np.uint8, count=count).reshape(shape)
+    except ValueError:  # a zero dimension beside others whose product no array index can hold
+        raise GanError(f"{path}: its header declares the shape {shape}, which no array can have") from None
 
 
 def find_idx(root: Path, folder: str, stem: str) -> Path | None:
