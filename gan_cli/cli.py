@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from gan_cli import __version__
+from gan_cli import __version__, stdout_guard
 from gan_cli.config import check_seed
 from gan_cli.errors import GanError, Stopped
 
@@ -304,6 +304,7 @@ def main() -> None:
     however it was started: a job put in the background by a non-interactive shell (nohup, `&` in
     a script, a CI runner) inherits SIGINT *ignored*, and `kill -INT` or a terminal's Ctrl-C would
     then do nothing; a closed terminal or a dropped ssh session sends SIGHUP."""
+    stdout_guard.install()  # a pipe's reader that exits (`| head`) must not cost a run its work
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup: keep ignoring it

@@ -16,7 +16,7 @@ from helpers import one_clean_error, tiny_toy_config, write_config
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
-from helpers import gan, one_clean_error, tiny_toy_config, train_experiment, write_config
+from helpers import gan, one_clean_error, piped_to_head, tiny_toy_config, train_experiment, write_config
 
 torch.set_num_threads(1)
 runner = CliRunner()
@@ -149,6 +149,18 @@ def _one_line_error(result, *words: str) -> None:
     assert "Traceback" not in result.output
     for w in words:
         assert w in lines[0], (w, lines[0])
+
+
+def test_eval_piped_to_head_still_writes_eval_json(runs: dict[str, Path], tmp_path: Path) -> None:
+    # `gan eval ... | head -n 1`: the table's later lines meet a pipe with no reader. That print
+    # raised BrokenPipeError and eval.json (written after the table) was lost; now the rest of the
+    # output goes to os.devnull and the numbers reach the file
+    out = tmp_path / "piped.json"
+    code, shown, err = piped_to_head(["eval", "--ckpt", str(runs["gaussian1d"]), "--json", str(out)], 1, cwd=tmp_path)
+    assert code == 0, err
+    assert shown.startswith("gan eval: ")
+    assert "Traceback" not in err and "Exception ignored" not in err and "warning" not in err
+    assert json.loads(out.read_text())["metrics"], "the numbers reached the file"
 
 
 def test_bad_input_is_one_clear_line(runs: dict[str, Path], tmp_path: Path) -> None:

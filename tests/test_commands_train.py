@@ -34,6 +34,7 @@ from helpers import (
     is_step_line,
     metrics_rows,
     one_clean_error,
+    piped_to_head,
     tiny_toy_config,
     toy_config,
     write_config,
@@ -94,6 +95,28 @@ def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: 
     assert 1 <= logged[-1] <= step < LONG, "the checkpoint is at or after the last row, long before the budget"
 
     # the printed command continues the run (with a small budget so the test ends)
+    result = runner.invoke(app, ["train", "--resume", str(run), "--set", f"train.steps={step + 2}"])
+    assert result.exit_code == 0, result.output
+    assert [r["step"] for r in metrics_rows(run)] == list(range(1, step + 3)), "no duplicated or missing step"
+
+
+@pytest.mark.slow
+def test_a_closed_standard_output_checkpoints_and_stops_like_a_signal(tmp_path: Path) -> None:
+    # `gan train ... | head -n 4`: head leaves after the banner and two rows, and the next row meets a
+    # pipe with no reader. Python ignores SIGPIPE, so that print raised BrokenPipeError: click exited
+    # 1 without a word and every step since the last checkpoint was lost (here: all of them)
+    run = tmp_path / "run"
+    code, shown, err = piped_to_head(["train", str(long_config(tmp_path)), "--out", str(run)], 4, cwd=tmp_path)
+    assert shown.splitlines()[0] == f"gan train: run directory {run}"
+    assert code == 130, err
+    last = run / "checkpoints" / "last.pt"
+    assert f"stopped: standard output was closed (its reader exited): checkpoint written to {last}" in err
+    assert f"resume with: gan train --resume {run}" in err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    step = checkpoint.load(last)["step"]
+    logged = [r["step"] for r in metrics_rows(run)]
+    assert 2 <= logged[-1] <= step < LONG, "metrics.jsonl went on past what head showed, up to the checkpoint"
+
     result = runner.invoke(app, ["train", "--resume", str(run), "--set", f"train.steps={step + 2}"])
     assert result.exit_code == 0, result.output
     assert [r["step"] for r in metrics_rows(run)] == list(range(1, step + 3)), "no duplicated or missing step"

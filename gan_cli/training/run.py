@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from gan_cli import checkpoint, runlog
+from gan_cli import checkpoint, runlog, stdout_guard
 from gan_cli.errors import Stopped
 from gan_cli.run_dir import RunDir
 from gan_cli.training import nan_guard
@@ -71,8 +71,11 @@ class Interrupted(Stopped):
 
     def __init__(self, signal_name: str, ckpt_path: Path, resume_flags: str = "") -> None:
         where = shlex.quote(str(ckpt_path.parent.parent))  # checkpoints/last.pt's run directory
+        why = f"interrupted by {signal_name}"
+        if signal_name == stdout_guard.STOP_NAME:
+            why = f"stopped: standard output was closed ({stdout_guard.closed_reason() or 'by another process'})"
         super().__init__(
-            f"interrupted by {signal_name}: checkpoint written to {ckpt_path}\nresume with: gan train --resume {where}{resume_flags}",
+            f"{why}: checkpoint written to {ckpt_path}\nresume with: gan train --resume {where}{resume_flags}",
             130,
         )
         self.signal_name = signal_name
@@ -190,8 +193,12 @@ def run(
                                 hooks.on_samples(trainer)
                         if hooks.on_progress:
                             hooks.on_progress(step)
-                        # every step, on every rank: a signal, or the time budget, stops all after the same step
-                        stop = processes.stop(interrupt.requested or (BUDGET if clock.over_budget() else None))
+                        # every step, on every rank: a signal, a closed stdout or the time budget stops all after the same step
+                        stop = processes.stop(
+                            interrupt.requested
+                            or stdout_guard.stop_request()
+                            or (BUDGET if clock.over_budget() else None)
+                        )
                         if stop == BUDGET and not done:
                             # the log window in progress is saved with the checkpoint: a resume logs the rows an uninterrupted run would
                             if trainer.last_saved_step != step:

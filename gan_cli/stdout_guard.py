@@ -1,0 +1,86 @@
+"""Standard output that stops taking writes while a command runs: a pipe whose reader has gone
+(`gan train ... | head`, a pager quit early, a `tee` that died) or a file on a disk that filled.
+
+Python ignores SIGPIPE, so such a write raises BrokenPipeError (or OSError: ENOSPC, EIO) out of
+whatever print reached it. In `gan train` that was a crash between two checkpoints, and click's
+handler then exited 1 without a word; `gan eval` lost its eval.json. `install()` wraps sys.stdout
+once, at the command line's entry: the first failed write points file descriptor 1 at os.devnull
+(later writes, and the interpreter's last flush, then succeed and go nowhere) and records why.
+Commands that write files go on and write them; the training loop asks `stop_request()` after each
+step and stops as it does on a signal, after a checkpoint.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from typing import Any, TextIO
+
+STOP_NAME = "SIGPIPE"
+"""The stop request a closed output makes: a signal's name, so several processes can agree on it."""
+
+_reason: str | None = None  # why stdout stopped taking writes; None while it takes them
+
+
+class GuardedStream:
+    """A text stream that turns the first failed write or flush into `_close_output` and then
+    drops what follows; every other attribute (encoding, isatty, fileno) is the stream's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if _reason is None:
+            try:
+                return self._stream.write(text)
+            except OSError as exc:
+                _close_output(self._stream, exc)
+        return len(text)
+
+    def flush(self) -> None:
+        if _reason is None:
+            try:
+                self._stream.flush()
+            except OSError as exc:
+                _close_output(self._stream, exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _close_output(stream: TextIO, exc: OSError) -> None:
+    global _reason
+    _reason = "its reader exited" if exc.errno == errno.EPIPE else (exc.strerror or str(exc))
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's stream): writes are dropped above
+        pass
+    if exc.errno != errno.EPIPE:  # `| head` is asked for; a full disk under the output is worth a line
+        print(f"warning: standard output could not be written ({_reason}); what follows is not shown", file=sys.stderr)
+
+
+def install() -> None:
+    """Guard sys.stdout (once; a second call leaves it as it is)."""
+    if sys.stdout is not None and not isinstance(sys.stdout, GuardedStream):
+        sys.stdout = GuardedStream(sys.stdout)
+
+
+def closed_reason() -> str | None:
+    """Why standard output stopped taking writes ('its reader exited', a disk error), or None."""
+    return _reason
+
+
+def stop_request() -> str | None:
+    """STOP_NAME once standard output has stopped taking writes, else None (for the training loop)."""
+    return STOP_NAME if _reason is not None else None
+
+
+def reset() -> None:
+    """Forget a closed output (for tests, which run several commands in one process)."""
+    global _reason
+    _reason = None

@@ -1,0 +1,98 @@
+"""gan_cli/stdout_guard.py: a standard output that stops taking writes (a pipe whose reader exited,
+a full disk) is pointed at os.devnull and remembered, never an exception out of a print.
+
+The ends of this (training stops with a checkpoint, `gan eval | head` keeps eval.json) are tested
+on real pipelines in tests/test_commands_train.py and tests/test_commands_eval.py."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gan_cli import stdout_guard
+
+
+@pytest.fixture(autouse=True)
+def _fresh_guard() -> Iterator[None]:
+    stdout_guard.reset()
+    yield
+    stdout_guard.reset()
+
+
+def _same_file(fd: int, path: str) -> bool:
+    a, b = os.fstat(fd), os.stat(path)
+    return (a.st_dev, a.st_ino, a.st_rdev) == (b.st_dev, b.st_ino, b.st_rdev)
+
+
+def test_an_open_output_is_written_through() -> None:
+    buffer = io.StringIO()
+    guarded = stdout_guard.GuardedStream(buffer)
+    assert guarded.write("row 1\n") == 6
+    guarded.flush()
+    assert buffer.getvalue() == "row 1\n"
+    assert stdout_guard.closed_reason() is None and stdout_guard.stop_request() is None
+    assert guarded.getvalue() == "row 1\n", "every other attribute is the stream's own"
+
+
+def test_a_pipe_whose_reader_exited_goes_to_devnull_without_a_word(capsys: pytest.CaptureFixture[str]) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone: the next write raises BrokenPipeError (Python ignores SIGPIPE)
+    stream = os.fdopen(write_end, "w", buffering=1)
+    guarded = stdout_guard.GuardedStream(stream)
+    try:
+        guarded.write("step 1\n")  # line buffered: this write reaches the pipe
+        guarded.flush()
+        assert stdout_guard.closed_reason() == "its reader exited"
+        assert stdout_guard.stop_request() == stdout_guard.STOP_NAME == "SIGPIPE"
+        assert _same_file(write_end, os.devnull), "the descriptor now points at os.devnull"
+        assert guarded.write("step 2\n") == 7, "later writes are taken and dropped"
+        guarded.flush()
+    finally:
+        stream.close()  # its last flush goes to os.devnull: no 'Exception ignored' at exit
+    assert capsys.readouterr().err == "", "a reader that exits (| head) is asked for: no warning"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_the_output_is_one_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    stream = open("/dev/full", "w", buffering=1)  # every write fails with ENOSPC
+    guarded = stdout_guard.GuardedStream(stream)
+    try:
+        guarded.write("step 1\n")
+        guarded.write("step 2\n")
+        guarded.flush()
+    finally:
+        stream.close()
+    assert stdout_guard.closed_reason() == "No space left on device"
+    assert stdout_guard.stop_request() == "SIGPIPE"
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1 and "standard output could not be written (No space left on device)" in err
+
+
+def test_a_stream_without_a_descriptor_drops_what_follows() -> None:
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    guarded = stdout_guard.GuardedStream(Broken())
+    assert guarded.write("x") == 1
+    assert stdout_guard.closed_reason() == "its reader exited"
+
+
+def test_install_wraps_stdout_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    plain = io.StringIO()
+    monkeypatch.setattr("sys.stdout", plain)
+    stdout_guard.install()
+    import sys
+
+    first = sys.stdout
+    assert isinstance(first, stdout_guard.GuardedStream)
+    stdout_guard.install()
+    assert sys.stdout is first, "a second install does not wrap the wrapper"
+    print("through", end="")
+    assert plain.getvalue() == "through"
