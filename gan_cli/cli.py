@@ -5,6 +5,7 @@ line and exit 1, and a Stopped into its message and exit code."""
 from __future__ import annotations
 
 import functools
+import os
 import shlex
 import signal
 import sys
@@ -42,14 +43,30 @@ def _one_line(exc: Exception) -> Exception:
     return _UsageError(f"{exc.format_message().rstrip('.')}; see {where} --help")  # type: ignore[attr-defined]
 
 
+def _check_text(args: list[str]) -> None:
+    """Refuse an argument that is not UTF-8 (a Linux file name may be any bytes; Python hands them
+    over as lone surrogates): the arguments go into text files (command.txt, the run's lock, the
+    JSON and YAML records), and writing one failed with a traceback after the run directory existed."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = os.fsencode(arg)
+            raise _UsageError(
+                f"the argument {raw!r} is not UTF-8 text; gan records its arguments in text files "
+                "(command.txt, config.yaml, eval.json): give the file or folder a UTF-8 name"
+            ) from None
+
+
 class _OneLineUsageErrors(TyperGroup):
     """Click's own usage errors (an unknown command or option, a value outside an option's range, a
     missing argument) end like every other user error: one line and exit 1, where click would print
-    a usage block and exit 2."""
+    a usage block and exit 2. Arguments that are not text are refused here too, before any command."""
 
-    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+    def make_context(self, info_name: Any, args: list[str], *rest: Any, **kwargs: Any) -> Any:
+        _check_text(args)
         try:
-            return super().make_context(*args, **kwargs)
+            return super().make_context(info_name, args, *rest, **kwargs)
         except _click_errors.UsageError as exc:
             raise _one_line(exc) from None
 

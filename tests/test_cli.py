@@ -108,6 +108,19 @@ def test_usage_errors_are_one_line_and_exit_1_like_every_user_error(args: tuple[
     assert "Usage:" not in message
 
 
+@pytest.mark.skipif(os.name != "posix", reason="file names of any bytes are a POSIX thing")
+def test_an_argument_that_is_not_utf8_is_refused_before_any_work(tmp_path: Path) -> None:
+    # b"\xffrun" is a legal Linux name; Python passes it as the lone surrogate "\udcff". Training
+    # into it created the run directory, then failed writing its lock file with a traceback
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    run = os.fsdecode(bytes(tmp_path) + b"/\xffrun")
+    message = one_clean_error(gan("train", cfg, "--out", run))
+    assert "the argument" in message and "\\xffrun" in message and "not UTF-8" in message
+    assert os.listdir(tmp_path) == ["c.yaml"], "nothing was created"
+    message = one_clean_error(gan("sample", "--ckpt", tmp_path / "missing", "--out", os.fsdecode(b"s\xe9.png")))
+    assert "b's\\xe9.png'" in message
+
+
 def test_gan_alone_prints_the_help() -> None:
     result = gan()
     assert "Usage: gan" in result.output and "train" in result.output and "error:" not in result.output
