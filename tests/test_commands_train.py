@@ -480,6 +480,23 @@ def test_out_of_memory_building_the_nets_is_one_line_naming_the_keys(tmp_path: P
     assert "generator.hidden" in message and "31.4 GB" in message
 
 
+@pytest.mark.parametrize(
+    ("config", "n", "phrase"),
+    [
+        ("toy", 2_000_000, "a picture draws at most 1,000,000 samples"),
+        ("digits", 100_000, "160,477,824 pixels"),  # 8x8 digits drawn at 4x with 2-pixel gaps
+    ],
+)
+def test_a_picture_past_its_limits_is_refused_before_the_nets_exist(tmp_path: Path, config: str, n: int, phrase: str) -> None:
+    # log.picture_samples fixes that many noise vectors when the trainer is built: 10^9 of them once
+    # failed with an out-of-memory line blaming generator.hidden, and 10^8 toy points only warned
+    # at the first picture, after allocating 51 GB
+    cfg = CONFIGS / "digits.yaml" if config == "digits" else write_config(tmp_path / "c.yaml", tiny_toy_config())
+    message = one_clean_error(gan("train", cfg, "--out", tmp_path / "run", "--set", f"log.picture_samples={n}"))
+    assert message.startswith(f"error: log.picture_samples {n:,}: ") and phrase in message and "make it smaller" in message
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_relative_data_root_is_stored_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 

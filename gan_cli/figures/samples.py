@@ -57,6 +57,9 @@ MAX_PLOTTED_POINTS = 1_000_000
 """The most samples one scatter or density picture draws."""
 
 
+SAMPLE_FILE_ADVICE = "draw fewer, or write them to a .npy file"
+
+
 def grid_scale(shape: tuple[int, ...]) -> int:
     """The nearest-neighbour upscale of a grid's images: about 32 pixels per image side at least."""
     return max(1, math.ceil(32 / max(shape[1], 1)))
@@ -70,15 +73,13 @@ def picture_pixels(n: int, shape: tuple[int, ...], pad: int = 2) -> int:
     return (rows * (shape[1] + pad) + pad) * (nrow * (shape[2] + pad) + pad) * scale * scale
 
 
-def check_picture_size(n: int, info: dict[str, Any], option: str) -> None:
+def check_picture_size(n: int, info: dict[str, Any], option: str, advice: str = SAMPLE_FILE_ADVICE) -> None:
     """GanError naming `option` when a picture of n samples would pass MAX_PICTURE_PIXELS (images)
-    or MAX_PLOTTED_POINTS (points): checked before any sample is drawn."""
+    or MAX_PLOTTED_POINTS (points): checked before any sample is drawn. `advice` ends the message."""
     shape = info.get("image_shape")
     if not shape:
         if n > MAX_PLOTTED_POINTS:
-            raise GanError(
-                f"{option} {n:,}: a picture draws at most {MAX_PLOTTED_POINTS:,} samples; write more to a .npy file"
-            )
+            raise GanError(f"{option} {n:,}: a picture draws at most {MAX_PLOTTED_POINTS:,} samples; {advice}")
         return
     pixels = picture_pixels(n, tuple(shape))
     if pixels > MAX_PICTURE_PIXELS:
@@ -87,7 +88,7 @@ def check_picture_size(n: int, info: dict[str, Any], option: str) -> None:
             most = most * 9 // 10
         raise GanError(
             f"{option} {n:,}: a picture of that many images would have {pixels:,} pixels (at most "
-            f"{MAX_PICTURE_PIXELS:,}, about {most:,} images); draw fewer, or write them to a .npy file"
+            f"{MAX_PICTURE_PIXELS:,}, about {most:,} images); {advice}"
         )
 
 

@@ -10,7 +10,9 @@ import torch
 from gan_cli import config as config_mod
 from gan_cli import data, models
 from gan_cli.config import Config
+from gan_cli.data import Dataset
 from gan_cli.errors import GanError
+from gan_cli.figures.samples import check_picture_size
 from gan_cli.training.loop import Trainer
 
 MAX_PARAMETERS = 2**31 - 1
@@ -36,6 +38,15 @@ def check_size(cfg: Config, dim: int) -> tuple[int, int]:
                 f"{net}: {n:,} parameters, more than the {MAX_PARAMETERS:,} this machine's memory could hold; make {keys} smaller"
             )
     return counts
+
+
+def check_pictures(cfg: Config, dataset: Dataset) -> None:
+    """GanError naming log.picture_samples when its picture could not be drawn (past 100 megapixels,
+    or a million points): checked before the trainer allocates that many fixed noise vectors. A
+    config asking for 10^9 once failed with an out-of-memory message that blamed the nets."""
+    check_picture_size(
+        cfg.log.picture_samples, {"image_shape": dataset.image_shape}, "log.picture_samples", "make it smaller"
+    )
 
 
 def dry_run_header(cfg: Config, device: torch.device) -> str:
