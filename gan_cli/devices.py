@@ -49,6 +49,7 @@ def select(
     raise GanError(f"device: {name!r} is not one of auto, cpu, cuda, cuda:N, mps")
 
 
+_NUMPY_ALLOC = re.compile(r"Unable to allocate ([\d.]+) ?([KMGTP]?i?B)")
 _ALLOC = re.compile(r"(?:tried to allocate|Tried to allocate) ([\d.]+ ?[KMGT]?i?B|\d+ bytes)")
 
 
@@ -56,6 +57,9 @@ def out_of_memory(exc: BaseException) -> str | None:
     """For an allocator failure (CPU or GPU), the size it asked for ('40 TB', or 'memory' when the
     message does not say); None for any other error."""
     text = str(exc)
+    if isinstance(exc, MemoryError):  # numpy's: "Unable to allocate 149. GiB for an array with shape ..."
+        m = _NUMPY_ALLOC.search(text)
+        return f"{float(m.group(1)):g} {m.group(2)}" if m else "memory"
     if not (isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in text or "out of memory" in text):
         return None
     m = _ALLOC.search(text)
@@ -107,7 +111,7 @@ def memory_as_error(advice: Callable[[str], str]) -> Iterator[None]:
     what to lower, named by its key or option."""
     try:
         yield
-    except RuntimeError as exc:
+    except (RuntimeError, MemoryError) as exc:
         size = out_of_memory(exc)
         if size is None:
             raise

@@ -142,6 +142,14 @@ def build(cfg: Config, data_dim: int, output_bias: torch.Tensor | None = None) -
     return g, d
 
 
+def generator_pass_bytes(cfg: Config, data_dim: int, n: int) -> int:
+    """Bytes of the float32 values n rows hold at once on their way through G in one batch: the
+    noise, the widest layer (maxout before its max) and the output. A lower bound, for checking a
+    sample count against the memory before drawing."""
+    widest = max((h.units * (h.pieces if h.activation == "maxout" else 1) for h in cfg.generator.hidden), default=0)
+    return 4 * n * (cfg.noise.dim + widest + data_dim)
+
+
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 

@@ -293,6 +293,35 @@ def test_an_evaluation_says_what_it_is_doing(run: Path, tmp_path: Path) -> None:
     assert any("fresh-critic JSD bound" in line for line in said) and all("elapsed" in line for line in said)
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["eval.parzen.kernels", "eval.modes.generated_samples", "eval.memorisation.samples", "eval.stacked.generated_samples"],
+)
+def test_every_count_that_draws_samples_is_sized_before_the_work(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    # each of these was met only inside its section: 10^9 Parzen kernels of a 2-D G asked numpy or
+    # torch for terabytes after the critics had run, and an allocation that fits the swap never fails
+    class Reached(Exception):
+        pass
+
+    def reached(*args: Any, **kwargs: Any) -> None:
+        raise Reached
+
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 500_000_000)
+    monkeypatch.setattr("gan_cli.commands.eval.evaluate", reached)
+    with pytest.raises(Reached):  # the positive control: a small count passes the same check
+        gan("eval", "--ckpt", run, "--json", tmp_path / "ok.json", "--set", f"{key}=1000")
+    message = one_clean_error(gan("eval", "--ckpt", run, "--json", tmp_path / "e.json", "--set", f"{key}=100000000"))
+    assert f"{key} 100,000,000: needs about" in message and "500.0 MB is available" in message
+    assert not (tmp_path / "e.json").exists()
+
+
+def test_an_exact_w1_past_10000_samples_is_refused_by_the_config(run: Path, tmp_path: Path) -> None:
+    message = one_clean_error(gan("eval", "--ckpt", run, "--set", "eval.density.w1_samples=100000"))
+    assert "eval.density.w1_samples: must be <= 10000" in message
+
+
 def test_samples_past_the_memory_available_are_refused_before_the_work(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """10,000,000 MNIST samples are 31 GB of rows: refused by name, where the allocation would
     otherwise swap or wake the OOM killer (no message at all)."""

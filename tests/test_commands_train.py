@@ -497,6 +497,28 @@ def test_a_picture_past_its_limits_is_refused_before_the_nets_exist(tmp_path: Pa
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(
+    ("sets", "phrase"),
+    [
+        (("select.every_epochs=1", "select.kernels=10000000"), "select.kernels 10,000,000: needs about"),
+        (("data.train_size=100000000",), "data.train_size 100,000,000 and data.held_out_size 128: needs about"),
+    ],
+)
+def test_counts_past_the_memory_available_are_refused_before_the_first_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sets: tuple[str, ...], phrase: str
+) -> None:
+    # model selection's kernels were first drawn at the end of the first epoch (an out-of-memory
+    # line that blamed the nets), and a toy train_size of 2*10^10 failed the same way at load
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 1_000_000_000)
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    overrides = [arg for item in sets for arg in ("--set", item)]
+    message = one_clean_error(gan("train", cfg, "--out", tmp_path / "run", *overrides))
+    assert phrase in message and "1.0 GB is available" in message
+    assert not (tmp_path / "run").exists()
+    # the positive control: the same check passes the config's own counts
+    assert gan("train", cfg, "--out", tmp_path / "ok", "--set", "select.every_epochs=1").exit_code == 0
+
+
 def test_a_relative_data_root_is_stored_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 

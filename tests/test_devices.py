@@ -52,3 +52,17 @@ def test_sizes_and_host_memory(monkeypatch: pytest.MonkeyPatch) -> None:
         devices.check_host_memory(3_000_000_000, "-n 5")
     monkeypatch.setattr(devices, "available_memory", lambda: None)
     devices.check_host_memory(10**18, "-n 5")  # unknown: not refused
+
+
+def test_numpy_running_out_of_memory_is_one_line_with_its_size() -> None:
+    # numpy raises MemoryError (its _ArrayMemoryError), not torch's RuntimeError: an exact W1 of
+    # 100,000 samples a side ended in a traceback
+    exc = MemoryError("Unable to allocate 149. GiB for an array with shape (100000, 100000, 2) and data type float64")
+    assert devices.out_of_memory(exc) == "149 GiB"
+    assert devices.out_of_memory(MemoryError()) == "memory"
+    with pytest.raises(GanError, match="^asked for 149 GiB$"):
+        with devices.memory_as_error(lambda size: f"asked for {size}"):
+            raise exc
+    with pytest.raises(ValueError):  # anything else is not memory
+        with devices.memory_as_error(lambda size: f"asked for {size}"):
+            raise ValueError("Unable to allocate 1 GiB")

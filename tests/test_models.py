@@ -38,6 +38,16 @@ def test_paper_mnist_nets_have_the_papers_shapes_and_init() -> None:
     assert d(x).shape == (4,), "D returns one logit per example"
 
 
+def test_a_pass_through_g_is_sized_by_its_widest_layer() -> None:
+    import dataclasses
+
+    cfg = config.load(CONFIGS / "mnist.yaml")  # noise 100, G 1200-1200 ReLU, 784 out
+    assert models.generator_pass_bytes(cfg, 784, 10_000) == 4 * 10_000 * (100 + 1200 + 784)
+    maxout = config.LayerConfig(units=240, activation="maxout", pieces=5)  # 1,200 values before the max
+    wide = dataclasses.replace(cfg, generator=dataclasses.replace(cfg.generator, hidden=[maxout]))
+    assert models.generator_pass_bytes(wide, 784, 1) == 4 * (100 + 1200 + 784)
+
+
 def test_noise_priors() -> None:
     torch.manual_seed(0)
     u = models.sample_noise(20000, 3, "uniform", math.sqrt(3), torch.device("cpu"))

@@ -22,10 +22,11 @@ from typing import Any
 
 from rich.console import Console
 
-from gan_cli import checkpoint, devices, outputs, run_dir
+from gan_cli import checkpoint, devices, models, outputs, run_dir
 from gan_cli import config as config_mod
 from gan_cli.config import RENAMES
 from gan_cli.errors import GanError, Stopped
+from gan_cli.evaluate import parzen
 from gan_cli.evaluate.measure import evaluate, load_for_eval
 from gan_cli.evaluate.report import format_value, headline, print_report, steps_table, write_json
 from gan_cli.run_dir import RunDir
@@ -163,6 +164,32 @@ def _writing_into(run: RunDir, path: Path) -> bool:
         return False
 
 
+def _check_memory(loaded: Loaded, n: int) -> None:
+    """Each count that makes a section draw samples through G in one go (and Parzen's distances to
+    its kernels, an exact W1's cost matrix) against the host memory available, before any sample:
+    an allocation past it swaps or wakes the kernel's OOM killer rather than failing cleanly."""
+    cfg, ev = loaded.cfg, loaded.cfg.eval
+    dim = output_dim(loaded.ckpt["generator"])
+    kernels = ev.parzen.kernels or n
+    needs = {
+        f"--num-samples {n:,} (eval.generated_samples)": models.generator_pass_bytes(cfg, dim, n),
+        f"eval.parzen.kernels {kernels:,}": models.generator_pass_bytes(cfg, dim, kernels)
+        + parzen.chunk_bytes(parzen.CHUNK, kernels),
+        f"eval.modes.generated_samples {ev.modes.generated_samples:,}": models.generator_pass_bytes(
+            cfg, dim, ev.modes.generated_samples
+        ),
+        f"eval.memorisation.samples {ev.memorisation.samples:,}": models.generator_pass_bytes(
+            cfg, dim, ev.memorisation.samples
+        ),
+        f"eval.stacked.generated_samples {ev.stacked.generated_samples:,}": models.generator_pass_bytes(
+            cfg, dim, ev.stacked.generated_samples
+        ),
+        f"eval.density.w1_samples {ev.density.w1_samples:,}": 3 * 8 * ev.density.w1_samples**2,  # float64 n x n costs
+    }
+    for what, need in needs.items():
+        devices.check_host_memory(need, what)
+
+
 def evaluate_one(
     ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None
 ) -> dict[str, Any]:
@@ -176,11 +203,7 @@ def evaluate_one(
     figure = out.with_name(out.stem + "_density.png")
     _check_destination(out, figure)  # fail before the work, not after it
     settings = _settings(options, loaded.cfg.eval)
-    n = settings[1]
-    devices.check_host_memory(
-        n * output_dim(loaded.ckpt["generator"]) * 4,  # G's samples as float32 rows, at the least
-        f"--num-samples {n:,} (eval.generated_samples)",
-    )
+    _check_memory(loaded, settings[1])
     with run.writer("outputs", "gan eval") if _writing_into(run, out) else contextlib.nullcontext():
         result = evaluate(
             loaded,

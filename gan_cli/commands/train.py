@@ -30,7 +30,7 @@ from gan_cli.training import hooks, tensorboard
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer, budget_steps
 from gan_cli.training.options import TrainOptions
-from gan_cli.training.preflight import check_pictures, check_size, dry_run_data, dry_run_header
+from gan_cli.training.preflight import check_memory, check_pictures, check_size, dry_run_data, dry_run_header
 from gan_cli.training.ranks import Ranks, Solo, as_worker, yaml_comment
 from gan_cli.training.rendezvous import world_size_from_env
 from gan_cli.training.resume import resume_from_last
@@ -169,6 +169,7 @@ def _prepare(
     dataset = data.load(cfg)
     check_size(cfg, dataset.dim)
     check_pictures(cfg, dataset)
+    check_memory(cfg, dataset.dim)
     trainer = processes.trainer(cfg, dataset, dev)
     writer_class = hooks.tensorboard_writer_class(cfg)
     total = budget_steps(cfg, trainer.sampler.batches_per_epoch)

@@ -37,7 +37,12 @@ class DensityEvalConfig:
         gt=0.0,
         le=2.0,
     )
-    w1_samples: int = _f(1000, "samples per side of each exact optimal-transport W1 in 2-D (cost grows as n^3)", gt=1)
+    w1_samples: int = _f(
+        1000,
+        "samples per side of each exact optimal-transport W1 in 2-D (cost grows as n^3: at most 10,000)",
+        gt=1,
+        le=10_000,
+    )
 
 
 @dataclass(frozen=True)

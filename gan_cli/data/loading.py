@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gan_cli import seeds, toy
+from gan_cli import devices, seeds, toy
 from gan_cli.config import TOY_DATASETS, Config
 from gan_cli.data.dataset import Dataset
 from gan_cli.data.idx import IDX_FILES, load_idx_dataset, load_stacked_mnist
@@ -29,6 +29,12 @@ def load(cfg: Config) -> Dataset:
     d = cfg.data
     if d.name in TOY_DATASETS:
         target = toy.from_config(d)
+        rows = d.train_size + 2 * d.held_out_size
+        # each row is drawn in float64 (its component, its noise, its mean) before it is stored as float32
+        devices.check_host_memory(
+            rows * (28 * target.dim + 16),
+            f"data.train_size {d.train_size:,} and data.held_out_size {d.held_out_size:,}",
+        )
         gens = {
             split: torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, stream))
             for split, stream in seeds.TOY_DATA_STREAMS.items()

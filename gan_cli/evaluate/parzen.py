@@ -16,6 +16,16 @@ import torch
 
 from gan_cli.evaluate.distances import squared_distances
 
+CHUNK = 1000
+"""Points scored per distance matrix."""
+
+
+def chunk_bytes(points: int, kernels: int, chunk: int = CHUNK) -> int:
+    """Peak bytes of scoring one chunk of `points` against `kernels` centres: the float32 distances,
+    their float64 copy, its scaled copy and log-sum-exp's work, about 28 bytes a pair."""
+    return 28 * min(points, chunk) * kernels
+
+
 PAPER_SIGMAS = tuple(float(s) for s in np.logspace(-1, 0, 10))  # 0.1 ... 1.0, numpy.logspace(-1, 0, 10)
 
 
@@ -24,7 +34,7 @@ def log_likelihoods(
     x: torch.Tensor,
     centers: torch.Tensor,
     sigmas: tuple[float, ...] | list[float],
-    chunk: int = 1000,
+    chunk: int = CHUNK,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """log p_sigma(x_i) for each point and each sigma: shape (len(sigmas), n), float64 (nats).
@@ -55,7 +65,7 @@ def select_sigma(
     valid: torch.Tensor,
     centers: torch.Tensor,
     sigmas: tuple[float, ...] | list[float] = PAPER_SIGMAS,
-    chunk: int = 1000,
+    chunk: int = CHUNK,
 ) -> tuple[float, list[float]]:
     """The sigma of the grid with the highest mean log-likelihood on `valid`; also every mean."""
     means = log_likelihoods(valid, centers, sigmas, chunk).mean(dim=1).tolist()
@@ -68,7 +78,7 @@ def paper_protocol(
     valid: torch.Tensor,
     test: torch.Tensor,
     sigmas: tuple[float, ...] | list[float] = PAPER_SIGMAS,
-    chunk: int = 1000,
+    chunk: int = CHUNK,
 ) -> dict[str, Any]:
     """Table 1's protocol: sigma chosen on `valid` (the first 1,000 validation images in the paper)
     from `sigmas`, then the mean log-likelihood of `test` and its standard error std/sqrt(n) (nats).

@@ -8,10 +8,11 @@ import dataclasses
 import torch
 
 from gan_cli import config as config_mod
-from gan_cli import data, models
+from gan_cli import data, devices, models
 from gan_cli.config import Config
 from gan_cli.data import Dataset
 from gan_cli.errors import GanError
+from gan_cli.evaluate import parzen
 from gan_cli.figures.samples import check_picture_size
 from gan_cli.training.loop import Trainer
 
@@ -38,6 +39,17 @@ def check_size(cfg: Config, dim: int) -> tuple[int, int]:
                 f"{net}: {n:,} parameters, more than the {MAX_PARAMETERS:,} this machine's memory could hold; make {keys} smaller"
             )
     return counts
+
+
+def check_memory(cfg: Config, dim: int) -> None:
+    """GanError naming the key when what model selection holds at once (select.kernels samples
+    through G, then a chunk of their distances to the validation examples) passes the host memory
+    available, before the first step: it was met at the end of the first epoch, as an out-of-memory
+    line that blamed the nets, or not at all (the kernel's OOM killer)."""
+    if cfg.select.every_epochs:
+        k = cfg.select.kernels
+        need = models.generator_pass_bytes(cfg, dim, k) + parzen.chunk_bytes(cfg.select.valid_examples, k)
+        devices.check_host_memory(need, f"select.kernels {k:,}")
 
 
 def check_pictures(cfg: Config, dataset: Dataset) -> None:
