@@ -31,3 +31,17 @@ def special_reason(path: Path, follow_links: bool = False) -> str | None:
         if test(mode):
             return f"it is {what}"
     return None if stat.S_ISREG(mode) else "it is not a regular file"
+
+
+MISSING = "it does not exist"
+DANGLING = "it is a link to a missing file"
+
+
+def input_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a file: MISSING, DANGLING, or its kind ('it is a FIFO (named
+    pipe)', 'it is a directory', ...); None for a regular file or a link to one."""
+    if not os.path.lexists(path):
+        return MISSING
+    if not os.path.exists(path):
+        return DANGLING
+    return special_reason(path, follow_links=True)

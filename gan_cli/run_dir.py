@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from gan_cli.errors import GanError
-from gan_cli.file_kinds import special_reason
+from gan_cli.file_kinds import DANGLING, MISSING, input_problem
 
 STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
 TEMP_SUFFIX = ".tmp"  # atomic writes' temp files: .NAME.XXXX.tmp, never matched as checkpoints
@@ -235,11 +235,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 
 def _checkpoint_file(p: Path) -> Path:
-    if not p.exists():
-        raise GanError(f"checkpoint not found: {p} (a link to a missing file)")
-    reason = special_reason(p, follow_links=True)
-    if reason is not None:
-        raise GanError(f"{p} is not a checkpoint file: {reason}")
+    problem = input_problem(p)
+    if problem in (MISSING, DANGLING):
+        raise GanError(f"checkpoint not found: {p}" + (" (a link to a missing file)" if problem == DANGLING else ""))
+    if problem is not None:
+        raise GanError(f"{p} is not a checkpoint file: {problem}")
     return p
 
 

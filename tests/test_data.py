@@ -444,6 +444,34 @@ def test_an_image_folder_reads_regular_files_only(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def _load_from(tmp_path: Path, **data_keys: object) -> str:
+    cfg = config.from_dict(tiny_toy_config(data=data_keys))
+    with pytest.raises(GanError) as err:
+        data.load(cfg)
+    return str(err.value)
+
+
+def test_a_data_file_that_is_not_a_regular_file_is_named_by_its_kind(tmp_path: Path) -> None:
+    # a FIFO npz was "not found", and FIFOs under MNIST's names were taken for missing files: a
+    # download was tried over them, and offline the message said to place files that were there
+    os.mkfifo(tmp_path / "f.npz")
+    (tmp_path / "dangling.npz").symlink_to(tmp_path / "gone.npz")
+    assert _load_from(tmp_path, name="npz", path=str(tmp_path / "f.npz")) == (
+        f"data.path: {tmp_path / 'f.npz'} is not an npz file: it is a FIFO (named pipe)"
+    )
+    assert "is not an npz file: it is a link to a missing file" in _load_from(
+        tmp_path, name="npz", path=str(tmp_path / "dangling.npz")
+    )
+    assert "npz file not found" in _load_from(tmp_path, name="npz", path=str(tmp_path / "absent.npz"))
+
+    raw = tmp_path / "root" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((4, 28, 28), dtype=np.uint8))
+    os.mkfifo(raw / "train-images-idx3-ubyte.gz")
+    message = _load_from(tmp_path, name="mnist", root=str(tmp_path / "root"), download=True)
+    assert message == f"data.root: {raw / 'train-images-idx3-ubyte.gz'} is not a data file: it is a FIFO (named pipe)"
+
+
 def test_an_image_folder_larger_than_the_memory_is_refused_from_the_headers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The images' sizes come from their headers before any is decoded: a folder of photos is easily
     terabytes as float32, which would otherwise end with the OOM killer's SIGKILL."""

@@ -14,6 +14,7 @@ import numpy as np
 from gan_cli.config import DataConfig
 from gan_cli.devices import check_host_memory
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import MISSING, input_problem
 
 IDX_FILES = {
     "mnist": ("MNIST", "train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
@@ -54,11 +55,17 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def find_idx(root: Path, folder: str, stem: str) -> Path | None:
+    """The first of STEM and STEM.gz in root/FOLDER/raw, root/FOLDER, root; None when none is there.
+    An entry of that name that is not a regular file (a FIFO, whose read would wait forever; a
+    device; a dangling link) is named, not taken for a missing file and downloaded over."""
     for directory in (root / folder / "raw", root / folder, root):
         for suffix in ("", ".gz"):
             p = directory / (stem + suffix)
-            if p.is_file():
+            problem = input_problem(p)
+            if problem is None:
                 return p
+            if problem != MISSING:
+                raise GanError(f"data.root: {p} is not a data file: {problem}")
     return None
 
 

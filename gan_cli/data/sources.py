@@ -14,6 +14,7 @@ import numpy as np
 from gan_cli.config import DataConfig
 from gan_cli.devices import check_host_memory
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import MISSING, input_problem
 
 GREY_MODES = ("1", "L", "P")
 """PIL modes read as one grey channel; every other mode is read as RGB (alpha dropped)."""
@@ -62,8 +63,11 @@ def load_npz(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """The array `x` of data.path: shape (N, ...), N > 0, real numbers, every value finite; and its
     labels `y` (N integers) where the file has them."""
     path = Path(cfg.path or "").expanduser()
-    if not path.is_file():
+    problem = input_problem(path)
+    if problem == MISSING:
         raise GanError(f"data.path: npz file not found: {path}")
+    if problem is not None:
+        raise GanError(f"data.path: {path} is not an npz file: {problem}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "x" not in npz.files:
