@@ -574,14 +574,26 @@ def test_a_yaml_alias_bomb_in_a_config_is_one_line_at_once(tmp_path: Path) -> No
     path = tmp_path / "bomb.yaml"
     path.write_text(BOMB + "name: x\n")
     message = one_clean_error(gan("train", path, "--dry-run"))
-    assert f"expand to more than {MAX_EXPANDED_NODES:,} values" in message
+    assert f"holds more than {MAX_EXPANDED_NODES:,} values once its YAML aliases (*name) are expanded" in message
+
+
+def test_a_config_file_of_megabytes_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    # 35 MB of plain list items took PyYAML two minutes, and then the message spoke of aliases
+    from gan_cli.config.yaml_io import MAX_YAML_BYTES
+
+    path = tmp_path / "big.yaml"
+    path.write_text("name: x\nnotes:\n" + "  - 1234567\n" * (MAX_YAML_BYTES // 12 + 1))
+    message = one_clean_error(gan("train", path, "--dry-run"))
+    assert message == f"error: {path} is 1.0 MB; a config or sweep file is at most 1 MB (data belongs in a file that data.path names)\n"
+    path.write_text("name: x\nnotes:\n" + "  - 1\n" * (MAX_EXPANDED_NODES + 1))  # under 1 MB, past the count
+    assert f"holds more than {MAX_EXPANDED_NODES:,} values" in one_clean_error(gan("train", path, "--dry-run"))
 
 
 def test_a_yaml_alias_bomb_in_a_set_value_is_one_line_at_once(tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
     bomb = "{" + BOMB.replace("\n", ", ").rstrip(", ") + "}"
     result = gan("train", cfg, "--dry-run", "--set", f"generator.hidden={bomb}")
-    assert result.exit_code == 1 and "expand to more than" in result.output and len(result.output) < 2_000
+    assert result.exit_code == 1 and "values once its YAML aliases" in result.output and len(result.output) < 2_000
 
 
 def test_a_long_value_in_a_message_is_cut(tmp_path: Path) -> None:

@@ -59,7 +59,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         try:
             value = parse_value(text) if text.strip() else None
         except TooLarge:
-            errors.append(f"--set {key}: its YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values")
+            errors.append(
+                f"--set {key}: holds more than {MAX_EXPANDED_NODES:,} values once its YAML aliases (*name) are expanded"
+            )
             continue
         except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
             value = text  # not YAML (e.g. the date 2001-13-99): keep the text; validation names the key

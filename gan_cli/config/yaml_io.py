@@ -17,6 +17,11 @@ MAX_EXPANDED_NODES = 100_000
 hundreds; a few aliases nested ("billion laughs") expand a kilobyte into billions."""
 
 
+MAX_YAML_BYTES = 1_000_000
+"""Largest config or sweep file read, in bytes: such a file is a few kilobytes, and PyYAML takes
+minutes over tens of megabytes before any check on what they hold could run."""
+
+
 class TooLarge(Exception):
     """A YAML document whose aliases expand beyond MAX_EXPANDED_NODES."""
 
@@ -97,6 +102,15 @@ def read_yaml(path: str | Path) -> Any:
     if reason is not None:
         raise GanError(f"{p} is not a YAML file: {reason}")
     try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise GanError(f"cannot read config file {p}: {exc.strerror or exc}") from None
+    if size > MAX_YAML_BYTES:
+        raise GanError(
+            f"{p} is {size / 1e6:,.1f} MB; a config or sweep file is at most {MAX_YAML_BYTES / 1e6:g} MB "
+            "(data belongs in a file that data.path names)"
+        )
+    try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise GanError(f"cannot read config file {p}: {exc}") from None
@@ -104,7 +118,8 @@ def read_yaml(path: str | Path) -> Any:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except TooLarge:
         raise GanError(
-            f"{p}: its YAML aliases (*name) expand to more than {MAX_EXPANDED_NODES:,} values; write the values out"
+            f"{p}: holds more than {MAX_EXPANDED_NODES:,} values once its YAML aliases (*name) are expanded; "
+            "a config holds hundreds (write aliased values out)"
         ) from None
     except _DuplicateKey as dup:
         raise GanError(
