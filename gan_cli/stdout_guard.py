@@ -4,10 +4,11 @@
 Python ignores SIGPIPE, so such a write raises BrokenPipeError (or OSError: ENOSPC, EIO) out of
 whatever print reached it. In `gan train` that was a crash between two checkpoints, and click's
 handler then exited 1 without a word; `gan eval` lost its eval.json. `install()` wraps sys.stdout
-once, at the command line's entry: the first failed write points file descriptor 1 at os.devnull
-(later writes, and the interpreter's last flush, then succeed and go nowhere) and records why.
-Commands that write files go on and write them; the training loop asks `stop_request()` after each
-step and stops as it does on a signal, after a checkpoint.
+(and sys.stderr) once, at the command line's entry: the first failed write points the file
+descriptor at os.devnull (later writes, and the interpreter's last flush, then succeed and go
+nowhere) and, for standard output, records why. Commands that write files go on and write them;
+the training loop asks `stop_request()` after each step and stops as it does on a signal, after a
+checkpoint.
 """
 
 from __future__ import annotations
@@ -24,50 +25,61 @@ _reason: str | None = None  # why stdout stopped taking writes; None while it ta
 
 
 class GuardedStream:
-    """A text stream that turns the first failed write or flush into `_close_output` and then
-    drops what follows; every other attribute (encoding, isatty, fileno) is the stream's own."""
+    """A text stream that turns its first failed write or flush into os.devnull and then drops
+    what follows; every other attribute (encoding, isatty, fileno) is the stream's own. Standard
+    output's failure is recorded for `stop_request` (and a failure other than a reader that left
+    is said on stderr); standard error's is only silenced, since nothing could be said of it."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, standard_output: bool = True) -> None:
         self._stream = stream
+        self._standard_output = standard_output
+        self.closed = False
 
     def write(self, text: str) -> int:
-        if _reason is None:
+        if not self.closed:
             try:
                 return self._stream.write(text)
             except OSError as exc:
-                _close_output(self._stream, exc)
+                self._close(exc)
         return len(text)
 
     def flush(self) -> None:
-        if _reason is None:
+        if not self.closed:
             try:
                 self._stream.flush()
             except OSError as exc:
-                _close_output(self._stream, exc)
+                self._close(exc)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
-
-def _close_output(stream: TextIO, exc: OSError) -> None:
-    global _reason
-    _reason = "its reader exited" if exc.errno == errno.EPIPE else (exc.strerror or str(exc))
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
+    def _close(self, exc: OSError) -> None:
+        global _reason
+        self.closed = True
         try:
-            os.dup2(devnull, stream.fileno())
-        finally:
-            os.close(devnull)
-    except (OSError, ValueError, AttributeError):  # no file descriptor (a test's stream): writes are dropped above
-        pass
-    if exc.errno != errno.EPIPE:  # `| head` is asked for; a full disk under the output is worth a line
-        print(f"warning: standard output could not be written ({_reason}); what follows is not shown", file=sys.stderr)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # no file descriptor (a test's stream): writes are dropped above
+            pass
+        if not self._standard_output:
+            return
+        _reason = "its reader exited" if exc.errno == errno.EPIPE else (exc.strerror or str(exc))
+        if exc.errno != errno.EPIPE:  # `| head` is asked for; a full disk under the output is worth a line
+            print(
+                f"warning: standard output could not be written ({_reason}); what follows is not shown", file=sys.stderr
+            )
 
 
 def install() -> None:
-    """Guard sys.stdout (once; a second call leaves it as it is)."""
+    """Guard sys.stdout and sys.stderr (once; a second call leaves them as they are): with `2>&1 |
+    head` the stop's own message meets the closed pipe too, and click then exited 1."""
     if sys.stdout is not None and not isinstance(sys.stdout, GuardedStream):
         sys.stdout = GuardedStream(sys.stdout)
+    if sys.stderr is not None and not isinstance(sys.stderr, GuardedStream):
+        sys.stderr = GuardedStream(sys.stderr, standard_output=False)
 
 
 def closed_reason() -> str | None:

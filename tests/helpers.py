@@ -196,12 +196,16 @@ class Child:
         self.proc.wait(timeout=60)
 
 
-def piped_to_head(args: list[str], lines: int, cwd: Path, timeout: float = 120.0) -> tuple[int, str, str]:
+def piped_to_head(
+    args: list[str], lines: int, cwd: Path, timeout: float = 120.0, with_stderr: bool = False
+) -> tuple[int, str, str]:
     """`gan ARGS | head -n LINES` without a shell: (gan's exit code, what head printed, gan's stderr).
-    head exits after its lines, so gan's next write to stdout meets a pipe with no reader."""
+    head exits after its lines, so gan's next write to stdout meets a pipe with no reader. With
+    `with_stderr`, `gan ARGS 2>&1 | head -n LINES` (gan's stderr is then '')."""
     cmd = [sys.executable, "-m", "gan_cli", *args]
-    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stderr is not None
+    stderr = subprocess.STDOUT if with_stderr else subprocess.PIPE
+    proc = subprocess.Popen(cmd, cwd=cwd, env=child_env(), stdout=subprocess.PIPE, stderr=stderr, text=True)
+    assert proc.stdout is not None
     head = subprocess.Popen(["head", "-n", str(lines)], stdin=proc.stdout, stdout=subprocess.PIPE, text=True)
     proc.stdout.close()  # head holds the only read end now
     try:
@@ -212,7 +216,7 @@ def piped_to_head(args: list[str], lines: int, cwd: Path, timeout: float = 120.0
             if p.poll() is None:
                 p.kill()
                 p.wait(timeout=60)
-    return code, shown, proc.stderr.read()
+    return code, shown, proc.stderr.read() if proc.stderr is not None else ""
 
 
 def is_step_line(line: str) -> bool:

@@ -117,6 +117,12 @@ def test_a_closed_standard_output_checkpoints_and_stops_like_a_signal(tmp_path: 
     # metrics.jsonl goes on past the rows head showed, up to the checkpoint
     check_stopped_and_resumed(run, err, "stopped: standard output was closed (its reader exited)", first_row=2)
 
+    # `2>&1 | head`: the stop's own message meets the closed pipe too (click then exited 1)
+    again = tmp_path / "again"
+    code, _, _ = piped_to_head(["train", str(long_config(tmp_path)), "--out", str(again)], 4, cwd=tmp_path, with_stderr=True)
+    assert code == 130
+    assert checkpoint.load(again / "checkpoints" / "last.pt")["step"] >= 2
+
 
 # Holds the child inside its second checkpoint write (temp file written, not yet renamed) for as
 # long as the test likes. Each line the test writes to its stdin is answered with whether the

@@ -10,7 +10,6 @@ import io
 import os
 import stat
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -84,15 +83,30 @@ def test_a_stream_without_a_descriptor_drops_what_follows() -> None:
     assert stdout_guard.closed_reason() == "its reader exited"
 
 
-def test_install_wraps_stdout_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    plain = io.StringIO()
-    monkeypatch.setattr("sys.stdout", plain)
-    stdout_guard.install()
+def test_a_closed_standard_error_is_silenced_and_asks_no_stop() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stream = os.fdopen(write_end, "w", buffering=1)
+    guarded = stdout_guard.GuardedStream(stream, standard_output=False)
+    try:
+        guarded.write("interrupted by SIGTERM\n")  # `2>&1 | head`: the stop's own message meets the closed pipe
+        assert guarded.closed and _same_file(write_end, os.devnull)
+    finally:
+        stream.close()
+    assert stdout_guard.closed_reason() is None and stdout_guard.stop_request() is None
+
+
+def test_install_wraps_stdout_and_stderr_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    first = sys.stdout
-    assert isinstance(first, stdout_guard.GuardedStream)
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setattr("sys.stderr", err)
     stdout_guard.install()
-    assert sys.stdout is first, "a second install does not wrap the wrapper"
+    first = sys.stdout, sys.stderr
+    assert all(isinstance(s, stdout_guard.GuardedStream) for s in first)
+    stdout_guard.install()
+    assert (sys.stdout, sys.stderr) == first, "a second install does not wrap the wrappers"
     print("through", end="")
-    assert plain.getvalue() == "through"
+    print("said", end="", file=sys.stderr)
+    assert out.getvalue() == "through" and err.getvalue() == "said"
