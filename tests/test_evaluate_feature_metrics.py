@@ -5,6 +5,7 @@ precision/recall and density/coverage on constructed point sets, the class histo
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -183,3 +184,13 @@ def test_class_histogram_counts_classes_and_kl() -> None:
     assert r["n"] == 1000 and r["seen"] == 10 and r["covered"] == 6
     with pytest.raises(GanError, match="0..9"):
         fm.class_histogram(np.array([10]), ref)
+
+
+def test_an_infinite_class_kl_has_no_stderr_rather_than_nan() -> None:
+    # samples in a class the reference never holds (a small stacked-MNIST reference): KL is
+    # infinite, and the bootstrap's spread was NaN (numpy's 'invalid value' warning)
+    ref = np.array([0.5, 0.5, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = fm.class_histogram(np.array([0, 1, 2, 2]), ref, boot=50)
+    assert r["kl"] == math.inf and r["kl_stderr"] is None

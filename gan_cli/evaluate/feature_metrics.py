@@ -243,7 +243,7 @@ def class_histogram(
     counts = np.bincount(y, minlength=len(ref))
     kl = kl_masses(counts / len(y), ref)
     stderr = None
-    if boot >= 2:
+    if boot >= 2 and math.isfinite(kl):  # infinite (samples in a class the reference lacks): no spread to give
         rng = np.random.default_rng(seed)
         reps = [kl_masses(c / len(y), ref) for c in rng.multinomial(len(y), counts / len(y), size=boot)]
         stderr = float(np.std(reps, ddof=1))
