@@ -16,6 +16,7 @@ from helpers import one_clean_error, tiny_toy_config, write_config
 from typer.testing import CliRunner
 
 from gan_cli.cli import app
+from gan_cli.evaluate.metric_names import METRIC_NAMES
 from helpers import gan, one_clean_error, piped_to_head, tiny_toy_config, train_experiment, write_config
 
 torch.set_num_threads(1)
@@ -64,6 +65,7 @@ def evaluate(run: Path, *extra: Any) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     out = Path(extra[list(extra).index("--json") + 1]) if "--json" in extra else run / "eval.json"
     report = json.loads(out.read_text())
+    assert set(report["metrics"]) <= set(METRIC_NAMES), "a metric gan sweep would refuse by name"
     report["_output"] = result.output
     return report
 

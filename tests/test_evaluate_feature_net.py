@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from gan_cli import config, data
 from gan_cli.cli import app
+from gan_cli.evaluate.metric_names import METRIC_NAMES
 from gan_cli.errors import GanError
 from gan_cli.evaluate import feature_cache as fc
 from gan_cli.evaluate import feature_net as fn
@@ -244,6 +245,7 @@ def test_gan_eval_on_stacked_mnist_reports_modes_beside_real_stacks(tmp_path: Pa
     assert m["reverse_kl"]["calibration"]["n"] == 200 and m["reverse_kl"]["calibration"]["value"] < m["reverse_kl"]["value"]
     assert m["fid"]["n"] == [60, 60] and "MNIST-CNN x 3" in m["fid"]["label"]
     assert "classes_covered" not in m and "modes_captured" in result.output
+    assert set(m) <= set(METRIC_NAMES), "a metric gan sweep would refuse by name"
 
 
 def test_gan_eval_without_label_files_skips_the_feature_metrics_with_one_line(tmp_path: Path) -> None:

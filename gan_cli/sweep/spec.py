@@ -19,6 +19,7 @@ anything runs, so a bad value never leaves a half-started sweep.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import itertools
 import json
@@ -30,6 +31,7 @@ from typing import Any
 
 from gan_cli import config as config_mod
 from gan_cli.errors import GanError, shown
+from gan_cli.evaluate.metric_names import METRIC_NAMES
 
 KEYS = ("base", "name", "seeds", "grid", "set", "eval", "resources", "metric", "metrics")
 RESOURCE_KEYS = ("cpus", "gpus")
@@ -209,6 +211,12 @@ def _parse_metrics(raw: dict[str, Any], problems: list[str]) -> tuple[str, list[
     if metrics is not None and not (isinstance(metrics, list) and metrics and all(isinstance(m, str) for m in metrics)):
         problems.append(f"metrics: expected a non-empty list of metric names, got {shown(metrics)}")
         metrics = None
+    # a name no evaluation reports would leave the figure and the table's rows empty, said at the end
+    for key, name in [("metric", metric), *(("metrics", m) for m in metrics or [])]:
+        if name not in METRIC_NAMES:
+            close = difflib.get_close_matches(name, list(METRIC_NAMES), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"gan eval reports {', '.join(METRIC_NAMES)}"
+            problems.append(f"{key}: {shown(name)} is not a metric gan eval reports; {hint}")
     return metric, metrics
 
 
