@@ -33,10 +33,10 @@ class GuardedStream:
     def __init__(self, stream: TextIO, standard_output: bool = True) -> None:
         self._stream = stream
         self._standard_output = standard_output
-        self.closed = False
+        self.failed = False
 
     def write(self, text: str) -> int:
-        if not self.closed:
+        if not self.failed:
             try:
                 return self._stream.write(text)
             except OSError as exc:
@@ -44,7 +44,7 @@ class GuardedStream:
         return len(text)
 
     def flush(self) -> None:
-        if not self.closed:
+        if not self.failed:
             try:
                 self._stream.flush()
             except OSError as exc:
@@ -55,7 +55,7 @@ class GuardedStream:
 
     def _close(self, exc: OSError) -> None:
         global _reason
-        self.closed = True
+        self.failed = True
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
             try:

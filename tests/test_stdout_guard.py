@@ -90,7 +90,7 @@ def test_a_closed_standard_error_is_silenced_and_asks_no_stop() -> None:
     guarded = stdout_guard.GuardedStream(stream, standard_output=False)
     try:
         guarded.write("interrupted by SIGTERM\n")  # `2>&1 | head`: the stop's own message meets the closed pipe
-        assert guarded.closed and _same_file(write_end, os.devnull)
+        assert guarded.failed and _same_file(write_end, os.devnull)
     finally:
         stream.close()
     assert stdout_guard.closed_reason() is None and stdout_guard.stop_request() is None

@@ -171,10 +171,10 @@ def _check_memory(loaded: Loaded, n: int) -> None:
     cfg, ev = loaded.cfg, loaded.cfg.eval
     dim = output_dim(loaded.ckpt["generator"])
     kernels = ev.parzen.kernels or n
+    as_kernels = f"eval.parzen.kernels {kernels:,}" if ev.parzen.kernels else f"--num-samples {n:,} as Parzen kernels"
     needs = {
         f"--num-samples {n:,} (eval.generated_samples)": models.generator_pass_bytes(cfg, dim, n),
-        f"eval.parzen.kernels {kernels:,}": models.generator_pass_bytes(cfg, dim, kernels)
-        + parzen.chunk_bytes(parzen.CHUNK, kernels),
+        as_kernels: models.generator_pass_bytes(cfg, dim, kernels) + parzen.chunk_bytes(parzen.CHUNK, kernels),
         f"eval.modes.generated_samples {ev.modes.generated_samples:,}": models.generator_pass_bytes(
             cfg, dim, ev.modes.generated_samples
         ),
