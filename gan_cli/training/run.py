@@ -73,7 +73,7 @@ class Interrupted(Stopped):
         where = shlex.quote(str(ckpt_path.parent.parent))  # checkpoints/last.pt's run directory
         why = f"interrupted by {signal_name}"
         if signal_name == stdout_guard.STOP_NAME:
-            why = f"stopped: standard output was closed ({stdout_guard.closed_reason() or 'by another process'})"
+            why = f"stopped: standard output was closed ({stdout_guard.closed_reason() or 'in another process'})"
         super().__init__(
             f"{why}: checkpoint written to {ckpt_path}\nresume with: gan train --resume {where}{resume_flags}",
             130,
