@@ -562,6 +562,18 @@ def test_hour_rise_recipe_is_the_hour_recipe_with_the_lr_quadrupled_from_epoch_2
 
 
 
+def test_early_rise_recipe_is_the_rise_recipe_started_at_epoch_200() -> None:
+    """configs/mnist_hour_rise_early.yaml: the rise recipe with its x4 from epoch 200, nothing else
+    (chosen on validation images over four seed pairs, docs/results/lr_rise_start.json): before
+    epoch 200 the two train the same, so a rise run's step-100,000 checkpoint resumed with the
+    earlier rise is a run of this recipe."""
+    assert shipped_config_diff("mnist_hour_rise.yaml", "mnist_hour_rise_early.yaml") == {
+        "name": ("mnist_hour_rise", "mnist_hour_rise_early"),
+        "train.optimizer.lr_schedule.start_epoch": (230, 200),
+        "train.optimizer.lr_schedule.end_epoch": (231, 201),
+    }
+
+
 # ---- hostile inputs: values that expand, values too long to print
 
 
