@@ -6,6 +6,7 @@ pickled modules or classes, so loading a file never executes code from it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -19,7 +20,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from gan_cli import __version__, outputs, seeds
+from gan_cli import __version__, devices, outputs, seeds
 from gan_cli.errors import GanError
 from gan_cli.run_dir import TEMP_SUFFIX, resolve_checkpoint
 
@@ -141,6 +142,10 @@ def nonfinite_tensors(state: dict[str, Any]) -> list[str]:
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and check a checkpoint with weights_only=True; every failure is one GanError."""
     p = resolve_checkpoint(path)
+    # its tensors are read whole into memory: a file past what is available (a wrong file, a copy of
+    # a far larger run) would swap or wake the OOM killer instead of failing
+    with contextlib.suppress(OSError):  # gone meanwhile: torch.load says so below
+        devices.check_host_memory(p.stat().st_size, f"{p}: loading this checkpoint")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about pickle protocols; the outcome is reported below

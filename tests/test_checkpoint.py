@@ -278,3 +278,21 @@ def test_a_checkpoint_with_non_finite_weights_is_refused(tmp_path: Path, net: st
     torch.save(ckpt, path)
     with pytest.raises(GanError, match=f"the {net}'s weights hold NaN or inf \\(b\\)"):
         checkpoint.load(path)
+
+
+def test_a_checkpoint_larger_than_the_memory_available_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch.load reads every tensor into memory: a file past the memory available would swap or
+    # wake the OOM killer (SIGKILL, no message) rather than fail
+    cfg = write_config(tmp_path / "c.yaml", toy_config())
+    assert gan("train", cfg, "--out", tmp_path / "run").exit_code == 0
+    last = tmp_path / "run" / "checkpoints" / "last.pt"
+    size = last.stat().st_size
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: size + 1)
+    assert checkpoint.load(last)["step"] > 0, "the positive control: a file that fits loads"
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: size - 1)
+    with pytest.raises(GanError, match="loading this checkpoint: needs about .* of memory"):
+        checkpoint.load(last)
+    message = one_clean_error(gan("sample", "--ckpt", tmp_path / "run", "-n", "4", "--out", tmp_path / "s.npy"))
+    assert "loading this checkpoint" in message and not (tmp_path / "s.npy").exists()
