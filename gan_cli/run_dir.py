@@ -169,9 +169,15 @@ class RunDir:
         """The directory with samples/ and checkpoints/ (`only_root`: the directory alone)."""
         try:
             for d in (self.path,) if only_root else (self.path, self.samples, self.checkpoints):
+                if os.path.lexists(d) and not d.is_dir():  # mkdir would say only 'File exists'
+                    raise GanError(
+                        f"cannot write the run directory {self.path}: {d} must be a folder, and "
+                        f"{input_problem(d) or 'it is a file'}; move it away"
+                    )
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise GanError(f"cannot write the run directory {self.path}: {exc.strerror or exc}") from None
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise GanError(f"cannot write the run directory {self.path}: {exc.strerror or exc}{where}") from None
 
     def log_command(self, lines: list[str]) -> None:
         """Append an entry (a blank line after it) to command.txt."""

@@ -210,3 +210,24 @@ def test_a_run_directory_holding_only_its_lock_is_still_empty(tmp_path: Path) ->
     with run.writer("train", "gan train"):
         assert not run.is_nonempty()
     assert (run.path / ".lock-train").read_text() == "", "a free lock names no holder"
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling link"])
+def test_a_run_folder_that_is_not_a_folder_is_named(tmp_path: Path, kind: str) -> None:
+    # samples/ as a file or a link to nowhere: mkdir said only 'File exists', naming no file
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    if kind == "file":
+        run.samples.write_text("x")
+    else:
+        run.samples.symlink_to(tmp_path / "gone")
+    with pytest.raises(GanError) as err:
+        run.create()
+    what = "it is a file" if kind == "file" else "it is a link to a missing file"
+    assert str(err.value) == f"cannot write the run directory {run.path}: {run.samples} must be a folder, and {what}; move it away"
+    linked = tmp_path / "elsewhere"
+    linked.mkdir()
+    run.samples.unlink()
+    run.samples.symlink_to(linked)  # a link to a folder (samples on another disk) is a folder
+    run.create()
+    assert run.checkpoints.is_dir()
