@@ -35,6 +35,7 @@ def special_reason(path: Path, follow_links: bool = False) -> str | None:
 
 MISSING = "it does not exist"
 DANGLING = "it is a link to a missing file"
+DIRECTORY = "it is a directory"
 
 
 def input_problem(path: Path) -> str | None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from gan_cli.errors import GanError
-from gan_cli.file_kinds import DANGLING, MISSING, input_problem
+from gan_cli.file_kinds import DANGLING, DIRECTORY, MISSING, input_problem
 
 STEP_FILE = re.compile(r"^step_(\d{7,})\.pt$")
 TEMP_SUFFIX = ".tmp"  # atomic writes' temp files: .NAME.XXXX.tmp, never matched as checkpoints
@@ -169,10 +169,11 @@ class RunDir:
         """The directory with samples/ and checkpoints/ (`only_root`: the directory alone)."""
         try:
             for d in (self.path,) if only_root else (self.path, self.samples, self.checkpoints):
-                if os.path.lexists(d) and not d.is_dir():  # mkdir would say only 'File exists'
+                problem = input_problem(d)
+                if problem not in (MISSING, DIRECTORY):  # mkdir would say only 'File exists'
                     raise GanError(
                         f"cannot write the run directory {self.path}: {d} must be a folder, and "
-                        f"{input_problem(d) or 'it is a file'}; move it away"
+                        f"{problem or 'it is a file'}; move it away"
                     )
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -24,7 +24,7 @@ from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError, Stopped
 from gan_cli.figures.samples import draw
-from gan_cli.file_kinds import special_reason
+from gan_cli.file_kinds import DANGLING, MISSING, input_problem
 from gan_cli.run_dir import RunDir
 from gan_cli.training import hooks, tensorboard
 from gan_cli.training.console import Reporter
@@ -239,9 +239,9 @@ def _check_out(run_dir: RunDir | None, resume: bool) -> None:
                 f"--resume: {path} stopped before its first checkpoint, so there is nothing to resume; "
                 f"run the same command without --resume to start it again in that directory"
             )
-        reason = special_reason(run_dir.last, follow_links=True)
-        if reason is not None:
-            raise GanError(f"--resume: {run_dir.last} is not a checkpoint file: {reason}")
+        problem = input_problem(run_dir.last)
+        if problem not in (MISSING, DANGLING):
+            raise GanError(f"--resume: {run_dir.last} is not a checkpoint file: {problem}")
         raise GanError(f"--resume: {run_dir.last} does not exist; nothing to resume (drop --resume to start a new run)")
     if run_dir.is_nonempty() and not run_dir.failed_start():
         raise GanError(

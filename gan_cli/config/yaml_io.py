@@ -10,7 +10,7 @@ import yaml
 
 from gan_cli.config.schema import Config
 from gan_cli.errors import GanError
-from gan_cli.file_kinds import special_reason
+from gan_cli.file_kinds import DANGLING, DIRECTORY, MISSING, input_problem
 
 MAX_EXPANDED_NODES = 100_000
 """Most values a YAML document may hold once its aliases are expanded: a config or sweep file has
@@ -94,13 +94,13 @@ def parse_value(text: str) -> Any:
 def read_yaml(path: str | Path) -> Any:
     """Parse a YAML file, turning every failure into a GanError that names the file (and line)."""
     p = Path(path)
-    if p.is_dir():
+    problem = input_problem(p)
+    if problem == DIRECTORY:
         raise GanError(f"{p} is a directory, not a YAML file (to continue a run: gan train --resume {p})")
-    if not p.exists():
+    if problem in (MISSING, DANGLING):
         raise GanError(f"config file not found: {p}")
-    reason = special_reason(p, follow_links=True)
-    if reason is not None:
-        raise GanError(f"{p} is not a YAML file: {reason}")
+    if problem is not None:
+        raise GanError(f"{p} is not a YAML file: {problem}")
     try:
         size = p.stat().st_size
     except OSError as exc:
