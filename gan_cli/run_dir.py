@@ -171,14 +171,16 @@ class RunDir:
             for d in (self.path,) if only_root else (self.path, self.samples, self.checkpoints):
                 problem = input_problem(d)
                 if problem not in (MISSING, DIRECTORY):  # mkdir would say only 'File exists'
-                    raise GanError(
-                        f"cannot write the run directory {self.path}: {d} must be a folder, and "
-                        f"{problem or 'it is a file'}; move it away"
-                    )
+                    raise self.write_failure(f"{d} must be a folder, and {problem or 'it is a file'}; move it away")
                 d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            where = f" ({exc.filename})" if exc.filename else ""
-            raise GanError(f"cannot write the run directory {self.path}: {exc.strerror or exc}{where}") from None
+            raise self.write_failure(exc) from None
+
+    def write_failure(self, why: OSError | str) -> GanError:
+        """'cannot write the run directory RUN: WHY', an OSError said by its reason and its file."""
+        if isinstance(why, OSError):
+            why = f"{why.strerror or why}" + (f" ({why.filename})" if why.filename else "")
+        return GanError(f"cannot write the run directory {self.path}: {why}")
 
     def log_command(self, lines: list[str]) -> None:
         """Append an entry (a blank line after it) to command.txt."""

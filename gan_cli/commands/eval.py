@@ -172,22 +172,18 @@ def _check_memory(loaded: Loaded, n: int) -> None:
     dim = output_dim(loaded.ckpt["generator"])
     kernels = ev.parzen.kernels or n
     as_kernels = f"eval.parzen.kernels {kernels:,}" if ev.parzen.kernels else f"--num-samples {n:,} as Parzen kernels"
-    needs = {
-        f"--num-samples {n:,} (eval.generated_samples)": models.generator_pass_bytes(cfg, dim, n),
-        as_kernels: models.generator_pass_bytes(cfg, dim, kernels) + parzen.chunk_bytes(parzen.CHUNK, kernels),
-        f"eval.modes.generated_samples {ev.modes.generated_samples:,}": models.generator_pass_bytes(
-            cfg, dim, ev.modes.generated_samples
-        ),
-        f"eval.memorisation.samples {ev.memorisation.samples:,}": models.generator_pass_bytes(
-            cfg, dim, ev.memorisation.samples
-        ),
-        f"eval.stacked.generated_samples {ev.stacked.generated_samples:,}": models.generator_pass_bytes(
-            cfg, dim, ev.stacked.generated_samples
-        ),
-        f"eval.density.w1_samples {ev.density.w1_samples:,}": 3 * 8 * ev.density.w1_samples**2,  # float64 n x n costs
+    draws = {
+        f"--num-samples {n:,} (eval.generated_samples)": n,
+        as_kernels: kernels,
+        f"eval.modes.generated_samples {ev.modes.generated_samples:,}": ev.modes.generated_samples,
+        f"eval.memorisation.samples {ev.memorisation.samples:,}": ev.memorisation.samples,
+        f"eval.stacked.generated_samples {ev.stacked.generated_samples:,}": ev.stacked.generated_samples,
     }
-    for what, need in needs.items():
-        devices.check_host_memory(need, what)
+    for what, rows in draws.items():
+        scoring = parzen.chunk_bytes(parzen.CHUNK, rows) if what == as_kernels else 0
+        devices.check_host_memory(models.generator_pass_bytes(cfg, dim, rows) + scoring, what)
+    w1 = ev.density.w1_samples
+    devices.check_host_memory(3 * 8 * w1**2, f"eval.density.w1_samples {w1:,}")  # float64 n x n costs
 
 
 def evaluate_one(

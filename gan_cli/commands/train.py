@@ -273,8 +273,7 @@ def _open(
             ]
         )
     except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise GanError(f"cannot write the run directory {run_dir.path}: {exc.strerror or exc}{where}") from None
+        raise run_dir.write_failure(exc) from None
     if setup.dataset.is_image and not run_dir.real_picture.exists():  # the training data beside G's samples
         draw(setup.dataset.train[: setup.cfg.log.picture_samples], setup.trainer.data_info, run_dir.real_picture)
     if setup.writer_class is None:
