@@ -33,7 +33,7 @@ def main() -> None:
     for i, spec in enumerate(args.curves):
         label, _, rest = spec.partition("=")
         path, _, arm = rest.partition(":")
-        rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
         rows = sorted((r for r in rows if r["arm"] == arm), key=lambda r: r["step"])
         if not rows:
             raise SystemExit(f"no rows of arm {arm!r} in {path}")

@@ -94,7 +94,7 @@ def train(
         while pending and len(procs) < jobs:
             name, cmd = pending.pop(0)
             print("# " + " ".join(cmd), flush=True)
-            log = open(out / f"{name}.log", "w")
+            log = open(out / f"{name}.log", "w", encoding="utf-8")
             procs[name] = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
             started[name] = time.perf_counter()
         for name, p in list(procs.items()):

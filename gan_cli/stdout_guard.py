@@ -75,11 +75,28 @@ class GuardedStream:
 
 def install() -> None:
     """Guard sys.stdout and sys.stderr (once; a second call leaves them as they are): with `2>&1 |
-    head` the stop's own message meets the closed pipe too, and click then exited 1."""
+    head` the stop's own message meets the closed pipe too, and click then exited 1. Both also
+    escape what their encoding cannot hold (`--out rün` under PYTHONIOENCODING=ascii or a Latin-1
+    locale printed `\xfc`, where the first line naming the run directory raised UnicodeEncodeError
+    and left it half-written)."""
+    _escape_unencodable(sys.stdout)
+    _escape_unencodable(sys.stderr)
     if sys.stdout is not None and not isinstance(sys.stdout, GuardedStream):
         sys.stdout = GuardedStream(sys.stdout)
     if sys.stderr is not None and not isinstance(sys.stderr, GuardedStream):
         sys.stderr = GuardedStream(sys.stderr, standard_output=False)
+
+
+def _escape_unencodable(stream: TextIO | None) -> None:
+    """Make `stream` write a character its encoding lacks as a backslash escape (Python's own
+    choice for stderr), not raise; a stream that cannot be reconfigured is left as it is."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is None:
+        return
+    try:
+        reconfigure(errors="backslashreplace")
+    except (ValueError, OSError):  # io.UnsupportedOperation is both
+        pass
 
 
 def closed_reason() -> str | None:

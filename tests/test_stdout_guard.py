@@ -9,11 +9,16 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from gan_cli import stdout_guard
+
+from helpers import child_env, tiny_toy_config, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -97,8 +102,6 @@ def test_a_closed_standard_error_is_silenced_and_asks_no_stop() -> None:
 
 
 def test_install_wraps_stdout_and_stderr_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setattr("sys.stdout", out)
     monkeypatch.setattr("sys.stderr", err)
@@ -110,3 +113,33 @@ def test_install_wraps_stdout_and_stderr_once(monkeypatch: pytest.MonkeyPatch) -
     print("through", end="")
     print("said", end="", file=sys.stderr)
     assert out.getvalue() == "through" and err.getvalue() == "said"
+
+
+def test_install_escapes_what_the_output_encoding_cannot_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_bytes, encoding="ascii")  # errors="strict", as PYTHONIOENCODING=ascii makes stdout
+    err = io.TextIOWrapper(err_bytes, encoding="latin-1")
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setattr("sys.stderr", err)
+    stdout_guard.install()
+    print("run directory rün")
+    print("error: 日本 is not a config key", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    assert out_bytes.getvalue() == b"run directory r\\xfcn\n"
+    assert err_bytes.getvalue() == b"error: \\u65e5\\u672c is not a config key\n"
+
+
+def test_a_run_directory_the_output_encoding_cannot_spell_trains(tmp_path: Path) -> None:
+    """`--out rün` under an ASCII output: the first line naming the run raised UnicodeEncodeError,
+    a traceback and a run directory with no checkpoint; now the name is escaped and the run ends."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    env = child_env() | {"PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gan_cli", "train", str(cfg), "--out", "rün"],
+        cwd=tmp_path, env=env, capture_output=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode("ascii", "replace")
+    assert b"Traceback" not in done.stderr
+    assert b"r\\xfcn" in done.stdout
+    assert (tmp_path / "rün" / "checkpoints" / "last.pt").is_file()
