@@ -62,7 +62,12 @@ def load_models(path: str | Path, device: torch.device, weights: str | None = No
         ) from None
     g.to(device).eval()
     d.to(device).eval()
-    info = {"dim": dim, "image_shape": info.get("image_shape"), "value_range": info.get("value_range")}
+    info = {
+        "dim": dim,
+        "image_shape": info.get("image_shape"),
+        "value_range": info.get("value_range"),
+        "fingerprint": info.get("fingerprint"),  # of the data it trained on: gan eval checks the data is the same
+    }
     return Loaded(cfg, g, d, ckpt, info, device, chosen)
 
 

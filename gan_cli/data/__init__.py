@@ -5,7 +5,8 @@ pixels / 255), [-1, 1] for tanh. The training set lives on the training device a
 batches are gathered by index: no per-item transforms, no DataLoader workers in the hot loop.
 
 Modules: `idx` (MNIST-family files), `sources` (CIFAR-10, digits, npz, image folders), `splits`,
-`loading` (`load`), `labels`, `sampler` (`EpochSampler`), `dataset` (`Dataset`).
+`loading` (`load`), `labels`, `sampler` (`EpochSampler`), `dataset` (`Dataset`), `fingerprint`
+(what a checkpoint records of the data it trained on).
 """
 
 from gan_cli.data.dataset import Dataset, output_bias_from_marginals

@@ -18,6 +18,7 @@ import torch
 
 from gan_cli import data, devices, seeds
 from gan_cli.config import Config
+from gan_cli.data.fingerprint import changes, fingerprint, where
 from gan_cli.errors import GanError
 from gan_cli.evaluate import critic as critic_mod
 from gan_cli.evaluate import images
@@ -155,6 +156,13 @@ def evaluate(
     if ds.dim != loaded.data_info["dim"]:
         raise GanError(
             f"the checkpoint's G makes {loaded.data_info['dim']}-dimensional samples but data {cfg.data.name} has {ds.dim} dimensions"
+        )
+    changed = changes(loaded.data_info.get("fingerprint"), fingerprint(ds))
+    if changed:  # the seeded split has moved: held-out images may be ones G trained on
+        raise GanError(
+            f"the data under {where(cfg.data)} is not what the checkpoint trained on (its files changed since); "
+            "restore them to measure it on the splits it was trained against:",
+            changed,
         )
     _check_sizes(cfg, ds, split, n)
     if ds.target is None:

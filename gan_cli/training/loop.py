@@ -33,6 +33,7 @@ import torch
 from gan_cli import checkpoint, models, objectives, optim, seeds
 from gan_cli.config import Config, to_dict
 from gan_cli.data import Dataset, EpochSampler, output_bias_from_marginals
+from gan_cli.data.fingerprint import fingerprint
 from gan_cli.training import accel, nan_guard
 from gan_cli.training.updates import DUpdate, EagerUpdates
 
@@ -102,10 +103,12 @@ class Trainer:
         ema = cfg.train.ema  # a moving average of G's weights, or None (train.ema.decay null: the paper)
         self.ema = optim.WeightEMA(self.G, ema.decay, ema.rampup) if ema.decay is not None else None
         self.train_data = dataset.train.to(device)
+        self.data_fingerprint = fingerprint(dataset)  # a resume or an eval tells the data's files changed
         self.data_info = {
             "dim": dataset.dim,
             "image_shape": list(dataset.image_shape) if dataset.image_shape else None,
             "value_range": list(dataset.value_range) if dataset.value_range else None,
+            "fingerprint": self.data_fingerprint,
         }
         # the data order has its own generator, seeded apart from the model's
         self.sampler = EpochSampler(

@@ -9,6 +9,7 @@ from typing import Any
 from gan_cli import checkpoint, optim
 from gan_cli import config as config_mod
 from gan_cli.config import Config, to_dict
+from gan_cli.data.fingerprint import changes, where
 from gan_cli.errors import GanError
 from gan_cli.run_dir import RunDir
 from gan_cli.training.distributed import data_order_note
@@ -104,6 +105,14 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
         raise GanError(
             "--resume: the config differs from the checkpoint's in keys that define the experiment (start a new run for these):",
             refused,
+        )
+    info = ckpt.get("data_info")
+    changed = changes(info.get("fingerprint") if isinstance(info, dict) else None, trainer.data_fingerprint)
+    if changed:
+        raise GanError(
+            f"--resume: the data under {where(cfg.data)} is not what the run trained on (its files changed since "
+            "the checkpoint); restore them, or start a new run:",
+            changed,
         )
     try:
         trainer.load_state_dict(ckpt)
