@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import MISSING, input_problem
 
 
 def json_safe(obj: Any) -> Any:
@@ -53,9 +54,13 @@ def _rows(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 def read_objects(path: Path, keep: Callable[[dict[str, Any]], bool] = _has_step) -> list[dict[str, Any]]:
     """The complete rows of a .jsonl file that `keep` accepts (default: those with a numeric
-    `step`), oldest first; [] when the file does not exist."""
-    if not path.is_file():
+    `step`), oldest first; [] when the file does not exist. A FIFO, a directory or a dangling link
+    in its place is a GanError naming it, where it read as a run that had logged nothing."""
+    problem = input_problem(path)
+    if problem == MISSING:
         return []
+    if problem is not None:
+        raise GanError(f"cannot read {path}: {problem}")
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:

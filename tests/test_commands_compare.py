@@ -48,3 +48,37 @@ def test_compare_needs_runs_and_refuses_a_non_regular_output(runs: tuple[Path, P
     os.symlink(runs[0] / "config.yaml", out / "compare.md")
     assert "not a regular file" in one_clean_error(gan("compare", *runs, "--out", out))
     assert (out / "compare.md").is_symlink() and not (out / "compare.png").exists()
+
+
+def _copy_run_with(run: Path, dest: Path, name: str, make: str) -> Path:
+    """A copy of `run` whose log `name` is a FIFO, a directory or a dangling link (`make`)."""
+    import shutil
+
+    shutil.copytree(run, dest)
+    target = dest / name
+    target.unlink(missing_ok=True)
+    {"fifo": os.mkfifo, "directory": os.mkdir, "dangling": lambda p: os.symlink(dest / "gone.jsonl", p)}[make](target)
+    return dest
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "said"),
+    [
+        ("metrics.jsonl", "fifo", "it is a FIFO (named pipe)"),
+        ("metrics.jsonl", "directory", "it is a directory"),
+        ("selection.jsonl", "fifo", "it is a FIFO (named pipe)"),
+        ("eval_all.jsonl", "dangling", "it is a link to a missing file"),
+        ("eval.json", "fifo", "it is a FIFO (named pipe)"),  # reading it waited for a writer forever
+        ("config.yaml", "fifo", "it is a FIFO (named pipe)"),
+    ],
+)
+def test_a_run_log_that_is_not_a_file_is_named_by_its_kind(
+    runs: tuple[Path, Path], tmp_path: Path, name: str, make: str, said: str
+) -> None:
+    """Such a log read as a run that had logged nothing ('has no complete row', 'does not exist')."""
+    odd = _copy_run_with(runs[0], tmp_path / "odd", name, make)
+    message = one_clean_error(gan("compare", odd, runs[1], "--out", tmp_path / "cmp"))
+    assert f"{odd / name}" in message and said in message
+    assert not (tmp_path / "cmp").exists()
+    if name in ("metrics.jsonl", "selection.jsonl"):  # gan plot curves reads metrics.jsonl and selection.jsonl
+        assert f"cannot read {odd / name}: {said}" in one_clean_error(gan("plot", "curves", odd, "--out", tmp_path / "c.png"))

@@ -20,6 +20,7 @@ from gan_cli import outputs, run_dir, runlog
 from gan_cli.errors import GanError
 from gan_cli.evaluate.report import format_value
 from gan_cli.figures.compare import RunCurves, plot_compare
+from gan_cli.file_kinds import MISSING, input_problem
 from gan_cli.run_dir import RunDir
 
 Z95 = 1.959964
@@ -96,7 +97,10 @@ def read_run(run: RunDir, label: str) -> RunSummary:
     if not rows:
         raise GanError(f"gan compare: {run.metrics} has no complete row: is {run.path} a run that has logged a step?")
     eval_result = None
-    if run.eval_json.is_file():
+    problem = input_problem(run.eval_json)
+    if problem not in (None, MISSING):  # reading a FIFO would wait for a writer forever
+        raise GanError(f"gan compare: cannot read {run.eval_json}: {problem}")
+    if problem is None:
         try:
             eval_result = json.loads(run.eval_json.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -109,7 +113,7 @@ def read_run(run: RunDir, label: str) -> RunSummary:
 
 def _flat_config(run: RunDir) -> dict[str, Any]:
     """The run's config.yaml with every default filled in (old names moved), as dotted key -> value."""
-    if not run.config.is_file():
+    if input_problem(run.config) == MISSING:
         return {}
     raw = config_mod.read_yaml(run.config)
     try:

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from gan_cli import outputs, runlog
 from gan_cli.errors import GanError
 from gan_cli.figures.files import save_figure
+from gan_cli.file_kinds import MISSING, input_problem
 from gan_cli.objectives import LOG_4
 from gan_cli.run_dir import RunDir
 
@@ -29,7 +30,7 @@ def plot_curves(run_dir: str | Path, out: str | Path) -> Path:
     """Draw the curves of RUN_DIR/metrics.jsonl (and selection.jsonl if present) into `out` (PNG)."""
     run_dir, out = Path(run_dir), Path(out)
     metrics = RunDir(run_dir).metrics
-    if not metrics.is_file():
+    if input_problem(metrics) == MISSING:  # another kind of entry is named by read_rows
         raise GanError(f"{metrics} does not exist: is {run_dir} a gan-cli run directory that has logged a step?")
     if out.suffix.lower() != ".png":
         raise GanError(f"--out {out}: use a .png file")
