@@ -103,3 +103,42 @@ def test_sweep_address_where_something_else_listens_fails_in_seconds(tmp_path: P
     finally:
         server.close()
     assert "but not Ray" in message and time.monotonic() - start < 20
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "said"),
+    [
+        (".sweep-digest", "fifo", "it is a FIFO (named pipe)"),  # its write waited for a reader forever
+        ("summary.md", "link", "it is a symbolic link"),  # written through to the link's target
+        ("results.jsonl", "directory", "it is a directory"),
+        ("summary_value.png", "fifo", "it is a FIFO (named pipe)"),  # found only after every trial
+    ],
+)
+def test_a_sweep_file_that_is_not_a_regular_file_is_refused_before_any_trial(
+    tmp_path: Path, name: str, make: str, said: str
+) -> None:
+    from gan_cli.sweep import spec as spec_mod
+    from gan_cli.sweep.directory import new_sweep_dir
+
+    # the tiny base: were the check gone, the sweep would run its trials in seconds, not hang
+    sweep_dir = new_sweep_dir(spec_mod.load(write_sweep(tmp_path / "spec", seeds=1)), tmp_path / "sw")
+    outside = tmp_path / "notes.md"
+    outside.write_text("a researcher's notes\n")
+    target = sweep_dir / name
+    target.unlink(missing_ok=True)
+    {"fifo": os.mkfifo, "directory": os.mkdir, "link": lambda p: os.symlink(outside, p)}[make](target)
+    before = {p.name for p in sweep_dir.iterdir()} | {".lock"}
+    message = one_clean_error(gan("sweep", "--resume", sweep_dir))
+    assert f"the sweep's file {target}: refusing to replace it: {said}" in message
+    assert outside.read_text() == "a researcher's notes\n"
+    assert {p.name for p in sweep_dir.iterdir()} <= before, "no trial's run directory was made"
+
+
+def test_a_sweep_file_that_is_a_fifo_is_named_on_resume(tmp_path: Path) -> None:
+    from gan_cli.sweep import spec as spec_mod
+    from gan_cli.sweep.directory import new_sweep_dir
+
+    sweep_dir = new_sweep_dir(spec_mod.load(write_sweep(tmp_path / "spec", seeds=1)), tmp_path / "sw")
+    (sweep_dir / "sweep.yaml").unlink()
+    os.mkfifo(sweep_dir / "sweep.yaml")
+    assert "sweep.yaml is not a YAML file: it is a FIFO (named pipe)" in one_clean_error(gan("sweep", "--resume", sweep_dir))

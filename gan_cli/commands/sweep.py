@@ -27,7 +27,7 @@ from gan_cli.errors import GanError, Stopped
 from gan_cli.run_dir import RunDir, hold_lock
 from gan_cli.sweep import directory, engine, results
 from gan_cli.sweep import spec as spec_mod
-from gan_cli.sweep.report import SUMMARY_FILE, write_report
+from gan_cli.sweep.report import SUMMARY_FILE, report_files, write_report
 from gan_cli.sweep.spec import SweepSpec, Trial
 from gan_cli.sweep.trial import (
     FAILED,
@@ -215,6 +215,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
             hold_lock(sweep_dir / ".lock", "gan sweep", f"another gan sweep is running on {sweep_dir}:")
         )
         path = sweep_dir / results.RESULTS
+        directory.check_files(sweep_dir, (results.RESULTS, *report_files(spec)))
         rows = results.latest(results.read(path))
         known = {t.trial_id for t in trials}
         kept = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") in FINISHED]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from gan_cli import run_dir
+from gan_cli import outputs, run_dir
 from gan_cli.errors import GanError
+from gan_cli.file_kinds import MISSING, input_problem
 from gan_cli.run_dir import RunDir
 from gan_cli.sweep import spec as spec_mod
 from gan_cli.sweep.spec import SweepSpec
@@ -40,9 +41,17 @@ def new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
 
 
 def open_sweep_dir(sweep_dir: Path) -> SweepSpec:
-    if not (sweep_dir / SPEC_FILE).is_file():
+    if input_problem(sweep_dir / SPEC_FILE) == MISSING:  # another kind of entry is named by the read
         raise GanError(f"--resume {sweep_dir}: no {SPEC_FILE} there; is it a gan sweep directory?")
     return spec_mod.load(sweep_dir / SPEC_FILE)
+
+
+def check_files(sweep_dir: Path, names: tuple[str, ...]) -> None:
+    """GanError, before any trial, when one of the files a sweep rewrites (its digest, results,
+    summary, figure: `names` beside DIGEST_FILE) is there as a FIFO, a link or a directory: a FIFO
+    made the write wait forever, a link was written through to its target."""
+    for name in (DIGEST_FILE, *names):
+        outputs.check_regular(sweep_dir / name, "the sweep's file")
 
 
 def check_unchanged(spec: SweepSpec, sweep_dir: Path, finished: int) -> None:
@@ -57,7 +66,4 @@ def check_unchanged(spec: SweepSpec, sweep_dir: Path, finished: int) -> None:
             f"--resume {sweep_dir}: {SPEC_FILE} (or its {BASE_FILE}) changed since {finished} of its trials finished, "
             f"which ran the old settings; start a new sweep with the edited file instead"
         )
-    try:
-        digest.write_text(spec.digest() + "\n", encoding="utf-8")
-    except OSError as exc:
-        raise GanError(f"cannot write {digest}: {exc.strerror or exc}") from None
+    outputs.write_atomic(digest, lambda tmp: tmp.write_text(spec.digest() + "\n", encoding="utf-8"), "the sweep's file")

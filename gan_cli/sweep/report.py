@@ -16,6 +16,16 @@ from gan_cli.sweep.trial import FAILED
 SUMMARY_FILE = "summary.md"
 
 
+def figure_name(spec: SweepSpec) -> str:
+    """The file of the chosen metric's figure in the sweep directory."""
+    return f"summary_{spec.metric}.png"
+
+
+def report_files(spec: SweepSpec) -> tuple[str, ...]:
+    """The files write_report writes in the sweep directory."""
+    return SUMMARY_FILE, figure_name(spec)
+
+
 def write_report(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[list[dict[str, Any]], Path | None]:
     """Print the table; write summary.md and the figure; return (failed rows, figure path)."""
     trials = spec.trials()
@@ -24,7 +34,7 @@ def write_report(spec: SweepSpec, sweep_dir: Path, console: Console) -> tuple[li
     failures = [rows[t.trial_id] for t in trials if rows.get(t.trial_id, {}).get("status") == FAILED]
     figure = None
     if any(p.values.get(spec.metric) for p in points):
-        figure = sweep_dir / f"summary_{spec.metric}.png"
+        figure = sweep_dir / figure_name(spec)
         plot_sweep(
             [
                 SweepPoint(

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gan_cli.errors import GanError
+from gan_cli import outputs
 from gan_cli.sweep.intervals import Interval, mean_interval
 from gan_cli.sweep.spec import SweepSpec, Trial, short_keys
 from gan_cli.sweep.trial import FAILED, OK
@@ -148,7 +148,5 @@ def markdown(
 
 
 def write_markdown(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise GanError(f"cannot write {path}: {exc.strerror or exc}") from None
+    """Write summary.md atomically: a link there is replaced, never written through."""
+    outputs.write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "the sweep's file")
