@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 
 from gan_cli import __version__, stdout_guard
 from gan_cli.config import check_seed
-from gan_cli.errors import GanError, Stopped
+from gan_cli.errors import GanError, Stopped, file_error
 
 # The exception classes of the click that typer runs on: recent typers carry their own copy
 # (typer._click), older ones use click itself; typer.BadParameter is defined in that module.
@@ -92,8 +92,9 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 
 def user_errors(command: Command) -> Command:
     """GanError (a mistake the user can fix): `error: MESSAGE` on stderr, exit 1, no traceback.
-    Stopped (a signal, or a failure already reported): its message, its exit code. Put it under
-    `@app.command()`; every other exception is a bug and keeps its traceback."""
+    Stopped (a signal, or a failure already reported): its message, its exit code. An OSError about
+    a file (its filename set): one line naming the file. Put it under `@app.command()`; every other
+    exception is a bug and keeps its traceback."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -106,6 +107,13 @@ def user_errors(command: Command) -> Command:
             if exc.message:
                 err.print(exc.message, markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(exc.code) from None
+        except OSError as exc:
+            if exc.filename is None:  # not about a file the user named: a bug, with its traceback
+                raise
+            # a path the system refuses wherever it is first touched (a name past NAME_MAX, a folder
+            # without search permission, a stale NFS handle): the environment's, not a bug
+            err.print(f"error: {file_error(exc)}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return run  # type: ignore[return-value]
 

@@ -35,3 +35,15 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     r.maxstring, r.maxother, r.maxlist, r.maxdict, r.maxlevel = limit, limit, 8, 8, 3
     text = r.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+PATH_CHARS = 160
+
+
+def file_error(exc: OSError) -> str:
+    """'cannot use PATH: WHAT THE SYSTEM SAID' for a file-system error about one path (a name too
+    long is cut to PATH_CHARS characters, keeping both ends)."""
+    path = str(exc.filename)
+    if len(path) > PATH_CHARS:
+        path = path[: PATH_CHARS // 2] + "..." + path[-PATH_CHARS // 2 + 3 :]
+    return f"cannot use {path}: {exc.strerror or exc}"

@@ -40,9 +40,14 @@ DIRECTORY = "it is a directory"
 
 def input_problem(path: Path) -> str | None:
     """Why `path` cannot be read as a file: MISSING, DANGLING, or its kind ('it is a FIFO (named
-    pipe)', 'it is a directory', ...); None for a regular file or a link to one."""
-    if not os.path.lexists(path):
+    pipe)', 'it is a directory', ...), or why it cannot be examined ('File name too long', a
+    folder on the way that is a file); None for a regular file or a link to one."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
         return MISSING
+    except OSError as exc:
+        return f"it cannot be examined ({exc.strerror or exc})"
     if not os.path.exists(path):
         return DANGLING
     return special_reason(path, follow_links=True)
