@@ -77,7 +77,7 @@ def install() -> None:
     """Guard sys.stdout and sys.stderr (once; a second call leaves them as they are): with `2>&1 |
     head` the stop's own message meets the closed pipe too, and click then exited 1. Both also
     escape what their encoding cannot hold (`--out rün` under PYTHONIOENCODING=ascii or a Latin-1
-    locale printed `\xfc`, where the first line naming the run directory raised UnicodeEncodeError
+    locale printed `\\xfc`, where the first line naming the run directory raised UnicodeEncodeError
     and left it half-written)."""
     _escape_unencodable(sys.stdout)
     _escape_unencodable(sys.stderr)

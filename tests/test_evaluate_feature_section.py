@@ -13,7 +13,9 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
+from gan_cli import config, data
 from gan_cli.cli import app
+from gan_cli.data.fingerprint import fingerprint
 
 runner = CliRunner()
 FEATURE_METRICS = ["fid", "kid", "precision", "recall", "density", "coverage", "classes_covered", "class_kl"]
@@ -110,6 +112,8 @@ def test_a_feature_network_trained_on_other_data_stops_gan_eval(root: Path, tmp_
     (cache / "digits-train0-1000.pt").write_bytes((cache / "digits.pt").read_bytes())  # an entry that lies about its data
     ckpt = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     ckpt["config"]["data"]["train_range"] = [0, 1000]
+    # a run that trained on [0, 1000): its data's fingerprint too, or gan eval stops at that first
+    ckpt["data_info"]["fingerprint"] = fingerprint(data.load(config.from_dict(ckpt["config"])))
     torch.save(ckpt, tmp_path / "other.pt")
     result = gan("eval", "--ckpt", tmp_path / "other.pt", "--json", tmp_path / "o.json")
     assert result.exit_code == 1 and "trained on other data" in result.output and "Traceback" not in result.output

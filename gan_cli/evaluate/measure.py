@@ -160,8 +160,8 @@ def evaluate(
     changed = changes(loaded.data_info.get("fingerprint"), fingerprint(ds))
     if changed:  # the seeded split has moved: held-out images may be ones G trained on
         raise GanError(
-            f"the data under {where(cfg.data)} is not what the checkpoint trained on (its files changed since); "
-            "restore them to measure it on the splits it was trained against:",
+            f"the data under {where(cfg.data)} is not what the checkpoint trained on (its files, or the "
+            "checkpoint's data section, changed since); restore them to measure it on the splits it trained against:",
             changed,
         )
     _check_sizes(cfg, ds, split, n)
