@@ -15,7 +15,7 @@ import re
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import numpy as np
 import torch
@@ -62,6 +62,27 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------- save and load
+
+
+class _ByteCounter:
+    """A write-only file that counts what torch.save writes to it and keeps none of it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        self.count += len(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def saved_bytes(obj: dict[str, Any]) -> int:
+    """The exact size of torch.save(obj) (what atomic_save writes), counted without holding it."""
+    counter = _ByteCounter()
+    torch.save(obj, cast(IO[bytes], counter))  # torch.save needs only write() of a file
+    return counter.count
 
 
 def atomic_save(obj: dict[str, Any], path: Path) -> None:

@@ -118,6 +118,12 @@ def for_discriminator(cfg: OptimizerConfig) -> OptimizerConfig:
     return cfg if cfg.d_lr_scale == 1.0 else dataclasses.replace(cfg, lr=cfg.lr * cfg.d_lr_scale)
 
 
+def state_tensors_per_weight(cfg: OptimizerConfig) -> int:
+    """Tensors of a weight's size that the optimizer keeps once it has updated: Adam's two moments;
+    SGD's velocity is counted 0, since it is made only where momentum is on (a lower bound)."""
+    return 2 if cfg.name == "adam" else 0
+
+
 def fused_adam_supported(params: list[torch.nn.Parameter]) -> bool:
     """Whether torch's fused Adam kernel runs on `params`: floating point, on a device that has it
     (CPU, CUDA, MPS, XPU in torch 2.14; the list is torch's own, so it follows the installed version)."""

@@ -86,15 +86,34 @@ def check_writable(directory: Path, option: str) -> None:
         raise GanError(f"{option}: cannot write in {directory} (permission denied or read-only); choose another place")
 
 
-def check_free_space(path: Path, nbytes: int, option: str) -> None:
-    """GanError naming `option` when the disk that will hold `path` has less than `nbytes` free:
-    checked before the work, where a full disk would otherwise end it at the last write."""
+def free_bytes(path: Path) -> int | None:
+    """Bytes free on the disk that will hold `path` (its nearest existing folder's), or None where
+    that cannot be told."""
     folder = Path(path).expanduser().absolute().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     try:
-        free = shutil.disk_usage(folder).free
+        return shutil.disk_usage(folder).free
     except OSError:
+        return None
+
+
+def file_size_limit() -> int | None:
+    """This process's largest file in bytes (RLIMIT_FSIZE, `ulimit -f`), or None when unlimited
+    (or not POSIX): a larger write fails with EFBIG."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def check_free_space(path: Path, nbytes: int, option: str) -> None:
+    """GanError naming `option` when the disk that will hold `path` has less than `nbytes` free:
+    checked before the work, where a full disk would otherwise end it at the last write."""
+    free = free_bytes(path)
+    if free is None:
         return
     if nbytes > free:
         raise GanError(

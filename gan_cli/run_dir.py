@@ -200,7 +200,11 @@ class RunDir:
             yield
 
 
-def default(name: str, parent: Path = Path("runs")) -> RunDir:
+DEFAULT_PARENT = Path("runs")
+"""Where a run without --out goes: runs/<name>-<YYYYmmdd-HHMMSS>."""
+
+
+def default(name: str, parent: Path = DEFAULT_PARENT) -> RunDir:
     """runs/<name>-<YYYYmmdd-HHMMSS>, with -2, -3 ... when that name is taken (same second).
 
     The directory is created here (mkdir is atomic), so two runs started in the same second can

@@ -25,12 +25,20 @@ from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError, Stopped
 from gan_cli.figures.samples import draw
 from gan_cli.file_kinds import DANGLING, MISSING, input_problem
-from gan_cli.run_dir import RunDir
+from gan_cli.run_dir import DEFAULT_PARENT, RunDir
 from gan_cli.training import hooks, tensorboard
 from gan_cli.training.console import Reporter
 from gan_cli.training.loop import Trainer, budget_steps
 from gan_cli.training.options import TrainOptions
-from gan_cli.training.preflight import check_memory, check_pictures, check_size, dry_run_data, dry_run_header
+from gan_cli.training.preflight import (
+    check_disk,
+    check_memory,
+    check_pictures,
+    check_size,
+    checkpoint_bytes,
+    dry_run_data,
+    dry_run_header,
+)
 from gan_cli.training.ranks import Ranks, Solo, as_worker, yaml_comment
 from gan_cli.training.rendezvous import world_size_from_env
 from gan_cli.training.resume import resume_from_last
@@ -183,6 +191,11 @@ def _prepare(
             f"train.max_minutes {cfg.train.max_minutes:g}: the run has trained {spent:.1f} minutes already; "
             f"raise it to continue, e.g. --set train.max_minutes={max(2 * cfg.train.max_minutes, spent + 1):g}"
         )
+    if processes.writes:  # a full disk met at the first checkpoint would cost every step before it
+        where = run_dir.path if run_dir is not None else DEFAULT_PARENT / cfg.name
+        warning = check_disk(cfg, checkpoint_bytes(cfg, trainer), where)
+        if warning:
+            reporter.warn(warning)
     return _Setup(cfg, run_dir, dev, dataset, trainer, total, writer_class, note, locked)
 
 

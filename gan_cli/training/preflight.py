@@ -4,13 +4,15 @@ memory used) and what `gan train --dry-run` prints."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import torch
 
+from gan_cli import checkpoint, data, devices, models, optim, outputs
 from gan_cli import config as config_mod
-from gan_cli import data, devices, models
 from gan_cli.config import Config
 from gan_cli.data import Dataset
+from gan_cli.devices import human_bytes
 from gan_cli.errors import GanError
 from gan_cli.evaluate import parzen
 from gan_cli.figures.samples import check_picture_size
@@ -50,6 +52,46 @@ def check_memory(cfg: Config, dim: int) -> None:
         k = cfg.select.kernels
         need = models.generator_pass_bytes(cfg, dim, k) + parzen.chunk_bytes(cfg.select.valid_examples, k)
         devices.check_host_memory(need, f"select.kernels {k:,}")
+
+
+def checkpoint_bytes(cfg: Config, trainer: Trainer) -> int:
+    """Bytes of one checkpoint of this run, at least: the checkpoint it would write now, plus the
+    state the optimizers add at their first update where they have none yet (a new run's Adam: two
+    moments per weight of G and D)."""
+    now = checkpoint.saved_bytes(trainer.state_dict())
+    if trainer.opt_g.state or trainer.opt_d.state:  # resumed: the optimizers' state is counted above
+        return now
+    weights = sum(p.numel() * p.element_size() for net in (trainer.G, trainer.D) for p in net.parameters())
+    return now + weights * optim.state_tensors_per_weight(cfg.train.optimizer)
+
+
+def check_disk(cfg: Config, nbytes: int, where: Path) -> str | None:
+    """GanError when a checkpoint of `nbytes` cannot be written under `where` (the run directory, or
+    the folder a new one goes in): past the disk's free space or this process's file-size limit
+    (`ulimit -f`). Checked before the first step: that failure came at the first checkpoint, after
+    log.checkpoint_every steps of training. Returns a warning when the checkpoints the run keeps
+    (log.keep step files, last.pt, best.pt, and the one being written) would outgrow the free space."""
+    limit = outputs.file_size_limit()
+    if limit is not None and nbytes > limit:
+        raise GanError(
+            f"a checkpoint of this run takes about {human_bytes(nbytes)}, past this shell's file-size limit of "
+            f"{human_bytes(limit)} (ulimit -f); raise it (ulimit -f unlimited) or make the nets smaller"
+        )
+    free = outputs.free_bytes(where / "checkpoints" / "last.pt")
+    if free is None:
+        return None
+    if nbytes > free:
+        raise GanError(
+            f"--out {where}: a checkpoint of this run takes about {human_bytes(nbytes)} and its disk has "
+            f"{human_bytes(free)} free; free some space there or choose another --out"
+        )
+    kept = (cfg.log.keep + 2) * nbytes
+    if kept > free:
+        return (
+            f"the run keeps up to {cfg.log.keep + 2} checkpoints of about {human_bytes(nbytes)} (log.keep {cfg.log.keep}, "
+            f"last.pt, best.pt): about {human_bytes(kept)}, and the disk under {where} has {human_bytes(free)} free"
+        )
+    return None
 
 
 def check_pictures(cfg: Config, dataset: Dataset) -> None:
