@@ -40,11 +40,12 @@ DIRECTORY = "it is a directory"
 
 def input_problem(path: Path) -> str | None:
     """Why `path` cannot be read as a file: MISSING, DANGLING, or its kind ('it is a FIFO (named
-    pipe)', 'it is a directory', ...), or why it cannot be examined ('File name too long', a
-    folder on the way that is a file); None for a regular file or a link to one."""
+    pipe)', 'it is a directory', ...), or why it cannot be examined ('File name too long',
+    'Permission denied'); None for a regular file or a link to one. Under a file (x.txt/y) is
+    MISSING, as for Path.exists."""
     try:
         os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return MISSING
     except OSError as exc:
         return f"it cannot be examined ({exc.strerror or exc})"
