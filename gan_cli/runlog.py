@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,42 +35,72 @@ def _has_step(row: dict[str, Any]) -> bool:
     return isinstance(row.get("step"), (int, float)) and not isinstance(row.get("step"), bool)
 
 
-def _objects(text: str, keep: Callable[[dict[str, Any]], bool]) -> list[tuple[str, dict[str, Any]]]:
+MOST_ROWS = 20_000
+"""Rows read_rows keeps at most: a longer log (a run logged every step for millions of steps) is
+thinned evenly, its first and last rows kept, so a picture or a table of it reads in bounded memory."""
+MAX_LINE = 1_000_000
+"""Characters read of one line at most (a row is a few hundred): a longer line is skipped in
+pieces, never held whole."""
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines, each at most MAX_LINE characters (a longer one comes in pieces), read as
+    they are used."""
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as fh:
+        yield from iter(lambda: fh.readline(MAX_LINE), "")
+
+
+def _objects(lines: Iterable[str], keep: Callable[[dict[str, Any]], bool]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(line, row) for every line that is a JSON object that `keep` accepts."""
-    out = []
-    for line in text.splitlines():
+    for line in lines:
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
-            continue  # the line being written right now, or a crash's torn line
+            continue  # the line being written right now, a crash's torn line, a piece of a huge one
         if isinstance(row, dict) and keep(row):
-            out.append((line, row))
-    return out
+            yield line.rstrip("\n"), row
 
 
-def _rows(text: str) -> list[tuple[str, dict[str, Any]]]:
-    return _objects(text, _has_step)
+def thinned(rows: Iterable[dict[str, Any]], most: int | None) -> list[dict[str, Any]]:
+    """All of `rows`, or where there are more than `most`, evenly spaced ones (every stride-th, the
+    stride doubled whenever `most` is passed) and the last; in one pass, holding at most most + 1."""
+    if most is None:
+        return list(rows)
+    kept: list[dict[str, Any]] = []
+    stride, last, index = 1, None, -1
+    for index, row in enumerate(rows):
+        last = row
+        if index % stride == 0:
+            kept.append(row)
+            if len(kept) > most:
+                kept, stride = kept[::2], stride * 2
+    if last is not None and index % stride != 0:
+        kept.append(last)
+    return kept
 
 
-def read_objects(path: Path, keep: Callable[[dict[str, Any]], bool] = _has_step) -> list[dict[str, Any]]:
+def read_objects(
+    path: Path, keep: Callable[[dict[str, Any]], bool] = _has_step, most: int | None = None
+) -> list[dict[str, Any]]:
     """The complete rows of a .jsonl file that `keep` accepts (default: those with a numeric
-    `step`), oldest first; [] when the file does not exist. A FIFO, a directory or a dangling link
-    in its place is a GanError naming it, where it read as a run that had logged nothing."""
+    `step`), oldest first, read line by line (`thinned` to `most` where given); [] when the file
+    does not exist. A FIFO, a directory or a dangling link in its place is a GanError naming it,
+    where it read as a run that had logged nothing."""
     problem = input_problem(path)
     if problem == MISSING:
         return []
     if problem is not None:
         raise GanError(f"cannot read {path}: {problem}")
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        return thinned((row for _, row in _objects(_lines(path), keep)), most)
     except OSError as exc:
         raise GanError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return [row for _, row in _objects(text, keep)]
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The complete rows of a run's .jsonl log, oldest first; [] when the file does not exist."""
-    return read_objects(path)
+    """The complete rows of a run's .jsonl log, oldest first, at most MOST_ROWS of them (thinned
+    evenly, the last kept); [] when the file does not exist."""
+    return read_objects(path, most=MOST_ROWS)
 
 
 def append(path: Path, row: dict[str, Any]) -> None:
@@ -90,11 +120,9 @@ def rewind(path: Path, last_step: int) -> None:
     """
     if not path.is_file():
         return
-    kept = [
-        line
-        for line, row in _rows(path.read_text(encoding="utf-8", errors="replace"))
-        if isinstance(row["step"], int) and row["step"] <= last_step
-    ]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as out:  # line by line: a log of any length in bounded memory
+        for line, row in _objects(_lines(path), _has_step):
+            if isinstance(row["step"], int) and row["step"] <= last_step:
+                out.write(line + "\n")
     os.replace(tmp, path)
