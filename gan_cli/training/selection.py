@@ -45,7 +45,7 @@ def read_best(run_dir: Path, up_to_step: int | None = None) -> float | None:
     """The best `valid_parzen` logged so far in RUN_DIR/selection.jsonl (rows after `up_to_step` ignored)."""
     scores = [
         row["valid_parzen"]
-        for row in runlog.read_rows(RunDir(run_dir).selection)
+        for row in runlog.read_objects(RunDir(run_dir).selection)  # every row: thinning could drop the best
         if isinstance(row.get("valid_parzen"), (int, float)) and (up_to_step is None or row["step"] <= up_to_step)
     ]
     return max(scores) if scores else None
