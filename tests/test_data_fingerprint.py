@@ -32,6 +32,8 @@ def test_changes_lists_each_split_that_moved_and_nothing_without_a_record() -> N
     assert changes(before, dict(before)) == []
     assert changes(None, after) == [], "a checkpoint written before fingerprints is not refused"
     assert changes(before, None) == [], "toy data (defined by the config) has none"
+    hostile = {"train": "x" * 10**6, "valid": [0] * 10**6, "test": before["test"]}
+    assert [len(line) < 250 for line in changes(hostile, after)] == [True, True], "a checkpoint's values are cut"
 
 
 def _npz(path: Path, x: np.ndarray) -> Path:

@@ -18,6 +18,7 @@ import torch
 
 from gan_cli.config import DataConfig
 from gan_cli.data.dataset import Dataset
+from gan_cli.errors import shown
 
 SPLIT_NAMES = ("train", "valid", "test")
 DIGITS = 16
@@ -39,11 +40,12 @@ def fingerprint(ds: Dataset) -> dict[str, str] | None:
 
 def changes(recorded: Any, now: dict[str, str] | None) -> list[str]:
     """'split: recorded -> now' for each split whose fingerprint differs; [] when they agree or when
-    either side has none (a checkpoint written before fingerprints, or toy data)."""
+    either side has none (a checkpoint written before fingerprints, or toy data). What a checkpoint
+    recorded is shown cut to 80 characters: the file may be anyone's."""
     if not isinstance(recorded, dict) or now is None:
         return []
     return [
-        f"{name}: {recorded[name]} -> {now[name]}"
+        f"{name}: {shown(recorded[name]) if not isinstance(recorded[name], str) else recorded[name][:80]} -> {now[name]}"
         for name in SPLIT_NAMES
         if name in recorded and name in now and recorded[name] != now[name]
     ]
