@@ -9,6 +9,9 @@ import torch
 from gan_cli import toy
 from gan_cli.errors import GanError
 
+SPLIT_NAMES = ("train", "valid", "test")
+"""A dataset's splits, in the order they are cut and recorded."""
+
 
 @dataclass
 class Dataset:

@@ -17,10 +17,9 @@ from typing import Any
 import torch
 
 from gan_cli.config import DataConfig
-from gan_cli.data.dataset import Dataset
+from gan_cli.data.dataset import SPLIT_NAMES, Dataset
 from gan_cli.errors import shown
 
-SPLIT_NAMES = ("train", "valid", "test")
 DIGITS = 16
 """Hex digits of the SHA-256 kept per split (64 bits: a chance change collides once in 2^64)."""
 
@@ -45,10 +44,16 @@ def changes(recorded: Any, now: dict[str, str] | None) -> list[str]:
     if not isinstance(recorded, dict) or now is None:
         return []
     return [
-        f"{name}: {shown(recorded[name]) if not isinstance(recorded[name], str) else recorded[name][:80]} -> {now[name]}"
+        f"{name}: {_as_recorded(recorded[name])} -> {now[name]}"
         for name in SPLIT_NAMES
         if name in recorded and name in now and recorded[name] != now[name]
     ]
+
+
+def _as_recorded(value: Any) -> str:
+    """A checkpoint's fingerprint of one split for a message: a string as written, anything else
+    as its repr, both cut to 80 characters."""
+    return value[:80] if isinstance(value, str) else shown(value)
 
 
 def where(data_cfg: DataConfig) -> str:

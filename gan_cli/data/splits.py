@@ -17,6 +17,7 @@ import torch
 
 from gan_cli import seeds
 from gan_cli.config import DataConfig
+from gan_cli.data.dataset import SPLIT_NAMES
 from gan_cli.errors import GanError
 
 # default [start, end) ranges inside each dataset's training pool; test is official where it exists
@@ -64,7 +65,7 @@ def split_pool(cfg: DataConfig, pool: np.ndarray, test: np.ndarray | None) -> di
         pool = pool[order]
     defaults = DEFAULT_RANGES.get(cfg.name, {})
     out: dict[str, np.ndarray] = {}
-    for key in ("train", "valid", "test"):
+    for key in SPLIT_NAMES:
         if key == "test" and test is not None and cfg.test_range is None:
             out[key] = test
             continue
