@@ -40,3 +40,15 @@ def test_a_stale_distributed_environment_fails_within_its_bound(tmp_path: Path) 
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "could not meet the other processes" in done.stderr and "within 2 s" in done.stderr
+
+
+def test_a_malformed_rendezvous_timeout_is_one_line_before_any_work(tmp_path: Path) -> None:
+    """It was read by float() at the meeting, and "2m" was a ValueError's traceback."""
+    from helpers import free_port
+
+    done = _train_with_env(
+        tmp_path, WORLD_SIZE="2", RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), GAN_RENDEZVOUS_TIMEOUT_S="2m"
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "GAN_RENDEZVOUS_TIMEOUT_S='2m' must be a positive number of seconds" in done.stderr
+    assert not (tmp_path / "run").exists()

@@ -31,7 +31,7 @@ from gan_cli.errors import GanError
 from gan_cli.training.distributed import DistributedTrainer
 from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
-from gan_cli.training.rendezvous import distributed_env, meet
+from gan_cli.training.rendezvous import distributed_env, local_world_size, meet
 from gan_cli.training.run import BUDGET, Interrupted, OneProcess
 
 LAUNCHED_ENV = "GAN_CLI_LAUNCHED"  # set by `gan train --nproc` (training/launch.py) for its workers
@@ -106,7 +106,7 @@ class Ranks(OneProcess):
     @property
     def resume_flags(self) -> str:  # type: ignore[override]
         """` --nproc N` on one machine; across machines, the torchrun command is the one to repeat."""
-        if int(os.environ.get("LOCAL_WORLD_SIZE", self.world)) == self.world:
+        if local_world_size(self.world) == self.world:
             return f" --nproc {self.world}"
         return f"  # as one of {self.world} processes: run the same torchrun command with --resume on every node"
 
