@@ -119,7 +119,9 @@ def user_errors(command: Command) -> Command:
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM and SIGHUP outside the training loop (which checkpoints on them): stop like Ctrl-C."""
+    """SIGTERM, SIGHUP and SIGXCPU outside the training loop (which checkpoints on them): stop like Ctrl-C."""
+    if signum == getattr(signal, "SIGXCPU", None):
+        signal.signal(signum, signal.SIG_IGN)  # the kernel repeats it every CPU second: one stop is enough
     raise KeyboardInterrupt
 
 
@@ -325,7 +327,7 @@ def sweep(
 
 
 def main() -> None:
-    """Console-script entry point. Ctrl-C, SIGTERM and SIGHUP stop every command the same way,
+    """Console-script entry point. Ctrl-C, SIGTERM, SIGHUP and SIGXCPU stop every command the same way,
     however it was started: a job put in the background by a non-interactive shell (nohup, `&` in
     a script, a CI runner) inherits SIGINT *ignored*, and `kill -INT` or a terminal's Ctrl-C would
     then do nothing; a closed terminal or a dropped ssh session sends SIGHUP."""
@@ -334,6 +336,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup: keep ignoring it
         signal.signal(signal.SIGHUP, _terminate)
+    if hasattr(signal, "SIGXCPU"):  # a CPU-time soft limit: its default action would kill without a word
+        signal.signal(signal.SIGXCPU, _terminate)
     try:
         app()
     except KeyboardInterrupt:

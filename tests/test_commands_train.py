@@ -72,7 +72,11 @@ def checkpoint_files(run: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGXCPU],
+    ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU"],
+)
 def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
     run = tmp_path / "run"
     # a terminal's child: SIGHUP at its default (under nohup, as a CI runner may start the suite, it
@@ -86,6 +90,30 @@ def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: 
     finally:
         child.kill()
     check_stopped_and_resumed(run, child.stderr(), f"interrupted by {sig.name}")
+
+
+@pytest.mark.slow
+def test_a_cpu_time_limit_checkpoints_and_exits_130(tmp_path: Path) -> None:
+    """A real RLIMIT_CPU soft limit (`ulimit -S -t`, a batch scheduler's s_cpu): the kernel sends
+    SIGXCPU at it and again every CPU second after; its default action killed the run without a
+    checkpoint. The repeats must not count as the second signal that exits at once."""
+    run = tmp_path / "run"
+    limit = textwrap.dedent(
+        """
+        import resource
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        spent = int(used.ru_utime + used.ru_stime)
+        resource.setrlimit(resource.RLIMIT_CPU, (spent + 12, spent + 120))  # 12 CPU s: imports, then training
+        """
+    )
+    child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path, prelude=limit)
+    try:
+        child.wait_for_line(is_step_line)
+        assert child.wait(timeout=300) == 130
+    finally:
+        child.kill()
+    assert "interrupted again" not in child.stderr()
+    check_stopped_and_resumed(run, child.stderr(), "interrupted by SIGXCPU")
 
 
 def check_stopped_and_resumed(run: Path, err: str, why: str, first_row: int = 1) -> None:

@@ -26,12 +26,19 @@ from gan_cli.training.nan_guard import NonFiniteError
 
 BUDGET = "BUDGET"
 """What `OneProcess.stop` returns when train.max_minutes of training time have passed."""
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU") if hasattr(signal, name)
+)
+REPEATED_BY_THE_KERNEL = getattr(signal, "SIGXCPU", None)
+"""Past a CPU-time soft limit the kernel sends SIGXCPU again every CPU second until the hard limit:
+its repeats are one request, never the second signal that exits at once."""
 
 
 class Interrupt:
-    """SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh session): the first asks the loop
-    to checkpoint and stop; a second exits at once. SIGHUP ignored on entry (nohup) stays ignored.
+    """SIGINT, SIGTERM, SIGHUP (a closed terminal, a dropped ssh session) and SIGXCPU (a CPU-time soft
+    limit: `ulimit -S -t`, a batch scheduler's s_cpu; its default action kills the process with no
+    checkpoint): the first asks the loop to checkpoint and stop; a second exits at once. SIGHUP
+    ignored on entry (nohup) stays ignored.
 
     A repeat within `repeat_s` seconds of the first counts as the first (several processes: a
     scheduler may signal every process, and torchrun passes its own signal on again)."""
@@ -43,6 +50,8 @@ class Interrupt:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested is not None and time.monotonic() - self._first_at < self.repeat_s:
+            return
+        if self.requested is not None and signum == REPEATED_BY_THE_KERNEL:
             return
         if self.requested is not None:
             # second signal: leave now; atomic writes mean no file is left half-written
@@ -63,7 +72,8 @@ class Interrupt:
 
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            kernel_repeats = sig == REPEATED_BY_THE_KERNEL and self.requested == signal.Signals(sig).name
+            signal.signal(sig, signal.SIG_IGN if kernel_repeats else handler)  # the run is ending anyway
 
 
 class Interrupted(Stopped):
