@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from gan_cli import memory_limits
 from gan_cli.errors import GanError
 
 
@@ -80,9 +81,9 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def available_memory() -> int | None:
-    """Bytes of host memory a new allocation can have now (Linux: MemAvailable, which counts the
-    page cache the kernel would give back); None where the system does not say."""
+def machine_memory() -> int | None:
+    """Bytes of the machine's memory a new allocation can have now (Linux: MemAvailable, which
+    counts the page cache the kernel would give back); None where the system does not say."""
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
@@ -96,13 +97,34 @@ def available_memory() -> int | None:
         return None
 
 
+def _memory_and_limit() -> tuple[int | None, str]:
+    """The bytes this process may allocate now, and the limit that sets them ("" for the machine's
+    memory): the machine's available memory, or a container's or shell's limit where tighter."""
+    machine, limit = machine_memory(), memory_limits.tightest()
+    if limit is not None and (machine is None or limit.bytes < machine):
+        return limit.bytes, limit.limit
+    return machine, ""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation of this process can have now: the machine's available
+    memory, or its cgroup's or `ulimit -v`'s headroom where tighter (gan_cli.memory_limits); None
+    where nothing says."""
+    return _memory_and_limit()[0]
+
+
 def check_host_memory(needed: int, what: str) -> None:
-    """GanError before the work starts when `needed` bytes exceed the host memory available now:
-    an allocation that large would not fail cleanly but push the machine into swap or wake the
-    kernel's OOM killer (SIGKILL: no message, no cleanup). `what` names the option to lower."""
+    """GanError before the work starts when `needed` bytes exceed the memory available now: an
+    allocation that large would not fail cleanly but push the machine into swap or wake the
+    kernel's OOM killer (SIGKILL: no message, no cleanup), which a container's memory limit wakes
+    while the machine still has room. `what` names the option to lower."""
     free = available_memory()
     if free is not None and needed > free:
-        raise GanError(f"{what}: needs about {human_bytes(needed)} of memory and {human_bytes(free)} is available")
+        _, limit = _memory_and_limit()
+        under = f" under {limit}" if limit else ""
+        raise GanError(
+            f"{what}: needs about {human_bytes(needed)} of memory and {human_bytes(free)} is available{under}"
+        )
 
 
 @contextlib.contextmanager
