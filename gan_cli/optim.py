@@ -94,9 +94,30 @@ def lr_at(cfg: OptimizerConfig, updates: int, epoch: int = 1) -> float:
     return max(cfg.lr / s.decay**updates, s.min_lr)
 
 
+def resolved(cfg: OptimizerConfig, started_in: int | None) -> OptimizerConfig:
+    """`cfg` with a schedule that starts by the time budget (lr_schedule.start_at_budget) fixed to
+    the epoch at whose end it started (`started_in`; its end_epoch as far after it as the config's
+    is after start_epoch), or held at lr0 while it has not (None). Other schedules as they are."""
+    s = cfg.lr_schedule
+    if s.start_at_budget is None:
+        return cfg
+    if started_in is None:
+        return dataclasses.replace(cfg, lr_schedule=dataclasses.replace(s, name="constant"))
+    shifted = dataclasses.replace(s, start_epoch=started_in, end_epoch=started_in + s.end_epoch - s.start_epoch)
+    return dataclasses.replace(cfg, lr_schedule=shifted)
+
+
+def budget_schedule_starts(cfg: OptimizerConfig, training_s: float, max_minutes: float | None) -> bool:
+    """Whether a schedule keyed to the time budget starts now: `training_s` seconds of training
+    have reached lr_schedule.start_at_budget of train.max_minutes."""
+    fraction = cfg.lr_schedule.start_at_budget
+    return fraction is not None and max_minutes is not None and training_s >= fraction * 60.0 * max_minutes
+
+
 def schedules_agree(a: OptimizerConfig, b: OptimizerConfig, updates: int, epoch: int) -> bool:
     """Whether a and b set the same lr for every update so far (`updates` of them, up to 1-based
-    epoch `epoch`): a run trained under a is then, step for step, one trained under b."""
+    epoch `epoch`): a run trained under a is then, step for step, one trained under b. Schedules
+    keyed to the time budget come resolved (see `resolved`)."""
     if a.lr_schedule == b.lr_schedule:
         return True
     if "exponential" in (a.lr_schedule.name, b.lr_schedule.name):

@@ -65,6 +65,8 @@ def main(plan_path: str) -> None:
         ranks = Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control)
     results["g_step"] = generator_step_leaves_d_alone(plan["g_step_config"], ranks)
     results["agree"] = setup_errors_are_reported_once(Ranks(ranks.rank, ranks.world, ranks.local_rank, ranks.control))
+    # each rank's own training clock differs: the schedule keyed to the time budget goes by the slowest
+    results["agree_seconds"] = ranks.agree_seconds(10.0 + ranks.rank)
     gathered: list[Any] = [None] * ranks.world
     torch.distributed.all_gather_object(gathered, results, group=ranks.control)
     if ranks.rank == 0:

@@ -271,6 +271,16 @@ def test_a_linear_decay_that_ends_before_it_starts_is_refused(tmp_path: Path) ->
     assert "train.optimizer.lr_schedule.end_epoch: 5 must come after start_epoch 5" in train_error(tmp_path, cfg)
 
 
+def test_a_schedule_keyed_to_the_time_budget_needs_one_and_a_linear_schedule(tmp_path: Path) -> None:
+    rise = {"name": "linear", "start_epoch": 1, "end_epoch": 2, "final": 4.0, "start_at_budget": 0.75}
+    cfg = toy_config(train={"steps": 4, "optimizer": {"lr_schedule": rise}})
+    assert "train.optimizer.lr_schedule.start_at_budget: a fraction of train.max_minutes, which is not set" in train_error(tmp_path, cfg)
+    cfg = toy_config(train={"steps": 4, "max_minutes": 5, "optimizer": {"lr_schedule": {"start_at_budget": 0.5}}})
+    assert "start_at_budget: only a linear schedule starts by the time budget" in train_error(tmp_path, cfg)
+    cfg = toy_config(train={"steps": 4, "max_minutes": 5, "optimizer": {"lr_schedule": {**rise, "start_at_budget": 1.0}}})
+    assert "train.optimizer.lr_schedule.start_at_budget" in train_error(tmp_path, cfg)  # a fraction below 1
+
+
 @pytest.mark.parametrize("betas, index", [([1.0, 0.999], 0), ([0.5, 1.5], 1), ([-0.1, 0.9], 0), ([0.5, 1.0], 1)])
 def test_adam_betas_torch_would_refuse_are_named_before_the_run(tmp_path: Path, betas: list[float], index: int) -> None:
     cfg = toy_config(train={"steps": 4, "optimizer": {"name": "adam", "lr": 1e-3, "betas": betas}})

@@ -431,4 +431,32 @@ def test_schedules_agree_only_while_every_update_so_far_had_the_same_lr() -> Non
     assert optim.schedules_agree(constant, PAPER_LIKE_DECAY, updates=0, epoch=0)
 
 
+BY_BUDGET = OptimizerConfig(
+    lr=0.2, lr_schedule=LrScheduleConfig("linear", start_epoch=200, end_epoch=202, final=4.0, start_at_budget=0.75)
+)
+
+
+def test_a_schedule_keyed_to_the_budget_holds_lr0_until_it_starts_then_keeps_its_length() -> None:
+    waiting = optim.resolved(BY_BUDGET, None)
+    assert [optim.lr_at(waiting, 0, e) for e in (1, 200, 500)] == [0.2, 0.2, 0.2]
+    started = optim.resolved(BY_BUDGET, 150)  # started at the end of epoch 150: two epochs of rise, as 200 to 202
+    assert [round(optim.lr_at(started, 0, e), 12) for e in (150, 151, 152, 300)] == [0.2, 0.5, 0.8, 0.8]
+    assert optim.resolved(OptimizerConfig(lr=0.2), 150) == OptimizerConfig(lr=0.2)  # other schedules as they are
+
+
+def test_a_schedule_keyed_to_the_budget_starts_at_its_fraction_of_train_max_minutes() -> None:
+    # 0.75 of 60 minutes: 2,700 s of training
+    assert not optim.budget_schedule_starts(BY_BUDGET, 2699.9, 60.0)
+    assert optim.budget_schedule_starts(BY_BUDGET, 2700.0, 60.0)
+    assert not optim.budget_schedule_starts(BY_BUDGET, 10**9, None)
+    assert not optim.budget_schedule_starts(OptimizerConfig(lr=0.2), 10**9, 60.0)
+
+
+def test_schedules_keyed_to_the_budget_agree_when_resolved_alike() -> None:
+    """On resume: before the start, a budget-keyed rise had lr0, as an epoch-keyed one that starts later."""
+    later = OptimizerConfig(lr=0.2, lr_schedule=LrScheduleConfig("linear", start_epoch=200, end_epoch=202, final=4.0))
+    assert optim.schedules_agree(optim.resolved(BY_BUDGET, None), later, updates=10**5, epoch=200)
+    assert not optim.schedules_agree(optim.resolved(BY_BUDGET, 150), later, updates=10**5, epoch=200)
+
+
 PAPER_LIKE_DECAY = OptimizerConfig(lr=0.4, lr_schedule=LrScheduleConfig("exponential", 1.000004, 1e-6))

@@ -125,6 +125,12 @@ def test_a_setup_error_of_one_rank_stops_every_rank_and_rank_0_says_it_once(two_
 
 
 @pytest.mark.slow
+def test_every_rank_goes_by_the_slowest_ranks_training_clock(two_ranks: dict[str, Any]) -> None:
+    """A schedule keyed to the time budget starts at the same epoch on every rank, or their lrs part."""
+    assert [r["agree_seconds"] for r in two_ranks["results"]] == [11.0, 11.0]
+
+
+@pytest.mark.slow
 def test_two_ranks_resumed_at_step_10_end_where_the_uninterrupted_run_ends(two_ranks: dict[str, Any]) -> None:
     straight, split = checkpoint.load(two_ranks["tmp"] / "alternating-k1"), checkpoint.load(two_ranks["tmp"] / "split")
     assert split["step"] == straight["step"] == STEPS

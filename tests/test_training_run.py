@@ -43,6 +43,50 @@ def test_the_time_budget_checkpoints_and_a_resume_continues_exactly(tmp_path: Pa
     assert without_timing(metrics_rows(cut)) == without_timing(metrics_rows(full))
 
 
+def seconds_by_step(monkeypatch: pytest.MonkeyPatch, per_step: float) -> None:
+    """A training clock that reads `per_step` seconds per generator update done (no sleeps)."""
+    monkeypatch.setattr(run_mod._Clock, "training_seconds", lambda self: self.trainer.step * per_step)
+
+
+def rise_by_budget(tmp_path: Path, steps: int) -> Path:
+    """The tiny run (8 steps an epoch) with its lr x4 from the end of the first epoch by which a
+    quarter of its 2-minute budget has passed, ramped over two epochs."""
+    rise = {"name": "linear", "start_epoch": 1, "end_epoch": 3, "final": 4.0, "start_at_budget": 0.25}
+    train = {**tiny_toy_config()["train"], "steps": steps, "max_minutes": 2.0, "optimizer": {"name": "adam", "lr": 0.001, "lr_schedule": rise}}
+    return write_config(tmp_path / f"budget{steps}.yaml", tiny_toy_config(train=train, log={**tiny_toy_config()["log"], "every": 1}))
+
+
+def test_a_schedule_keyed_to_the_budget_starts_at_the_epoch_end_after_its_fraction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """3 s a step: a quarter of 120 s is reached at step 10, in epoch 2 (steps 9 to 16), so the rise
+    starts at its end: lr0 through epoch 2, then lr0 (1 + 3 p) with p = 1/2 in epoch 3 and 1 from epoch 4."""
+    seconds_by_step(monkeypatch, 3.0)
+    run = tmp_path / "run"
+    result = gan("train", rise_by_budget(tmp_path, 26), "--out", run)
+    assert result.exit_code == 0, result.output
+    note = "lr schedule started at the end of epoch 2: 0.8 of train.max_minutes 2 minutes of training (start_at_budget 0.25)"
+    assert note in result.output and note in (run / "command.txt").read_text(encoding="utf-8")
+    assert "the lr reaches 4 x lr0 in epoch 4" in result.output
+    lrs = {r["step"]: r["lr"] for r in metrics_rows(run)}
+    assert {lrs[s] for s in range(1, 17)} == {0.001}
+    # a row's lr is its step's G update's, which comes after the step's batch: step 24's is epoch 4's
+    assert [round(lrs[s], 9) for s in (17, 23, 24, 26)] == [0.0025, 0.0025, 0.004, 0.004]
+    assert checkpoint.load(run)["schedule"]["budget_schedule_epoch"] == 2
+
+
+@pytest.mark.parametrize("cut", [12, 17], ids=["cut-before-the-start", "cut-after-the-start"])
+def test_a_schedule_keyed_to_the_budget_resumes_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut: int) -> None:
+    """The epoch it started in is kept in the checkpoint: a resume, before or after the start, ends
+    where the uninterrupted run ends."""
+    seconds_by_step(monkeypatch, 3.0)
+    full, split = tmp_path / "full", tmp_path / "split"
+    assert gan("train", rise_by_budget(tmp_path, 26), "--out", full).exit_code == 0
+    assert gan("train", rise_by_budget(tmp_path, 26), "--out", split, "--set", f"train.steps={cut}").exit_code == 0
+    result = gan("train", "--resume", split, "--set", "train.steps=26")
+    assert result.exit_code == 0, result.output
+    assert_same_state(full, split)
+    assert without_timing(metrics_rows(split)) == without_timing(metrics_rows(full))
+
+
 def test_a_resume_past_its_budget_says_how_much_was_spent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run = tmp_path / "run"
     assert gan("train", config(tmp_path, 12), "--out", run).exit_code == 0

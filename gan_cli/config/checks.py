@@ -81,6 +81,15 @@ def _optimizer_checks(cfg: Config, errors: list[str]) -> None:
             f"{key}.lr_schedule.end_epoch: {sched.end_epoch} must come after start_epoch {sched.start_epoch} "
             f"(the lr moves from lr0 in epoch start_epoch to final * lr0 in epoch end_epoch)"
         )
+    if sched.start_at_budget is not None and sched.name != "linear":
+        errors.append(
+            f"{key}.lr_schedule.start_at_budget: only a linear schedule starts by the time budget (name: linear)"
+        )
+    elif sched.start_at_budget is not None and cfg.train.max_minutes is None:
+        errors.append(
+            f"{key}.lr_schedule.start_at_budget: a fraction of train.max_minutes, which is not set; set train.max_minutes, "
+            "or start the schedule by start_epoch (start_at_budget: null)"
+        )
 
 
 def check_seed(seed: int, option: str) -> int:

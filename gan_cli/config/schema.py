@@ -151,6 +151,16 @@ class LrScheduleConfig:
     final: float = _f(
         0.0, "linear: the lr from end_epoch on, as a multiple of lr0 (below 1 a decay, above 1 a rise)", ge=0.0, le=10.0
     )
+    start_at_budget: float | None = _f(
+        None,
+        (
+            "linear: start at the end of the first epoch by which this fraction of train.max_minutes has passed, in "
+            "place of start_epoch (end_epoch - start_epoch epochs of change kept), so the change falls as late in the "
+            "time budget on any machine; the epoch is kept in checkpoints; null = by start_epoch"
+        ),
+        gt=0.0,
+        lt=1.0,
+    )
 
 
 @dataclass(frozen=True)

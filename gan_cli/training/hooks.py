@@ -112,6 +112,22 @@ def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, 
     return on_budget
 
 
+def schedule_start_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, float], None]:
+    """lr_schedule.start_at_budget started the lr schedule: one line on the console, the same in command.txt."""
+
+    def on_schedule_start(epoch: int, minutes: float) -> None:
+        s = cfg.train.optimizer.lr_schedule
+        line = (
+            f"lr schedule started at the end of epoch {epoch}: {minutes:.1f} of train.max_minutes "
+            f"{cfg.train.max_minutes:g} minutes of training (start_at_budget {s.start_at_budget:g}); the lr reaches "
+            f"{s.final:g} x lr0 in epoch {epoch + s.end_epoch - s.start_epoch}"
+        )
+        reporter.print(line)
+        run.note(line)
+
+    return on_schedule_start
+
+
 def rollback_note(run: RunDir, reporter: Reporter) -> Callable[[str], None]:
     """A NaN rollback: a warning on stderr (even when quiet), and the note kept in command.txt."""
 

@@ -126,6 +126,7 @@ class Trainer:
         self.base_lr = cfg.train.optimizer.lr  # the config's lr; NaN rollbacks run at base_lr * lr_scale
         self.lr_scale = 1.0
         self.nan_rollbacks = 0
+        self.budget_schedule_epoch: int | None = None  # the epoch at whose end lr_schedule.start_at_budget started
         self.last_saved_step: int | None = None  # step of the newest checkpoint written or resumed from
         gen = torch.Generator().manual_seed(seeds.run_seed(cfg.seed, cfg.seed_scheme, seeds.TRAIN_FIXED_NOISE))
         # toy pictures estimate a density, so they need far more points than an image grid
@@ -159,7 +160,7 @@ class Trainer:
     def _schedule(self) -> None:
         """Set both optimizers' lr (by their update counts; D's times d_lr_scale) and momentum (by epoch)
         for the next update."""
-        cfg = self.cfg.train.optimizer
+        cfg = optim.resolved(self.cfg.train.optimizer, self.budget_schedule_epoch)
         epoch = self.epoch
         optim.apply_schedule(self.opt_d, optim.for_discriminator(cfg), self.d_updates, epoch)
         self.lr, self.momentum = optim.apply_schedule(self.opt_g, cfg, self.step, epoch)  # logged: G's
@@ -237,6 +238,7 @@ class Trainer:
                 "evaluation_s": self.evaluation_s,
                 "lr_scale": self.lr_scale,
                 "nan_rollbacks": self.nan_rollbacks,
+                "budget_schedule_epoch": self.budget_schedule_epoch,
             },
             # sums of the log window in progress, so a resumed run logs the same rows
             accumulator={"sums": self.acc.sums.detach().cpu().clone(), "count": self.acc.count},
@@ -263,6 +265,8 @@ class Trainer:
         self.elapsed = float(sched.get("elapsed", 0.0))
         self.evaluation_s = float(sched.get("evaluation_s", 0.0))
         self.nan_rollbacks = int(sched.get("nan_rollbacks", 0))
+        started = sched.get("budget_schedule_epoch")
+        self.budget_schedule_epoch = int(started) if started is not None else None
         self.set_lr_scale(float(sched.get("lr_scale", 1.0)))
         acc = ckpt.get("accumulator")
         if acc is not None:

@@ -209,6 +209,14 @@ class Ranks(OneProcess):
         self._stop_work = dist.all_reduce(self._stop_flag, op=dist.ReduceOp.MAX, group=self.control, async_op=True)
         return agreed
 
+    def agree_seconds(self, seconds: float) -> float:
+        """The slowest rank's training seconds, the same on every rank (a blocking all-reduce, once
+        an epoch and only while a schedule keyed to the time budget waits to start): each rank's
+        own clock could start it one epoch apart and part their learning rates."""
+        value = torch.tensor([seconds], dtype=torch.float64)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX, group=self.control)
+        return float(value.item())
+
     def finish(self) -> None:
         """Wait for the last step's signal exchange (at the end of a run)."""
         if self._stop_work is not None:

@@ -74,7 +74,10 @@ def _schedule_changes_so_far_equal(
     sched = ckpt.get("schedule")
     updates = int(sched.get("d_updates", ckpt["step"])) if isinstance(sched, dict) else int(ckpt["step"])
     epochs_so_far = math.ceil(float(ckpt.get("epoch", 0.0)))
-    if not optim.schedules_agree(before.train.optimizer, cfg.train.optimizer, updates, epochs_so_far):
+    started = sched.get("budget_schedule_epoch") if isinstance(sched, dict) else None
+    started_in = started if isinstance(started, int) else None  # a schedule keyed to the time budget started then
+    old_opt, new_opt = (optim.resolved(c.train.optimizer, started_in) for c in (before, cfg))
+    if not optim.schedules_agree(old_opt, new_opt, updates, epochs_so_far):
         return refused, allowed
     note = " (the same lr for every update so far)"
     return [line for line in refused if line not in schedule_lines], allowed + [line + note for line in schedule_lines]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from gan_cli import checkpoint, runlog, stdout_guard
+from gan_cli import checkpoint, optim, runlog, stdout_guard
 from gan_cli.errors import Stopped
 from gan_cli.run_dir import RunDir
 from gan_cli.training import nan_guard
@@ -138,6 +138,10 @@ class OneProcess:
         to stop on now."""
         return requested
 
+    def agree_seconds(self, seconds: float) -> float:
+        """The training seconds every process goes by (called at the same step on each): here its own."""
+        return seconds
+
 
 @dataclass(frozen=True)
 class RunHooks:
@@ -157,6 +161,8 @@ class RunHooks:
     """After a train.nan_policy rollback, with a one-line note of what happened."""
     on_budget: Callable[[int, float], None] | None = None
     """When train.max_minutes stopped the run, after its checkpoint: the step and the training minutes."""
+    on_schedule_start: Callable[[int, float], None] | None = None
+    """When lr_schedule.start_at_budget started the lr schedule: the epoch at whose end, and the training minutes."""
 
 
 def run(
@@ -192,7 +198,10 @@ def run(
                             last_row = clock.log_row(metrics, run_dir)
                             if hooks.on_log:
                                 hooks.on_log(last_row)
-                        if clock.selection_due() and hooks.on_select:
+                        epoch_ended = clock.epoch_ended()
+                        if epoch_ended:
+                            _start_budget_schedule(trainer, clock, processes, hooks)
+                        if epoch_ended and clock.selection_due() and hooks.on_select:
                             with clock.evaluating():
                                 hooks.on_select(trainer)
                         # the checkpoint comes before the picture: a picture must never cost a checkpoint
@@ -223,6 +232,20 @@ def run(
                 if interrupt.requested:
                     raise
                 _roll_back(trainer, run_dir, exc, hooks, processes.writes)
+
+
+def _start_budget_schedule(trainer: Trainer, clock: _Clock, processes: OneProcess, hooks: RunHooks) -> None:
+    """At the end of an epoch: start a schedule keyed to the time budget (lr_schedule.start_at_budget)
+    once that fraction of train.max_minutes has passed; from the next epoch on the lr follows it.
+    Every process decides on the same clock (the slowest's), so their learning rates never part."""
+    opt = trainer.cfg.train.optimizer
+    if opt.lr_schedule.start_at_budget is None or trainer.budget_schedule_epoch is not None:
+        return
+    seconds = processes.agree_seconds(clock.training_seconds())
+    if optim.budget_schedule_starts(opt, seconds, trainer.cfg.train.max_minutes):
+        trainer.budget_schedule_epoch = trainer.completed_epochs
+        if hooks.on_schedule_start:
+            hooks.on_schedule_start(trainer.budget_schedule_epoch, seconds / 60)
 
 
 def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: RunHooks, writes: bool = True) -> None:
@@ -274,14 +297,18 @@ class _Clock:
         self.window_start, self.window_first_step = now, tr.step
         return row
 
-    def selection_due(self) -> bool:
-        """Whether this step completed an epoch that model selection (select.every_epochs) checks."""
+    def epoch_ended(self) -> bool:
+        """Whether this step completed an epoch (true once per epoch)."""
         epochs = self.trainer.completed_epochs
         if epochs == self.epochs_done:
             return False
         self.epochs_done = epochs
+        return True
+
+    def selection_due(self) -> bool:
+        """Whether the epoch this step completed is one that model selection (select.every_epochs) checks."""
         every = self.trainer.cfg.select.every_epochs
-        return every > 0 and epochs % every == 0
+        return every > 0 and self.epochs_done % every == 0
 
     @contextlib.contextmanager
     def evaluating(self) -> Iterator[None]:
