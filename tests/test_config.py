@@ -584,6 +584,16 @@ def test_early_rise_recipe_is_the_rise_recipe_started_at_epoch_200() -> None:
     }
 
 
+def test_budget_rise_recipe_is_the_early_rise_recipe_keyed_to_the_time_budget() -> None:
+    """configs/mnist_hour_rise_budget.yaml: the early rise recipe with its x4 started at 75 % of the
+    hour's training time in place of epoch 200 (75 % of the epochs a 2-core EPYC trains in the
+    hour), nothing else."""
+    assert shipped_config_diff("mnist_hour_rise_early.yaml", "mnist_hour_rise_budget.yaml") == {
+        "name": ("mnist_hour_rise_early", "mnist_hour_rise_budget"),
+        "train.optimizer.lr_schedule.start_at_budget": (None, 0.75),
+    }
+
+
 # ---- hostile inputs: values that expand, values too long to print
 
 
