@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 
 from gan_cli import __version__, stdout_guard
 from gan_cli.config import check_seed
-from gan_cli.errors import GanError, Stopped, file_error
+from gan_cli.errors import GanError, Stopped, file_error, no_home_error
 
 # The exception classes of the click that typer runs on: recent typers carry their own copy
 # (typer._click), older ones use click itself; typer.BadParameter is defined in that module.
@@ -93,8 +93,8 @@ Command = TypeVar("Command", bound=Callable[..., Any])
 def user_errors(command: Command) -> Command:
     """GanError (a mistake the user can fix): `error: MESSAGE` on stderr, exit 1, no traceback.
     Stopped (a signal, or a failure already reported): its message, its exit code. An OSError about
-    a file (its filename set): one line naming the file. Put it under `@app.command()`; every other
-    exception is a bug and keeps its traceback."""
+    a file (its filename set): one line naming the file; a `~` with no home directory to expand it
+    to: one line. Put it under `@app.command()`; every other exception is a bug and keeps its traceback."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -113,6 +113,12 @@ def user_errors(command: Command) -> Command:
             # a path the system refuses wherever it is first touched (a name past NAME_MAX, a folder
             # without search permission, a stale NFS handle): the environment's, not a bug
             err.print(f"error: {file_error(exc)}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except RuntimeError as exc:
+            message = no_home_error(exc)  # `--out ~/runs` with no home directory: the environment's, not a bug
+            if message is None:
+                raise
+            err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return run  # type: ignore[return-value]

@@ -47,3 +47,18 @@ def file_error(exc: OSError) -> str:
     if len(path) > PATH_CHARS:
         path = path[: PATH_CHARS // 2] + "..." + path[-PATH_CHARS // 2 + 3 :]
     return f"cannot use {path}: {exc.strerror or exc}"
+
+
+NO_HOME = "Could not determine home directory."
+"""CPython's RuntimeError message when pathlib cannot expand a `~` (HOME unset and the user has no
+passwd entry, as for a container's arbitrary user; or ~NAME of a user that does not exist)."""
+
+
+def no_home_error(exc: RuntimeError) -> str | None:
+    """The one-line message for pathlib's failure to expand `~`, or None for any other RuntimeError."""
+    if str(exc) != NO_HOME:
+        return None
+    return (
+        "a path starts with ~, and this process has no home directory to put in its place (HOME is unset and "
+        "the user has no passwd entry, or ~NAME names no user); set HOME or give the path in full"
+    )

@@ -154,6 +154,32 @@ def test_a_name_the_file_system_refuses_is_one_line(
     assert sorted(os.listdir(tmp_path)) == ["c.yaml"], "nothing was made"
 
 
+NO_USER = "~nosuchuser-gan-cli/out"  # ~NAME of no user: pathlib fails as for ~ with HOME unset and no passwd entry
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("train", "CFG", "--out", NO_USER),
+        ("train", "--resume", NO_USER),
+        ("sample", "--ckpt", "RUN", "--out", NO_USER + ".png"),
+        ("eval", "--ckpt", "RUN", "--json", NO_USER + ".json"),
+        ("compare", "RUN", NO_USER),
+    ],
+)
+def test_a_tilde_with_no_home_directory_is_one_line(
+    finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]
+) -> None:
+    """A container's user often has no home directory (HOME unset, no passwd entry); a quoted
+    `--out '~/runs/x'` then reached pathlib's expanduser, whose RuntimeError was a traceback."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    monkeypatch.chdir(tmp_path)
+    named = [str(cfg) if a == "CFG" else str(finished) if a == "RUN" else a for a in args]
+    message = one_clean_error(gan(*named))
+    assert "a path starts with ~, and this process has no home directory" in message
+    assert sorted(os.listdir(tmp_path)) == ["c.yaml"], "nothing was made"
+
+
 def test_gan_alone_prints_the_help() -> None:
     result = gan()
     assert "Usage: gan" in result.output and "train" in result.output and "error:" not in result.output

@@ -597,6 +597,13 @@ def test_resume_of_a_run_with_another_out_says_what_to_give(tmp_path: Path) -> N
     assert "give the run directory once" in message
 
 
+def test_resume_of_a_missing_run_directory_names_it_as_one(tmp_path: Path) -> None:
+    """It was reported as a missing config file, the positional argument's other meaning."""
+    message = one_clean_error(gan("train", "--resume", tmp_path / "no-such-run"))
+    assert message == f"error: --resume {tmp_path / 'no-such-run'}: no such run directory (give the folder the run was trained in)\n"
+    assert "config file not found" in one_clean_error(gan("train", "--resume", tmp_path / "missing.yaml", "--out", tmp_path / "run"))
+
+
 @pytest.mark.slow
 def test_sighup_stays_ignored_under_nohup(tmp_path: Path) -> None:
     """nohup starts a job with SIGHUP ignored so that it outlives its terminal: gan keeps it so."""

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import platform
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,11 +111,20 @@ CACHE_ENV = "GAN_CLI_CACHE"
 
 
 def user_cache_root() -> Path:
-    """$GAN_CLI_CACHE, else $XDG_CACHE_HOME/gan-cli, else ~/.cache/gan-cli."""
+    """$GAN_CLI_CACHE, else $XDG_CACHE_HOME/gan-cli (an absolute one: the XDG spec has relative
+    values ignored), else ~/.cache/gan-cli; for a process without a home directory (a container's
+    user with none: HOME unset and no passwd entry) the system's temporary folder,
+    gan-cli-cache-UID, where Path.home() raised a RuntimeError's traceback in every `gan eval`."""
     if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "gan-cli"
+        return Path(os.environ[CACHE_ENV]).expanduser()  # a ~ it cannot expand: cli.user_errors names it
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if Path(xdg).is_absolute():
+        return Path(xdg) / "gan-cli"
+    home = Path(os.path.expanduser("~"))
+    if home.is_absolute():
+        return home / ".cache" / "gan-cli"
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"gan-cli-cache-{uid}"
 
 
 def _may_write(folder: Path) -> bool:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gan_cli.errors import GanError
+
 
 @dataclass(frozen=True)
 class TrainOptions:
@@ -31,9 +33,17 @@ class TrainOptions:
     """What the user typed, for command.txt (a worker's own argv is not it)."""
 
     def normalised(self) -> TrainOptions:
-        """`gan train --resume RUN_DIR`: the positional argument is the run directory."""
-        if self.resume and self.config is not None and self.out is None and self.config.is_dir():
-            return dataclasses.replace(self, config=None, out=self.config)
+        """`gan train --resume RUN_DIR`: the positional argument is the run directory. One that does
+        not exist (and is not named as a YAML file) is named as the run directory it was meant to be,
+        where it was reported as a missing config file."""
+        if self.resume and self.config is not None and self.out is None:
+            place = self.config.expanduser()
+            if place.is_dir():
+                return dataclasses.replace(self, config=None, out=place)
+            if not place.exists() and place.suffix.lower() not in (".yaml", ".yml"):
+                raise GanError(
+                    f"--resume {self.config}: no such run directory (give the folder the run was trained in)"
+                )
         return self
 
     def config_overrides(self) -> list[str]:
