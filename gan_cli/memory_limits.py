@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +122,12 @@ def cgroup_headroom(proc: Path = PROC) -> Headroom | None:
 
 
 def address_space_headroom(proc: Path = PROC) -> Headroom | None:
-    """`ulimit -v` (RLIMIT_AS) less the address space this process already maps (VmSize); None when unlimited."""
+    """`ulimit -v` (RLIMIT_AS) less the address space this process already maps (VmSize); None when
+    unlimited (or not POSIX: Windows has no `resource`)."""
+    try:
+        import resource
+    except ImportError:
+        return None
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft == resource.RLIM_INFINITY or soft < 0:
         return None
