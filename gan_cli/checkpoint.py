@@ -107,11 +107,7 @@ def atomic_save(obj: dict[str, Any], path: Path) -> None:
         finally:
             os.close(fd)
         os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        outputs.sync_directory(path.parent)
     except BaseException:
         try:
             os.unlink(tmp)

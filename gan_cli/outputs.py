@@ -10,6 +10,7 @@ replaces the directory entry and never writes into an existing file or link.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -96,6 +97,38 @@ def free_bytes(path: Path) -> int | None:
         return shutil.disk_usage(folder).free
     except OSError:
         return None
+
+
+UNSYNCABLE_DIRECTORY = frozenset(
+    getattr(errno, name)
+    for name in ("EINVAL", "ENOTSUP", "EOPNOTSUPP", "EBADF", "EISDIR", "EACCES", "EPERM")
+    if hasattr(errno, name)
+)
+"""What opening or fsyncing a directory raises where the file system cannot do it (some network and
+FUSE file systems, a folder without read permission): not a failed write."""
+
+
+def sync_directory(folder: Path) -> None:
+    """fsync `folder`, so a file renamed into it survives a power cut. Where that cannot be done
+    (Windows opens no directory with os.open; some network and FUSE file systems refuse fsync on
+    one) the renamed file stands without it, as it already does in the folder: durability is then
+    the file system's. Training once stopped at its first checkpoint there, with the checkpoint
+    already in place. A real failure (EIO, ENOSPC) is still raised."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno in UNSYNCABLE_DIRECTORY:
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in UNSYNCABLE_DIRECTORY:
+            raise
+    finally:
+        os.close(fd)
 
 
 def file_size_limit() -> int | None:

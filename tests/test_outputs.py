@@ -186,3 +186,41 @@ def test_new_files_follow_the_umask(tmp_path: Path) -> None:
         os.umask(old)
     for path in (run / "checkpoints" / "last.pt", run / "config.yaml", next((run / "samples").glob("*.png"))):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+# ---- a file system that cannot fsync a directory
+
+
+def _directory_fsync_fails(monkeypatch: pytest.MonkeyPatch, errno_value: int) -> None:
+    """os.fsync raising `errno_value` for directories only, as some network and FUSE file systems do."""
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno_value, os.strerror(errno_value))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("name", ["EINVAL", "ENOTSUP"])
+def test_a_directory_that_cannot_be_synced_keeps_the_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Training stopped at its first checkpoint on such a file system ("writing to RUN failed:
+    Invalid argument"), with the checkpoint already renamed into place."""
+    import errno
+
+    _directory_fsync_fails(monkeypatch, getattr(errno, name))
+    target = tmp_path / "last.pt"
+    checkpoint.atomic_save({"step": 3}, target)
+    import torch
+
+    assert torch.load(target, weights_only=True) == {"step": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"], "no temp file left"
+
+
+def test_a_real_failure_to_sync_a_directory_is_still_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    _directory_fsync_fails(monkeypatch, errno.EIO)
+    with pytest.raises(OSError, match="Input/output error"):
+        outputs.sync_directory(tmp_path)
