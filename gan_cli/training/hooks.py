@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gan_cli import optim
 from gan_cli.config import Config
 from gan_cli.data import Dataset
 from gan_cli.errors import GanError
@@ -117,10 +118,11 @@ def schedule_start_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callabl
 
     def on_schedule_start(epoch: int, minutes: float) -> None:
         s = cfg.train.optimizer.lr_schedule
+        ends = optim.resolved(cfg.train.optimizer, epoch).lr_schedule.end_epoch
         line = (
             f"lr schedule started at the end of epoch {epoch}: {minutes:.1f} of train.max_minutes "
             f"{cfg.train.max_minutes:g} minutes of training (start_at_budget {s.start_at_budget:g}); the lr reaches "
-            f"{s.final:g} x lr0 in epoch {epoch + s.end_epoch - s.start_epoch}"
+            f"{s.final:g} x lr0 in epoch {ends}"
         )
         reporter.print(line)
         run.note(line)

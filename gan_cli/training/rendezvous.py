@@ -28,11 +28,16 @@ TIMEOUT_VARIABLE = "GAN_RENDEZVOUS_TIMEOUT_S"
 HIGHEST_PORT = 65535
 
 
+def _is_whole(text: str) -> bool:
+    """Whether `text` is a non-negative whole number in ASCII digits (str.isdigit alone lets through
+    "²", which int() refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def _whole_number(name: str, default: str = "0") -> int:
-    """The environment variable `name` as a non-negative whole number written in ASCII digits; a
-    GanError naming it otherwise (str.isdigit alone lets through "²", which int() refuses)."""
+    """The environment variable `name` as a non-negative whole number; a GanError naming it otherwise."""
     text = os.environ.get(name, default)
-    if not (text.isascii() and text.isdigit()):
+    if not _is_whole(text):
         raise GanError(f"the environment variable {name}={shown(text)} is not a whole number (torchrun sets it)")
     return int(text)
 
@@ -58,7 +63,7 @@ def local_world_size(world: int) -> int:
     """LOCAL_WORLD_SIZE (the processes on this machine, as torchrun sets it), else `world`. Read
     when a resume hint is printed, after the training: a malformed value falls back, never fails."""
     text = os.environ.get("LOCAL_WORLD_SIZE", "")
-    return int(text) if text.isascii() and text.isdigit() else world
+    return int(text) if _is_whole(text) else world
 
 
 def distributed_env() -> tuple[int, int, int]:
