@@ -308,4 +308,5 @@ def _hooks(run_dir: RunDir, setup: _Setup, reporter: Reporter, writer: Any, adva
         on_rollback=hooks.rollback_note(run_dir, reporter),
         on_budget=hooks.budget_note(run_dir, reporter, setup.cfg),
         on_schedule_start=hooks.schedule_start_note(run_dir, reporter, setup.cfg),
+        on_stopped=hooks.stopped_note(run_dir, reporter),
     )

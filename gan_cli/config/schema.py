@@ -238,8 +238,9 @@ class TrainConfig:
     max_minutes: float | None = _f(
         None,
         (
-            "a time budget besides: minutes of training (pictures and model selection not counted) after which the run "
-            "checkpoints and ends; a resume counts the minutes already spent; null = none"
+            "a time budget besides: minutes of training (pictures, model selection and time the process was "
+            "stopped not counted) after which the run checkpoints and ends; a resume counts the minutes already "
+            "spent; null = none"
         ),
         gt=0.0,
     )

@@ -13,7 +13,7 @@ from gan_cli.errors import GanError
 from gan_cli.figures.samples import draw
 from gan_cli.run_dir import RunDir
 from gan_cli.training import tensorboard
-from gan_cli.training.console import Reporter
+from gan_cli.training.console import Reporter, clock
 from gan_cli.training.loop import Trainer
 
 
@@ -111,6 +111,21 @@ def budget_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, 
         run.note(line)
 
     return on_budget
+
+
+def stopped_note(run: RunDir, reporter: Reporter) -> Callable[[float], None]:
+    """The process stood still (Ctrl-Z, SIGSTOP, a suspended job) and its clocks left that out: one
+    line on the console, the same in command.txt."""
+
+    def on_stopped(seconds: float) -> None:
+        line = (
+            f"the process was stopped for {clock(seconds)} (Ctrl-Z, SIGSTOP or a suspended job); "
+            "not counted as training time (train.max_minutes), elapsed time or throughput"
+        )
+        reporter.print(line)
+        run.note(line)
+
+    return on_stopped
 
 
 def schedule_start_note(run: RunDir, reporter: Reporter, cfg: Config) -> Callable[[int, float], None]:

@@ -23,6 +23,7 @@ from gan_cli.run_dir import RunDir
 from gan_cli.training import nan_guard
 from gan_cli.training.loop import Trainer
 from gan_cli.training.nan_guard import NonFiniteError
+from gan_cli.training.running_clock import RunningClock
 
 BUDGET = "BUDGET"
 """What `OneProcess.stop` returns when train.max_minutes of training time have passed."""
@@ -163,6 +164,9 @@ class RunHooks:
     """When train.max_minutes stopped the run, after its checkpoint: the step and the training minutes."""
     on_schedule_start: Callable[[int, float], None] | None = None
     """When lr_schedule.start_at_budget started the lr schedule: the epoch at whose end, and the training minutes."""
+    on_stopped: Callable[[float], None] | None = None
+    """At a log row after the process was stopped (Ctrl-Z, SIGSTOP, a suspended job): the seconds it
+    stood still since the last row, which no clock of the run counts."""
 
 
 def run(
@@ -183,13 +187,13 @@ def run(
     processes = processes or OneProcess()
     log = trainer.cfg.log
     last_row: dict[str, Any] | None = None
-    with Interrupt(processes.repeat_signal_s) as interrupt:
+    with Interrupt(processes.repeat_signal_s) as interrupt, RunningClock() as running:
         while True:  # once, and again after each NaN rollback (metrics.jsonl is rewritten by it)
             try:
                 with open(
                     RunDir(run_dir).metrics if processes.writes else os.devnull, "a", encoding="utf-8"
                 ) as metrics:
-                    clock = _Clock(trainer)
+                    clock = _Clock(trainer, running)
                     while trainer.step < total_steps:
                         trainer.train_step()
                         step = trainer.step
@@ -198,6 +202,9 @@ def run(
                             last_row = clock.log_row(metrics, run_dir)
                             if hooks.on_log:
                                 hooks.on_log(last_row)
+                            stood_still = clock.stopped_since_last_look()
+                            if stood_still and hooks.on_stopped:
+                                hooks.on_stopped(stood_still)
                         epoch_ended = clock.epoch_ended()
                         if epoch_ended:
                             _start_budget_schedule(trainer, clock, processes, hooks)
@@ -262,21 +269,24 @@ def _roll_back(trainer: Trainer, run_dir: Path, error: NonFiniteError, hooks: Ru
 
 
 class _Clock:
-    """The time and the log window of one pass of `run` (a NaN rollback starts another)."""
+    """The time and the log window of one pass of `run` (a NaN rollback starts another). Its
+    seconds are the running clock's: time the process stood still (stopped, suspended) is not
+    training time, nor elapsed time, nor part of a throughput."""
 
-    def __init__(self, trainer: Trainer) -> None:
-        self.trainer = trainer
-        now = time.perf_counter()
-        self.start = now - trainer.elapsed  # trainer.elapsed counts every session of the run
-        self.window_start, self.window_first_step = now, trainer.step  # the log row being summed
+    def __init__(self, trainer: Trainer, now: RunningClock) -> None:
+        self.trainer, self.now = trainer, now
+        now_s = now()
+        self.start = now_s - trainer.elapsed  # trainer.elapsed counts every session of the run
+        self.window_start, self.window_first_step = now_s, trainer.step  # the log row being summed
         self.epochs_done = trainer.completed_epochs
+        self.stops_seen_s = now.stopped_s
 
     def log_row(self, metrics: TextIO, run_dir: Path) -> dict[str, Any]:
         """Read the window's means from the device (one sync), check them, write and return the row."""
         tr, t = self.trainer, self.trainer.cfg.train
         means = tr.acc.read()
         nan_guard.check_losses(means, tr.step, nan_guard.last_good(tr.last_saved_step, run_dir))
-        now = time.perf_counter()
+        now = self.now()
         tr.elapsed = now - self.start
         # the sampler's batch: train.batch_size, times the number of processes when there are several
         examples = (
@@ -313,20 +323,29 @@ class _Clock:
     @contextlib.contextmanager
     def evaluating(self) -> Iterator[None]:
         """Time spent on pictures and model selection: not training time (train.max_minutes)."""
-        t0 = time.perf_counter()
+        t0 = self.now()
         try:
             yield
         finally:
-            self.trainer.evaluation_s += time.perf_counter() - t0
+            self.trainer.evaluation_s += self.now() - t0
 
     def training_seconds(self) -> float:
         """Seconds of training over every session of the run, pictures and model selection left out."""
-        return time.perf_counter() - self.start - self.trainer.evaluation_s
+        return self.now() - self.start - self.trainer.evaluation_s
+
+    def stopped_since_last_look(self) -> float:
+        """Seconds the process stood still since the last call that returned some: 0.0 until they
+        come to a second (a busy machine may hold the watching thread up a little past its grace)."""
+        unseen = self.now.stopped_s - self.stops_seen_s
+        if unseen < 1.0:
+            return 0.0
+        self.stops_seen_s += unseen
+        return unseen
 
     def over_budget(self) -> bool:
         limit = self.trainer.cfg.train.max_minutes
         return limit is not None and self.training_seconds() >= 60 * limit
 
     def checkpoint(self, run_dir: Path, writes: bool) -> Path:
-        self.trainer.elapsed = time.perf_counter() - self.start
+        self.trainer.elapsed = self.now() - self.start
         return save_checkpoint(self.trainer, run_dir, self.trainer.cfg.log.keep, writes)
