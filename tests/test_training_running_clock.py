@@ -42,17 +42,18 @@ def running_for(seconds: float, now: FakeTime, clock: RunningClock) -> None:
 
 def test_a_process_that_runs_throughout_counts_every_second() -> None:
     now = FakeTime()
-    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now)
+    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now, cpu=lambda: 0.0)
     start = clock()
     running_for(10.0, now, clock)
     assert clock() - start == pytest.approx(10.0) and clock.stopped_s == 0.0
 
 
 def test_a_stop_stands_the_clock_still_past_the_grace_and_is_left_out_after() -> None:
-    """Stopped for 100 s between two ticks: the clock reads 3 s on (the grace) and stays there, during
-    the stop and after the next tick, which books the other 97 s as stopped; then it runs again."""
+    """Stopped for 100 s between two ticks (no CPU time spent): the clock reads 3 s on (the grace)
+    and stays there, during the stop and after the next tick, which books the other 97 s as
+    stopped; then it runs again."""
     now = FakeTime()
-    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now)
+    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now, cpu=lambda: 0.0)
     start = clock()
     now.t += 2.0
     assert clock() - start == pytest.approx(2.0), "a gap within the grace is running time"
@@ -69,18 +70,41 @@ def test_a_stop_stands_the_clock_still_past_the_grace_and_is_left_out_after() ->
     assert clock() - start == pytest.approx(6.25) and clock.stopped_s == pytest.approx(99.0)
 
 
-@given(st.lists(st.tuples(st.floats(0.0, 1e4), st.booleans()), max_size=60))
-def test_the_clock_never_goes_back_nor_runs_faster_than_time(steps: list[tuple[float, bool]]) -> None:
-    now = FakeTime()
-    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now)
-    before_t, before = now.t, clock()
-    for advance, tick in steps:
+@given(st.lists(st.tuples(st.floats(0.0, 1e4), st.floats(0.0, 2e4), st.booleans()), max_size=60))
+def test_the_clock_never_goes_back_nor_gets_ahead_of_time_less_its_stops(steps: list[tuple[float, float, bool]]) -> None:
+    now, cpu = FakeTime(), FakeTime(0.0)
+    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now, cpu=cpu)
+    before = clock()
+    for advance, spent, tick in steps:
         now.t += advance
+        cpu.t += spent
         if tick:
             clock.tick()
         reading = clock()
-        assert -1e-6 <= reading - before <= now.t - before_t + 1e-6  # up to rounding
-        before_t, before = now.t, reading
+        assert reading >= before - 1e-6, "never back (up to rounding)"
+        assert reading <= now.t - clock.stopped_s + 1e-6, "never ahead of the time less the stops booked"
+        before = reading
+
+
+def test_a_gap_the_process_spent_computing_is_no_stop() -> None:
+    """C code that holds the GIL keeps the thread from ticking, but the
+    process's CPU time goes on: 10 s without a tick and 10 CPU seconds (or 20, two threads) are
+    10 s of running; 10 s with 4 CPU seconds are 3 s of stop (the grace's 3 s and the 4 s run)."""
+    now, cpu = FakeTime(), FakeTime(0.0)
+    clock = RunningClock(tick_s=0.25, grace_s=3.0, now=now, cpu=cpu)
+    start = clock()
+    now.t += 10.0
+    cpu.t += 10.0
+    assert clock() - start == pytest.approx(10.0)
+    clock.tick()
+    now.t += 10.0
+    cpu.t += 20.0
+    clock.tick()
+    assert clock() - start == pytest.approx(20.0) and clock.stopped_s == 0.0
+    now.t += 10.0
+    cpu.t += 4.0
+    clock.tick()
+    assert clock() - start == pytest.approx(27.0) and clock.stopped_s == pytest.approx(3.0)
 
 
 @pytest.mark.parametrize(("tick", "grace"), [(0.0, 3.0), (3.0, 3.0), (-1.0, 1.0)])
@@ -102,7 +126,7 @@ def test_a_stop_during_a_picture_is_left_out_once(tmp_path: Path) -> None:
     cfg = config_mod.load(write_config(tmp_path / "c.yaml", raw))
     trainer = Trainer(cfg, data.load(cfg), __import__("torch").device("cpu"))
     now = FakeTime()
-    clock = run_mod._Clock(trainer, RunningClock(tick_s=0.25, grace_s=3.0, now=now))
+    clock = run_mod._Clock(trainer, RunningClock(tick_s=0.25, grace_s=3.0, now=now, cpu=lambda: 0.0))
     running_for(50.0, now, clock.now)  # 50 s of training
     with clock.evaluating():
         running_for(1.0, now, clock.now)  # drawing a picture

@@ -7,10 +7,12 @@ it was continued, and stopped after one step; its throughput, ETA and `lr_schedu
 read the stop as training time too.
 
 No signal marks the start of a stop (SIGSTOP cannot be caught and a freezer sends nothing), so a
-daemon thread ticks every `tick_s`. A process that runs gives the thread the GIL within Python's
-switch interval (5 ms), so a gap between two ticks longer than `grace_s` means the process was
-not running: all of the gap past `grace_s` is left out. A stop shorter than `grace_s` is counted
-as running time, and so are the first `grace_s` seconds of a longer one.
+daemon thread ticks every `tick_s`. A gap between two ticks longer than `grace_s` is a stop
+unless the process spent CPU time through it: a running process gives the thread the GIL within
+Python's switch interval (5 ms), except while a C call holds it, and then its CPU time goes on,
+where a stopped process's does not. Of a gap, what exceeds `grace_s` plus the CPU seconds spent
+in it is left out. A stop shorter than `grace_s` is counted as running time, and so are the
+first `grace_s` seconds of a longer one.
 """
 
 from __future__ import annotations
@@ -23,45 +25,53 @@ from types import TracebackType
 TICK_S = 0.25
 """Seconds between two ticks of the watching thread."""
 GRACE_S = 3.0
-"""A gap between ticks up to this many seconds is running time; the rest of a longer gap is a stop."""
+"""A gap between ticks up to this many seconds is running time; the rest of a longer gap is a stop,
+less the CPU time the process spent in it."""
 
 
 class RunningClock:
-    """`clock()`: seconds on `now` (default `time.perf_counter`) less every stop seen so far,
-    one under way included, so it never goes back and stands still while the process is stopped.
+    """`clock()`: seconds on `now` (default `time.perf_counter`) less every stop seen so far, one
+    under way included; it never goes back, and stands still while the process is stopped.
 
-    Use it as a context manager (`with RunningClock() as clock:`), which starts and ends the
-    watching thread; `tick()` is that thread's work, callable by hand where a test drives `now`."""
+    `cpu` (default `time.process_time`, every thread's) tells a stop from a thread held up by C
+    code. Use it as a context manager (`with RunningClock() as clock:`), which starts and ends the
+    watching thread; `tick()` is that thread's work, callable by hand where a test drives the time."""
 
     def __init__(
-        self, tick_s: float | None = None, grace_s: float | None = None, now: Callable[[], float] = time.perf_counter
+        self,
+        tick_s: float | None = None,
+        grace_s: float | None = None,
+        now: Callable[[], float] = time.perf_counter,
+        cpu: Callable[[], float] = time.process_time,
     ) -> None:
         tick_s = TICK_S if tick_s is None else tick_s  # read here, not at import: a test may set them
         grace_s = GRACE_S if grace_s is None else grace_s
         if not 0 < tick_s < grace_s:
             raise ValueError(f"tick_s {tick_s} must be positive and below grace_s {grace_s}")
-        self.tick_s, self.grace_s, self._now = tick_s, grace_s, now
+        self.tick_s, self.grace_s, self._now, self._cpu = tick_s, grace_s, now, cpu
         self._lock = threading.Lock()
-        self._last_tick = now()
+        self._last_tick, self._last_cpu = now(), cpu()
         self.stopped_s = 0.0
         """Seconds of stops left out so far (a stop under way is added at the next tick)."""
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _stop_under_way(self, t: float) -> float:
-        return max(0.0, t - self._last_tick - self.grace_s)
+    def _stop_under_way(self, t: float, cpu: float) -> float:
+        gap = t - self._last_tick
+        ran = min(max(cpu - self._last_cpu, 0.0), gap)  # CPU seconds of several threads can exceed the gap
+        return max(0.0, gap - ran - self.grace_s)
 
     def tick(self) -> None:
         """Note that the process is running now; a gap past `grace_s` since the last tick was a stop."""
         with self._lock:
-            t = self._now()
-            self.stopped_s += self._stop_under_way(t)
-            self._last_tick = t
+            t, cpu = self._now(), self._cpu()
+            self.stopped_s += self._stop_under_way(t, cpu)
+            self._last_tick, self._last_cpu = t, cpu
 
     def __call__(self) -> float:
         with self._lock:
             t = self._now()
-            return t - self.stopped_s - self._stop_under_way(t)
+            return t - self.stopped_s - self._stop_under_way(t, self._cpu())
 
     def _watch(self) -> None:
         while not self._halt.wait(self.tick_s):
@@ -69,7 +79,7 @@ class RunningClock:
 
     def __enter__(self) -> RunningClock:
         with self._lock:
-            self._last_tick = self._now()
+            self._last_tick, self._last_cpu = self._now(), self._cpu()
         self._thread = threading.Thread(target=self._watch, name="gan-cli running clock", daemon=True)
         self._thread.start()
         return self
