@@ -17,7 +17,9 @@ from helpers import (
 )
 
 from gan_cli import checkpoint
+from gan_cli.training import run as run_mod
 from gan_cli.training.loop import Trainer
+from gan_cli.training.running_clock import RunningClock
 
 
 def nan_config(tmp_path: Path, **train: Any) -> Path:
@@ -107,3 +109,26 @@ def test_nan_policy_rollback_gives_up_after_nan_max_rollbacks(tmp_path: Path, mo
     assert finite_checkpoint(run)["step"] == 4
     notes = (run / "command.txt").read_text()
     assert "rolled back to step 4 with lr 0.0005 (rollback 1" in notes and "rolled back to step 4 with lr 0.00025 (rollback 2" in notes
+
+
+def test_the_steps_a_rollback_discards_stay_in_the_time_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One second a step, steps counted as they are taken: a NaN after step 8 rolls back to step 4,
+    and the run ends at step 12 after 16 steps of training, which its clock says, not the 12 that the
+    checkpoint's time plus the steps after it would make (train.max_minutes ran over by the steps lost)."""
+    poison_after(monkeypatch, 7, only_at_full_lr=True)
+    taken = [0]
+    poisoned = Trainer.train_step
+
+    def counted(self: Trainer) -> None:
+        taken[0] += 1
+        poisoned(self)
+
+    monkeypatch.setattr(Trainer, "train_step", counted)
+    monkeypatch.setattr(run_mod, "RunningClock", lambda: RunningClock(grace_s=1e9, now=lambda: float(taken[0])))
+    run = tmp_path / "run"
+    cfg = nan_config(tmp_path, nan_policy="rollback", nan_max_rollbacks=2)
+    result = gan("train", cfg, "--out", run, "--set", "log.samples_every=1000")
+    assert result.exit_code == 0, result.output
+    assert taken[0] == 16 and "rolled back to step 4" in result.output
+    ckpt = checkpoint.load(run)
+    assert ckpt["step"] == 12 and ckpt["schedule"]["elapsed"] == 16.0

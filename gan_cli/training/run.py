@@ -238,7 +238,10 @@ def run(
             except NonFiniteError as exc:
                 if interrupt.requested:
                     raise
+                spent = clock.spent()
                 _roll_back(trainer, run_dir, exc, hooks, processes.writes)
+                # the steps rolled back were trained all the same: their time stays spent (train.max_minutes)
+                trainer.elapsed, trainer.evaluation_s = spent
 
 
 def _start_budget_schedule(trainer: Trainer, clock: _Clock, processes: OneProcess, hooks: RunHooks) -> None:
@@ -328,6 +331,10 @@ class _Clock:
             yield
         finally:
             self.trainer.evaluation_s += self.now() - t0
+
+    def spent(self) -> tuple[float, float]:
+        """(elapsed, evaluation) seconds of the run so far, every session counted."""
+        return self.now() - self.start, self.trainer.evaluation_s
 
     def training_seconds(self) -> float:
         """Seconds of training over every session of the run, pictures and model selection left out."""
