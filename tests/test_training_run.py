@@ -99,6 +99,32 @@ def test_a_resume_past_its_budget_says_how_much_was_spent(tmp_path: Path, monkey
     assert result.exit_code == 1 and "trained 40.0 minutes already" in result.output
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("elapsed", float("nan"), "schedule.elapsed is nan"),
+        ("elapsed", -600.0, "schedule.elapsed is -600.0"),
+        ("evaluation_s", float("inf"), "schedule.evaluation_s is inf"),
+        ("evaluation_s", 1e9, "schedule.evaluation_s 1000000000.0 exceeds schedule.elapsed"),
+        ("lr_scale", 0.0, "lr_scale must be positive and finite"),
+        ("nan_rollbacks", -1, "nan_rollbacks and budget_schedule_epoch not negative"),
+    ],
+)
+def test_a_damaged_schedule_in_last_pt_is_refused_before_training(tmp_path: Path, key: str, value: float, named: str) -> None:
+    """A NaN elapsed time would have switched train.max_minutes off for the rest of the run, a
+    negative one lengthened it: the resume names the field instead, and trains nothing."""
+    run = tmp_path / "run"
+    assert gan("train", config(tmp_path, 4), "--out", run).exit_code == 0
+    ckpt = checkpoint.load(run)
+    ckpt["schedule"][key] = value
+    del ckpt["path"]
+    checkpoint.atomic_save(ckpt, run / "checkpoints" / "last.pt")
+    rows = (run / "metrics.jsonl").read_text()
+    result = gan("train", "--resume", run, "--set", "train.steps=8")
+    assert result.exit_code == 1 and "is damaged or does not match its config" in result.output and named in result.output
+    assert (run / "metrics.jsonl").read_text() == rows
+
+
 def test_pictures_and_selection_are_not_training_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clock_now = [100.0]
     from gan_cli import config as config_mod

@@ -23,6 +23,7 @@ options training/accel.py; the run around the Trainer (cadences, checkpoints, si
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,12 +263,19 @@ class Trainer:
         self.step = int(ckpt["step"])
         sched = ckpt.get("schedule", {})
         self.d_updates = int(sched.get("d_updates", self.step))
-        self.elapsed = float(sched.get("elapsed", 0.0))
-        self.evaluation_s = float(sched.get("evaluation_s", 0.0))
+        self.elapsed = _seconds(sched, "elapsed")
+        self.evaluation_s = _seconds(sched, "evaluation_s")
+        if self.evaluation_s > self.elapsed:
+            raise ValueError(f"schedule.evaluation_s {self.evaluation_s} exceeds schedule.elapsed {self.elapsed}")
         self.nan_rollbacks = int(sched.get("nan_rollbacks", 0))
         started = sched.get("budget_schedule_epoch")
         self.budget_schedule_epoch = int(started) if started is not None else None
-        self.set_lr_scale(float(sched.get("lr_scale", 1.0)))
+        lr_scale = float(sched.get("lr_scale", 1.0))
+        if not 0 < lr_scale < math.inf or self.nan_rollbacks < 0 or (self.budget_schedule_epoch or 0) < 0:
+            raise ValueError(
+                "schedule: lr_scale must be positive and finite, nan_rollbacks and budget_schedule_epoch not negative"
+            )
+        self.set_lr_scale(lr_scale)
         acc = ckpt.get("accumulator")
         if acc is not None:
             self.acc.sums.copy_(acc["sums"].to(self.acc.sums.device))
@@ -294,3 +302,12 @@ class Trainer:
         """G (eval mode) on the fixed picture noise."""
         with models.eval_mode(self.G):
             return self.G(self.fixed_noise)
+
+
+def _seconds(schedule: dict[str, Any], key: str) -> float:
+    """A checkpoint's schedule.KEY as seconds: finite and not negative (the time budget counts on it;
+    NaN would switch train.max_minutes off, a negative value would lengthen it)."""
+    value = float(schedule.get(key, 0.0))
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"schedule.{key} is {value}, not a number of seconds")
+    return value
