@@ -93,7 +93,9 @@ def resume_from_last(trainer: Trainer, cfg: Config, run: RunDir, total: int) -> 
     schedule = ckpt.get("schedule")
     lr_scale = schedule.get("lr_scale", 1.0) if isinstance(schedule, dict) else 1.0
     expected = (
-        with_lr(cfg, cfg.train.optimizer.lr * lr_scale) if isinstance(lr_scale, float) and lr_scale != 1.0 else cfg
+        with_lr(cfg, cfg.train.optimizer.lr * lr_scale)
+        if isinstance(lr_scale, float) and lr_scale != 1.0 and 0 < lr_scale < math.inf  # else: damaged, refused below
+        else cfg
     )
     raw = config_mod.migrate(ckpt["config"])
     before = _parsed(raw)  # only real changes are listed, not keys added since the checkpoint
