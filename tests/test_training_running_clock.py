@@ -155,6 +155,7 @@ def test_a_real_stop_of_the_process_is_left_out() -> None:
             start = clock()
             print("ready", flush=True)
             sys.stdin.readline()
+            clock.tick()  # the watching thread's next tick, which may not have come yet after SIGCONT
             print(clock() - start, clock.stopped_s, flush=True)
         """
     )
