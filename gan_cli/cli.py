@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from gan_cli import __version__, stdout_guard
+from gan_cli import __version__, stdout_guard, stop_signals
 from gan_cli.config import check_seed
 from gan_cli.errors import GanError, Stopped, file_error, no_home_error
 
@@ -124,9 +124,9 @@ def user_errors(command: Command) -> Command:
     return run  # type: ignore[return-value]
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM, SIGHUP and SIGXCPU outside the training loop (which checkpoints on them): stop like Ctrl-C."""
-    if signum == getattr(signal, "SIGXCPU", None):
+def _stop_like_ctrl_c(signum: int, frame: Any) -> None:
+    """A stop signal (gan_cli/stop_signals.py) outside the training loop, which checkpoints on them."""
+    if signum == stop_signals.REPEATED_BY_THE_KERNEL:
         signal.signal(signum, signal.SIG_IGN)  # the kernel repeats it every CPU second: one stop is enough
     raise KeyboardInterrupt
 
@@ -333,17 +333,11 @@ def sweep(
 
 
 def main() -> None:
-    """Console-script entry point. Ctrl-C, SIGTERM, SIGHUP and SIGXCPU stop every command the same way,
-    however it was started: a job put in the background by a non-interactive shell (nohup, `&` in
-    a script, a CI runner) inherits SIGINT *ignored*, and `kill -INT` or a terminal's Ctrl-C would
-    then do nothing; a closed terminal or a dropped ssh session sends SIGHUP."""
+    """Console-script entry point. The stop signals (Ctrl-C, SIGTERM, SIGHUP, SIGXCPU, a scheduler's
+    SIGUSR1 or SIGUSR2; gan_cli/stop_signals.py) stop every command the same way, however it was
+    started."""
     stdout_guard.install()  # a pipe's reader that exits (`| head`) must not cost a run its work
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _terminate)
-    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # nohup: keep ignoring it
-        signal.signal(signal.SIGHUP, _terminate)
-    if hasattr(signal, "SIGXCPU"):  # a CPU-time soft limit: its default action would kill without a word
-        signal.signal(signal.SIGXCPU, _terminate)
+    stop_signals.install(_stop_like_ctrl_c)
     try:
         app()
     except KeyboardInterrupt:

@@ -185,7 +185,7 @@ def test_gan_alone_prints_the_help() -> None:
     assert "Usage: gan" in result.output and "train" in result.output and "error:" not in result.output
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR1])
 def test_a_signal_before_training_starts_exits_130_even_with_sigint_ignored(sig: signal.Signals, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """SIGINT or SIGTERM outside the training loop stops any command like Ctrl-C, exit 130, also when
     it started as a background job of a non-interactive shell (nohup, `&` in a script, a CI runner),
@@ -198,8 +198,9 @@ def test_a_signal_before_training_starts_exits_130_even_with_sigint_ignored(sig:
             pass
         raise AssertionError(f"{signal.Signals(signum).name} was not turned into an interrupt")
 
-    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)}
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)
     monkeypatch.setattr(cli, "app", lambda: receives(sig))
     try:
         with pytest.raises(SystemExit) as exit_:

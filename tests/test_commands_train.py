@@ -74,14 +74,15 @@ def checkpoint_files(run: Path) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "sig",
-    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGXCPU],
-    ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU"],
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGXCPU, signal.SIGUSR1, signal.SIGUSR2],
+    ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU", "SIGUSR1", "SIGUSR2"],
 )
 def test_a_signal_checkpoints_prints_the_resume_command_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
     run = tmp_path / "run"
     # a terminal's child: SIGHUP at its default (under nohup, as a CI runner may start the suite, it
-    # is inherited ignored, and gan keeps ignoring it on purpose)
-    terminal = "import signal\nsignal.signal(signal.SIGHUP, signal.SIG_DFL)"
+    # is inherited ignored, and gan keeps ignoring it on purpose); SIGUSR1 and SIGUSR2 (a batch
+    # scheduler's warning before the end of a job) likewise, whatever the suite inherited
+    terminal = "import signal\nfor s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):\n    signal.signal(s, signal.SIG_DFL)"
     child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path, prelude=terminal)
     try:
         child.wait_for_line(is_step_line)  # training is under way: the first metrics row is out
@@ -605,15 +606,17 @@ def test_resume_of_a_missing_run_directory_names_it_as_one(tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_sighup_stays_ignored_under_nohup(tmp_path: Path) -> None:
-    """nohup starts a job with SIGHUP ignored so that it outlives its terminal: gan keeps it so."""
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGUSR1], ids=["SIGHUP", "SIGUSR1"])
+def test_a_stop_signal_inherited_ignored_stays_ignored(tmp_path: Path, sig: signal.Signals) -> None:
+    """nohup starts a job with SIGHUP ignored so that it outlives its terminal: gan keeps it so, and
+    SIGUSR1 or SIGUSR2 that whoever started it chose to ignore likewise."""
     run = tmp_path / "run"
-    ignored = "import signal\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)"
+    ignored = f"import signal\nsignal.signal({int(sig)}, signal.SIG_IGN)"
     child = Child(["train", str(long_config(tmp_path)), "--out", str(run)], cwd=tmp_path, prelude=ignored)
     try:
         child.wait_for_line(is_step_line)
-        child.signal(signal.SIGHUP)
-        child.wait_for_line(is_step_line)  # still training after the hang-up
+        child.signal(sig)
+        child.wait_for_line(is_step_line)  # still training after it
         assert child.proc.poll() is None
         child.signal(signal.SIGTERM)
         assert child.wait(timeout=120) == 130

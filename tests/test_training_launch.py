@@ -112,7 +112,7 @@ def test_a_killed_rank_stops_the_other_within_seconds_and_the_last_checkpoint_re
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR1], ids=["SIGINT", "SIGTERM", "SIGUSR1"])
 def test_a_signal_on_the_launcher_writes_one_checkpoint_and_exits_130(tmp_path: Path, sig: signal.Signals) -> None:
     child, run = start(tmp_path)
     try:

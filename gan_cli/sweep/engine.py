@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gan_cli import stop_signals
 from gan_cli.errors import GanError, Stopped
 from gan_cli.sweep.trial import FAILED, row
 
@@ -116,9 +117,10 @@ def connect(address: str | None, num_cpus: int | None) -> Iterator[Cluster]:
 
 @contextlib.contextmanager
 def _signals_wait() -> Iterator[list[str]]:
-    """Hold Ctrl-C and SIGTERM while Ray starts (an interrupt inside ray.init left Ray's agents
-    running and once crashed the process); the list receives their names, to act on afterwards.
-    Child processes start with the default handlers (exec resets caught signals)."""
+    """Hold the stop signals (gan_cli/stop_signals.py: Ctrl-C, SIGTERM, ...) while Ray starts (an
+    interrupt inside ray.init left Ray's agents running and once crashed the process); the list
+    receives their names, to act on afterwards. Child processes start with the default handlers
+    (exec resets caught signals)."""
     pending: list[str] = []
     with _stop_signals_to(lambda signum, frame: pending.append(signal.Signals(signum).name)):
         yield pending
@@ -126,19 +128,13 @@ def _signals_wait() -> Iterator[list[str]]:
 
 @contextlib.contextmanager
 def _stop_signals_to(handler: Callable[[int, Any], None]) -> Iterator[None]:
-    """SIGINT and SIGTERM go to `handler` in the body, whatever this process inherited; main
+    """The stop signals go to `handler` in the body, SIGINT whatever this process inherited; main
     thread only (elsewhere nothing changes); the previous handlers come back after."""
-    previous: dict[int, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread
-            break
+    previous = stop_signals.install(handler)
     try:
         yield
     finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+        stop_signals.restore(previous)
 
 
 def check_address(address: str | None) -> None:
@@ -200,8 +196,8 @@ def check_fits(cluster: Cluster, cpus: float, gpus: float, local: bool) -> None:
 
 @contextlib.contextmanager
 def _signals_stop_the_sweep() -> Iterator[None]:
-    """SIGINT and SIGTERM raise KeyboardInterrupt here, whatever this process inherited or Ray set
-    (SIGINT ignored in a background job; Ray's driver turns SIGTERM into sys.exit)."""
+    """The stop signals raise KeyboardInterrupt here, whatever Ray set (Ray's driver turns SIGTERM
+    into sys.exit) or this process inherited of SIGINT (ignored in a background job)."""
 
     def handler(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

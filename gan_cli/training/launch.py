@@ -8,8 +8,9 @@ start (so every message can name it), the agent's own logging is silenced, and t
 line and an exit code, as for every `gan` command:
 
 - every worker done: 0 (rank 0 printed the run's lines);
-- Ctrl-C / SIGTERM here: the agent passes the signal to every worker, they stop after the same
-  step, rank 0 writes one checkpoint, all exit 130; then this process exits 130;
+- Ctrl-C, SIGTERM or another stop signal here (gan_cli/stop_signals.py): the agent passes the
+  signal to every worker, they stop after the same step, rank 0 writes one checkpoint, all exit
+  130; then this process exits 130;
 - a worker failed: the agent stops the others (SIGTERM, SIGKILL after SHUTDOWN_TIMEOUT_S); a
   failure rank 0 has already reported (exit 1) is not repeated, anything else (a rank killed, a
   crash) is reported here with the run's last checkpoint; exit 1.
@@ -31,7 +32,7 @@ from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs, SignalEx
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from gan_cli import checkpoint, devices
+from gan_cli import checkpoint, devices, stop_signals
 from gan_cli import config as config_mod
 from gan_cli import run_dir as run_dir_mod
 from gan_cli.errors import GanError
@@ -91,6 +92,7 @@ def launch(options: TrainOptions) -> int:
         monitor_interval=MONITOR_INTERVAL_S,
         logs_specs=DefaultLogsSpecs(log_dir=os.devnull),
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
+        signals_to_handle=stop_signals.elastic_agent_signals(),  # passed on to every worker, which checkpoints
     )
     args = worker_argv(options)
     _quiet_agent()

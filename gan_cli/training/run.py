@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from gan_cli import checkpoint, optim, runlog, stdout_guard
+from gan_cli import checkpoint, optim, runlog, stdout_guard, stop_signals
 from gan_cli.errors import Stopped
 from gan_cli.run_dir import RunDir
 from gan_cli.training import nan_guard
@@ -27,22 +27,15 @@ from gan_cli.training.running_clock import RunningClock
 
 BUDGET = "BUDGET"
 """What `OneProcess.stop` returns when train.max_minutes of training time have passed."""
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGXCPU") if hasattr(signal, name)
-)
-REPEATED_BY_THE_KERNEL = getattr(signal, "SIGXCPU", None)
-"""Past a CPU-time soft limit the kernel sends SIGXCPU again every CPU second until the hard limit:
-its repeats are one request, never the second signal that exits at once."""
 
 
 class Interrupt:
-    """SIGINT, SIGTERM, SIGHUP (a closed terminal, a dropped ssh session) and SIGXCPU (a CPU-time soft
-    limit: `ulimit -S -t`, a batch scheduler's s_cpu; its default action kills the process with no
-    checkpoint): the first asks the loop to checkpoint and stop; a second exits at once. SIGHUP
-    ignored on entry (nohup) stays ignored.
+    """The stop signals (gan_cli/stop_signals.py: Ctrl-C, SIGTERM, SIGHUP, SIGXCPU, a scheduler's
+    SIGUSR1 or SIGUSR2): the first asks the loop to checkpoint and stop; a second exits at once.
 
     A repeat within `repeat_s` seconds of the first counts as the first (several processes: a
-    scheduler may signal every process, and torchrun passes its own signal on again)."""
+    scheduler may signal every process, and torchrun passes its own signal on again), and so do
+    the kernel's repeats of SIGXCPU."""
 
     def __init__(self, repeat_s: float = 0.0) -> None:
         self.requested: str | None = None
@@ -52,7 +45,7 @@ class Interrupt:
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested is not None and time.monotonic() - self._first_at < self.repeat_s:
             return
-        if self.requested is not None and signum == REPEATED_BY_THE_KERNEL:
+        if self.requested is not None and signum == stop_signals.REPEATED_BY_THE_KERNEL:
             return
         if self.requested is not None:
             # second signal: leave now; atomic writes mean no file is left half-written
@@ -62,19 +55,14 @@ class Interrupt:
         self._first_at = time.monotonic()
 
     def __enter__(self) -> Interrupt:
-        for sig in STOP_SIGNALS:
-            if sig == getattr(signal, "SIGHUP", None) and signal.getsignal(sig) is signal.SIG_IGN:
-                continue
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
+        self._previous = stop_signals.install(self._handle)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self._previous.items():
-            kernel_repeats = sig == REPEATED_BY_THE_KERNEL and self.requested == signal.Signals(sig).name
-            signal.signal(sig, signal.SIG_IGN if kernel_repeats else handler)  # the run is ending anyway
+        requested = getattr(signal, self.requested or "", None)
+        if requested == stop_signals.REPEATED_BY_THE_KERNEL and requested in self._previous:
+            self._previous[requested] = signal.SIG_IGN  # the run is ending anyway
+        stop_signals.restore(self._previous)
 
 
 class Interrupted(Stopped):
