@@ -141,8 +141,13 @@ def for_discriminator(cfg: OptimizerConfig) -> OptimizerConfig:
 
 def state_tensors_per_weight(cfg: OptimizerConfig) -> int:
     """Tensors of a weight's size that the optimizer keeps once it has updated: Adam's two moments;
-    SGD's velocity is counted 0, since it is made only where momentum is on (a lower bound)."""
-    return 2 if cfg.name == "adam" else 0
+    the paper's SGD its velocity; torch's SGD a momentum buffer where the momentum is ever above 0."""
+    if cfg.name == "adam":
+        return 2
+    if cfg.sgd_form == "paper":
+        return 1
+    s = cfg.momentum_schedule
+    return int((cfg.momentum if s.name == "constant" else max(s.start, s.final)) > 0)
 
 
 def fused_adam_supported(params: list[torch.nn.Parameter]) -> bool:

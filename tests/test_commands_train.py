@@ -45,6 +45,7 @@ from typer.testing import CliRunner
 from gan_cli import checkpoint, run_dir, runlog
 from gan_cli.cli import app
 from gan_cli.run_dir import RunDir
+from gan_cli.devices import human_bytes
 import stat
 import subprocess
 import textwrap
@@ -332,6 +333,8 @@ def test_paper_mnist_parameter_counts_in_dry_run(tiny_mnist_root: Path) -> None:
     d = 784 * 1200 + 1200 + 240 * 1200 + 1200 + 240 + 1
     assert f"# generator parameters: {g:,}" in result.output
     assert f"# discriminator parameters: {d:,}" in result.output
+    # the paper's SGD: float32 weights, gradients and velocities
+    assert f"# the nets' training state: about {human_bytes(3 * 4 * (g + d))} (weights," in result.output
 
 
 @pytest.fixture(scope="module")
@@ -531,8 +534,14 @@ def test_a_picture_past_its_limits_is_refused_before_the_nets_exist(tmp_path: Pa
 @pytest.mark.parametrize(
     ("sets", "phrase"),
     [
-        (("select.every_epochs=1", "select.kernels=10000000"), "select.kernels 10,000,000: needs about"),
+        (("select.every_epochs=1", "select.kernels=10000000"), "select.kernels 10,000,000 (beside the nets' 1.2 KB): needs about"),
         (("data.train_size=100000000",), "data.train_size 100,000,000 and data.held_out_size 128: needs about"),
+        # 4 * 10^8 weights of G with their gradients and Adam's two moments: 6.4 GB, built
+        # unchecked, where an allocation past the memory swaps or wakes the OOM killer
+        (
+            ("generator.hidden=[{units: 20000, activation: relu}, {units: 20000, activation: relu}]",),
+            "the nets (400,",
+        ),
     ],
 )
 def test_counts_past_the_memory_available_are_refused_before_the_first_step(

@@ -15,7 +15,7 @@ from helpers import child_env, gan, tiny_toy_config, write_config
 
 from gan_cli import checkpoint, config, data
 from gan_cli.training.loop import Trainer
-from gan_cli.training.preflight import checkpoint_bytes
+from gan_cli.training.preflight import checkpoint_bytes, parameter_counts, training_bytes
 
 
 def test_saved_bytes_is_the_size_torch_save_writes(tmp_path: Path) -> None:
@@ -86,3 +86,39 @@ def test_a_file_size_limit_below_one_checkpoint_is_refused_before_training(tmp_p
     assert "past this shell's file-size limit of 20.0 KB (ulimit -f)" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------- the nets' memory, before they exist
+
+
+def held_bytes(trainer: Trainer) -> int:
+    """Bytes of every float tensor the trainer's nets hold after a step: weights, gradients, the
+    optimizers' state, the average of G's weights."""
+    tensors = [p for net in (trainer.G, trainer.D) for p in net.parameters()]
+    tensors += [p.grad for p in tensors if p.grad is not None]
+    for opt in (trainer.opt_g, trainer.opt_d):
+        tensors += [t for state in opt.state.values() for t in state.values() if torch.is_tensor(t) and t.dim() > 0]
+    if trainer.ema is not None:
+        tensors += list(trainer.ema.average.parameters())
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "ema"),
+    [("adam", None), ("adam", {"decay": 0.999}), ("sgd", None)],
+    ids=["adam", "adam+ema", "sgd"],
+)
+def test_training_bytes_are_the_tensors_the_nets_hold_once_they_train(optimizer: str, ema: dict[str, float] | None) -> None:
+    train = {"steps": 4, "optimizer": {"name": optimizer, "lr": 0.01}, "ema": ema or {"decay": None}}
+    cfg = config.from_dict(tiny_toy_config(train=train))
+    trainer = Trainer(cfg, data.load(cfg), torch.device("cpu"))
+    trainer.train_step()
+    counts = parameter_counts(cfg, 1)
+    assert training_bytes(cfg, counts) == held_bytes(trainer)
+
+
+def test_the_papers_mnist_nets_with_adam_hold_59_8_mb() -> None:
+    cfg = config.load(Path(__file__).parent.parent / "configs" / "mnist_fast.yaml", ["train.ema.decay=null"])
+    counts = parameter_counts(cfg, 784)
+    assert counts == (2_503_984, 1_231_441)
+    assert training_bytes(cfg, counts) == 4 * 4 * (2_503_984 + 1_231_441) == 59_766_800

@@ -175,9 +175,9 @@ def _prepare(
         assert run_dir is not None  # locked implies it
         _take(held, run_dir, options)  # before reading its checkpoint: no other writer may change it meanwhile
     dataset = data.load(cfg)
-    check_size(cfg, dataset.dim)
+    counts = check_size(cfg, dataset.dim)
     check_pictures(cfg, dataset)
-    check_memory(cfg, dataset.dim)
+    check_memory(cfg, dataset.dim, counts, dev)
     trainer = processes.trainer(cfg, dataset, dev)
     writer_class = hooks.tensorboard_writer_class(cfg)
     total = budget_steps(cfg, trainer.sampler.batches_per_epoch)

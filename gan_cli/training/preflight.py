@@ -43,15 +43,33 @@ def check_size(cfg: Config, dim: int) -> tuple[int, int]:
     return counts
 
 
-def check_memory(cfg: Config, dim: int) -> None:
-    """GanError naming the key when what model selection holds at once (select.kernels samples
-    through G, then a chunk of their distances to the validation examples) passes the host memory
-    available, before the first step: it was met at the end of the first epoch, as an out-of-memory
-    line that blamed the nets, or not at all (the kernel's OOM killer)."""
+def training_bytes(cfg: Config, counts: tuple[int, int]) -> int:
+    """Bytes that G and D of (G, D) `counts` parameters hold while they train, at least: float32
+    weights and gradients, the optimizer's state (Adam: two moments a weight) and the moving
+    average of G's weights (train.ema). The paper's MNIST nets (2,503,984 and 1,231,441 parameters)
+    with Adam and no average: 59.8 MB."""
+    per_weight = 2 + optim.state_tensors_per_weight(cfg.train.optimizer)
+    g, d = counts
+    return 4 * (g * (per_weight + (cfg.train.ema.decay is not None)) + d * per_weight)
+
+
+def check_memory(cfg: Config, dim: int, counts: tuple[int, int], device: torch.device) -> None:
+    """GanError naming the keys when what training holds at once passes the host memory available,
+    before the nets are built: on the CPU (and MPS, which shares it) the nets with their gradients
+    and optimizer state (`training_bytes`), elsewhere the weights the nets are built with on the host
+    before they move; with model selection, also what it holds at once (select.kernels samples
+    through G, then a chunk of their distances to the validation examples). Nets near the 2^31
+    parameters `check_size` allows need tens of GB: their allocation did not fail but woke the
+    kernel's OOM killer (SIGKILL, no message) or pushed the machine into swap; a selection past the
+    memory was met at the end of the first epoch. `counts`: the (G, D) parameter counts."""
+    nets = training_bytes(cfg, counts) if device.type in ("cpu", "mps") else 4 * sum(counts)
+    devices.check_host_memory(
+        nets, f"the nets ({counts[0]:,} + {counts[1]:,} parameters; generator.hidden, discriminator.hidden, noise.dim)"
+    )
     if cfg.select.every_epochs:
         k = cfg.select.kernels
         need = models.generator_pass_bytes(cfg, dim, k) + parzen.chunk_bytes(cfg.select.valid_examples, k)
-        devices.check_host_memory(need, f"select.kernels {k:,}")
+        devices.check_host_memory(nets + need, f"select.kernels {k:,} (beside the nets' {human_bytes(nets)})")
 
 
 def checkpoint_bytes(cfg: Config, trainer: Trainer) -> int:
@@ -110,7 +128,11 @@ def dry_run_header(cfg: Config, device: torch.device) -> str:
     if dim is None:
         return text + "\n# parameter counts: known once the data is loaded\n"
     g, d = check_size(cfg, dim)
-    return text + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
+    return text + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n" + _state_line(cfg, (g, d))
+
+
+def _state_line(cfg: Config, counts: tuple[int, int]) -> str:
+    return f"# the nets' training state: about {human_bytes(training_bytes(cfg, counts))} (weights, gradients, optimizer state, G's average)\n"
 
 
 def dry_run_data(cfg: Config, trainer: Trainer, total: int) -> str:
@@ -118,7 +140,7 @@ def dry_run_data(cfg: Config, trainer: Trainer, total: int) -> str:
     sizes = ""
     if data.known_dim(cfg) is None:
         g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
-        sizes = f"# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
+        sizes = f"# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n" + _state_line(cfg, (g, d))
     batches = trainer.sampler.batches_per_epoch
     return (
         sizes + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({batches:,} batches per epoch)\n"
