@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from gan_cli.errors import GanError
 from gan_cli.file_kinds import MISSING, input_problem
@@ -31,8 +31,19 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
+def is_real(x: Any) -> TypeGuard[int | float]:
+    """Whether a value read from a log is a real number: an int or a float, not a bool (JSON's true
+    is an int to Python), nor a string, a list or null."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def is_finite(x: Any) -> TypeGuard[int | float]:
+    """Whether a value read from a log is a finite real number: one a table or a picture can show."""
+    return is_real(x) and math.isfinite(x)
+
+
 def _has_step(row: dict[str, Any]) -> bool:
-    return isinstance(row.get("step"), (int, float)) and not isinstance(row.get("step"), bool)
+    return is_real(row.get("step"))
 
 
 MOST_ROWS = 20_000

@@ -82,3 +82,46 @@ def test_a_run_log_that_is_not_a_file_is_named_by_its_kind(
     assert not (tmp_path / "cmp").exists()
     if name in ("metrics.jsonl", "selection.jsonl"):  # gan plot curves reads metrics.jsonl and selection.jsonl
         assert f"cannot read {odd / name}: {said}" in one_clean_error(gan("plot", "curves", odd, "--out", tmp_path / "c.png"))
+
+
+def test_names_and_eval_json_values_of_any_kind_keep_the_report_whole(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A run directory named with a pipe, backticks and TeX dollars split compare.md's columns and
+    failed the picture (matplotlib read `$\\x$` as TeX); an eval.json of another version or edited by
+    hand (a step that is text, a value that is a string) stopped the command with a traceback."""
+    import json
+    import shutil
+
+    from markdown_it import MarkdownIt
+
+    odd = tmp_path / "a|b `c` $\\x$"
+    shutil.copytree(runs[0], odd)
+    result = json.loads((odd / "eval.json").read_text())
+    result["step"], result["num_samples"], result["split"] = "twelve", None, "te|st"
+    name = next(iter(result["metrics"]))
+    result["metrics"][name]["value"] = "12 | 13"
+    result["metrics"]["new|metric"] = {"value": True, "stderr": "x"}
+    (odd / "eval.json").write_text(json.dumps(result))
+    out = tmp_path / "cmp"
+    outcome = gan("compare", odd, runs[1], "--out", out)
+    assert outcome.exit_code == 0, outcome.output
+    assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "compare.md").read_text()
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    widths, row = [], 0
+    for t in tokens:
+        if t.type == "tr_open":
+            row = 0
+        elif t.type in ("td_open", "th_open"):
+            row += 1
+        elif t.type == "tr_close":
+            widths.append(row)
+    assert widths and set(widths) == {3}, "every row: its label and one cell per run"
+    texts = ["".join(c.content for c in t.children or []) for t in tokens if t.type == "inline"]
+    assert odd.name in texts and str(odd) in texts, "the name and the path read as they are"
+    assert "step twelve, split te|st, n null, seed 0" in texts
+    assert "12 | 13" in texts and "new|metric" in texts
+    # gan plot curves titles its picture with the run's name and its last row's epoch
+    with (odd / "metrics.jsonl").open("a") as log:
+        log.write(json.dumps({"step": 10**6, "epoch": "late", "value": "x"}) + "\n")
+    assert gan("plot", "curves", odd, "--out", tmp_path / "c.png").exit_code == 0
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -142,3 +142,23 @@ def test_a_sweep_file_that_is_a_fifo_is_named_on_resume(tmp_path: Path) -> None:
     (sweep_dir / "sweep.yaml").unlink()
     os.mkfifo(sweep_dir / "sweep.yaml")
     assert "sweep.yaml is not a YAML file: it is a FIFO (named pipe)" in one_clean_error(gan("sweep", "--resume", sweep_dir))
+
+
+def test_grid_values_of_any_text_keep_the_summary_table_and_the_figure_whole(tmp_path: Path) -> None:
+    """A grid value with a pipe split summary.md's columns; one with two dollars failed the figure
+    (matplotlib read `$\\x$` as TeX)."""
+    from markdown_it import MarkdownIt
+
+    from gan_cli.figures.sweep import SweepPoint, plot_sweep
+    from gan_cli.sweep import spec as spec_mod
+    from gan_cli.sweep import summary
+
+    spec = spec_mod.load(_sweep_file(tmp_path, 'seeds: 1\ngrid: {name: ["a|b", "c `d` $\\\\x$"]}\n'))
+    names, points = summary.summarise(spec, spec.trials(), {})
+    tokens = MarkdownIt("commonmark").enable("table").parse(summary.markdown(spec, names, points, [], None))
+    kinds = [t.type for t in tokens]
+    header = [t for t in tokens[kinds.index("thead_open") : kinds.index("thead_close")] if t.type == "inline"]
+    assert ["".join(c.content for c in t.children or []) for t in header] == ["metric", "name=a|b", "name=c `d` $\\x$"]
+    assert sum(t.type == "th_open" for t in tokens) == 3
+    figure = plot_sweep([SweepPoint(p.label, [1.0, 2.0], 1.5, 0.5) for p in points], "value", "sweep $\\x$", tmp_path / "f.png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

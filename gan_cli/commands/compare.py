@@ -10,14 +10,13 @@ are written whole, never over a file that is not a regular file.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gan_cli import config as config_mod
-from gan_cli import outputs, run_dir, runlog
-from gan_cli.errors import GanError
+from gan_cli import markdown_text, outputs, run_dir, runlog
+from gan_cli.errors import SHOWN_CHARS, GanError
 from gan_cli.evaluate.report import format_value
 from gan_cli.figures.compare import RunCurves, plot_compare
 from gan_cli.file_kinds import MISSING, input_problem
@@ -140,28 +139,36 @@ def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
 
 
 def _cell(m: Any) -> str:
-    """value ± s.e. [95 % interval], or the value alone where the metric has no s.e."""
+    """value ± s.e. [95 % interval], or the value alone where the metric has no s.e.; any other
+    value (an eval.json of another version, or edited by hand) as it is."""
     if not isinstance(m, dict):
         return "-"
     value, se = m.get("value"), m.get("stderr")
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return format_value(value)
+    if value is None or not runlog.is_real(value):
+        return "-" if value is None else markdown_text.code(_as_text(value))
     interval = m.get("interval")  # a metric's own interval (e.g. a binomial one) where it has one
-    if isinstance(interval, list) and len(interval) == 2 and all(_finite(v) for v in interval):
-        shown = f" ± {format_value(se)}" if _finite(se) else ""
-        return f"{format_value(value)}{shown} [{format_value(interval[0])}, {format_value(interval[1])}]"
-    if isinstance(se, (int, float)) and _finite(se):
+    if isinstance(interval, list) and len(interval) == 2 and all(runlog.is_finite(v) for v in interval):
+        shown_se = f" ± {format_value(se)}" if runlog.is_finite(se) else ""
+        return f"{format_value(value)}{shown_se} [{format_value(interval[0])}, {format_value(interval[1])}]"
+    if runlog.is_finite(se) and runlog.is_finite(value):
         lo, hi = value - Z95 * se, value + Z95 * se
         return f"{format_value(value)} ± {format_value(se)} [{format_value(lo)}, {format_value(hi)}]"
     return format_value(value)
 
 
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+def _count(x: Any) -> str:
+    """A step, sample count or seed from a file: with thousands separators where it is a whole number."""
+    return f"{x:,}" if isinstance(x, int) and not isinstance(x, bool) else markdown_text.plain(_as_text(x))
+
+
+def _as_text(x: Any) -> str:
+    """A value from a file as text, cut to SHOWN_CHARS: a string as it is, anything else as JSON."""
+    text = x if isinstance(x, str) else json.dumps(x, default=str)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def _yaml_value(v: Any) -> str:
-    return "(absent)" if v is _ABSENT else f"`{json.dumps(v)}`"
+    return "(absent)" if v is _ABSENT else markdown_text.code(json.dumps(v, default=str))
 
 
 _ABSENT = object()
@@ -169,22 +176,13 @@ _ABSENT = object()
 
 def markdown(summaries: list[RunSummary], picture: str) -> str:
     """compare.md: the runs, their eval.json metrics side by side, the config keys that differ."""
-    head = "| | " + " | ".join(s.label for s in summaries) + " |\n|---|" + "---|" * len(summaries) + "\n"
-    lines = [f"# gan compare: {', '.join(s.label for s in summaries)}", "", f"![training curves]({picture})", ""]
+    labels = [markdown_text.plain(s.label) for s in summaries]
+    head = "| | " + " | ".join(labels) + " |\n|---|" + "---|" * len(summaries) + "\n"
+    lines = [f"# gan compare: {', '.join(labels)}", "", f"![training curves]({picture})", ""]
     lines += ["## Runs", "", head.rstrip("\n")]
-    lines.append("| run directory | " + " | ".join(f"`{s.path}`" for s in summaries) + " |")
-    lines.append("| last logged step | " + " | ".join(f"{s.curves.rows[-1]['step']:,}" for s in summaries) + " |")
-    lines.append(
-        "| eval.json | "
-        + " | ".join(
-            f"step {s.eval_result.get('step', '?'):,}, split {s.eval_result.get('split', '?')}, "
-            f"n {s.eval_result.get('num_samples', '?')}, seed {s.eval_result.get('seed', '?')}"
-            if s.eval_result
-            else "none (run gan eval)"
-            for s in summaries
-        )
-        + " |"
-    )
+    lines.append("| run directory | " + " | ".join(markdown_text.code(s.path) for s in summaries) + " |")
+    lines.append("| last logged step | " + " | ".join(_count(s.curves.rows[-1]["step"]) for s in summaries) + " |")
+    lines.append("| eval.json | " + " | ".join(_eval_header(s.eval_result) for s in summaries) + " |")
     lines += ["", "## Metrics (eval.json)", ""]
     names: list[str] = []
     for s in summaries:
@@ -196,7 +194,7 @@ def markdown(summaries: list[RunSummary], picture: str) -> str:
         lines += ["", head.replace("| |", "| metric |", 1).rstrip("\n")]
         for n in names:
             lines.append(
-                f"| `{n}` | "
+                f"| {markdown_text.code(n)} | "
                 + " | ".join(_cell((s.eval_result or {}).get("metrics", {}).get(n)) for s in summaries)
                 + " |"
             )
@@ -207,7 +205,19 @@ def markdown(summaries: list[RunSummary], picture: str) -> str:
     if keys:
         lines.append(head.replace("| |", "| key |", 1).rstrip("\n"))
         for k in keys:
-            lines.append(f"| `{k}` | " + " | ".join(_yaml_value(s.config.get(k, _ABSENT)) for s in summaries) + " |")
+            lines.append(
+                f"| {markdown_text.code(k)} | "
+                + " | ".join(_yaml_value(s.config.get(k, _ABSENT)) for s in summaries)
+                + " |"
+            )
     else:
         lines.append("None: the runs have the same config.")
     return "\n".join(lines) + "\n"
+
+
+def _eval_header(result: dict[str, Any] | None) -> str:
+    """Which checkpoint eval.json scored, on what: its step, split, sample count and seed."""
+    if not result:
+        return "none (run gan eval)"
+    step, n, seed = (_count(result.get(k, "?")) for k in ("step", "num_samples", "seed"))
+    return f"step {step}, split {markdown_text.plain(_as_text(result.get('split', '?')))}, n {n}, seed {seed}"

@@ -15,8 +15,9 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from gan_cli.evaluate.report import HEADLINE
-from gan_cli.figures.files import save_figure
+from gan_cli.figures.files import literal, save_figure
 from gan_cli.objectives import LOG_4
+from gan_cli.runlog import is_finite
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,8 @@ TRAINING_CURVES = ("d_real", "d_fake")
 there is room after the others."""
 
 
-def _number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
-    pts = [(r["step"], r[key]) for r in rows if _number(r.get(key))]
+    pts = [(r["step"], r[key]) for r in rows if is_finite(r.get(key))]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
@@ -52,7 +49,9 @@ def _eval_names(runs: list[RunCurves]) -> list[str]:
             metrics = row.get("metrics")
             if isinstance(metrics, dict):
                 names += [
-                    n for n, m in metrics.items() if n not in names and isinstance(m, dict) and _number(m.get("value"))
+                    n
+                    for n, m in metrics.items()
+                    if n not in names and isinstance(m, dict) and is_finite(m.get("value"))
                 ]
     first = [n for n in HEADLINE if n in names]  # the metrics `gan eval --all` shows first, in its order
     rest = [n for n in names if n not in first and n not in TRAINING_CURVES]
@@ -61,7 +60,7 @@ def _eval_names(runs: list[RunCurves]) -> list[str]:
 
 def _step_range(runs: list[RunCurves]) -> tuple[float, float]:
     """The steps every panel spans: the longest run's, so a run's few evaluations line up with its curves."""
-    steps = [r["step"] for run in runs for r in (*run.rows, *run.eval_all, *run.selection) if _number(r.get("step"))]
+    steps = [r["step"] for run in runs for r in (*run.rows, *run.eval_all, *run.selection) if is_finite(r.get("step"))]
     lo, hi = min(steps), max(steps)
     pad = 0.03 * (hi - lo) if hi > lo else 1.0
     return lo - pad, hi + pad
@@ -81,16 +80,20 @@ def plot_compare(runs: list[RunCurves], out: Path) -> Path:
 
     ax = flat[0]
     for run, c in zip(runs, colours, strict=True):
-        ax.plot(*_series(run.rows, "value"), color=c, marker="." if short else "", label=run.label)
+        ax.plot(*_series(run.rows, "value"), color=c, marker="." if short else "", label=literal(run.label))
     ax.axhline(-LOG_4, color="k", ls=":", lw=1, label="-log 4 (optimum)")
     ax.set_title("V(G, D) on training batches", fontsize=9)
     ax.legend(fontsize=8, loc="best")
 
     ax = flat[1]
     for run, c in zip(runs, colours, strict=True):
-        ax.plot(*_series(run.rows, "d_real"), color=c, marker="." if short else "", label=f"{run.label}: D(x)")
+        ax.plot(*_series(run.rows, "d_real"), color=c, marker="." if short else "", label=f"{literal(run.label)}: D(x)")
         ax.plot(
-            *_series(run.rows, "d_fake"), color=c, ls="--", marker="." if short else "", label=f"{run.label}: D(G(z))"
+            *_series(run.rows, "d_fake"),
+            color=c,
+            ls="--",
+            marker="." if short else "",
+            label=f"{literal(run.label)}: D(G(z))",
         )
     ax.axhline(0.5, color="k", ls=":", lw=1)
     ax.set_ylim(0, 1)
@@ -102,7 +105,7 @@ def plot_compare(runs: list[RunCurves], out: Path) -> Path:
         ax = flat[i]
         for run, c in zip(runs, colours, strict=True):
             if run.selection:
-                ax.plot(*_series(run.selection, "valid_parzen"), color=c, marker=".", label=run.label)
+                ax.plot(*_series(run.selection, "valid_parzen"), color=c, marker=".", label=literal(run.label))
         ax.set_title("model selection: validation Parzen (nats)", fontsize=9)
         ax.legend(fontsize=8, loc="best")
         i += 1
@@ -114,11 +117,11 @@ def plot_compare(runs: list[RunCurves], out: Path) -> Path:
                 for r in run.eval_all
                 if isinstance(r.get("metrics"), dict)
                 and isinstance(r["metrics"].get(name), dict)
-                and _number(r["metrics"][name].get("value"))
-                and _number(r.get("step"))
+                and is_finite(r["metrics"][name].get("value"))
+                and is_finite(r.get("step"))
             ]
             if pts:
-                errs = [m["stderr"] if _number(m.get("stderr")) else 0.0 for _, m in pts]
+                errs = [m["stderr"] if is_finite(m.get("stderr")) else 0.0 for _, m in pts]
                 ax.errorbar(
                     [s for s, _ in pts],
                     [m["value"] for _, m in pts],
@@ -127,7 +130,7 @@ def plot_compare(runs: list[RunCurves], out: Path) -> Path:
                     marker="o",
                     ms=4,
                     capsize=3,
-                    label=run.label,
+                    label=literal(run.label),
                 )
         ax.set_title(f"gan eval --all: {name}", fontsize=9)
         ax.legend(fontsize=8, loc="best")
@@ -139,8 +142,8 @@ def plot_compare(runs: list[RunCurves], out: Path) -> Path:
         ax.set_xlim(*xlim)
         ax.grid(alpha=0.3)
         ax.set_xlabel("generator steps", fontsize=8)
-    without = [r.label for r in runs if not r.eval_all]
+    without = [literal(r.label) for r in runs if not r.eval_all]
     note = f" (no gan eval --all for {', '.join(without)})" if eval_names and without else ""
-    fig.suptitle("gan compare: " + ", ".join(r.label for r in runs) + note, fontsize=10)
+    fig.suptitle("gan compare: " + ", ".join(literal(r.label) for r in runs) + note, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, out, dpi=80)

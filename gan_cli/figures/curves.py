@@ -15,14 +15,14 @@ import matplotlib.pyplot as plt
 
 from gan_cli import outputs, runlog
 from gan_cli.errors import GanError
-from gan_cli.figures.files import save_figure
+from gan_cli.figures.files import literal, save_figure
 from gan_cli.file_kinds import MISSING, input_problem
 from gan_cli.objectives import LOG_4
 from gan_cli.run_dir import RunDir
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
-    pts = [(r["step"], r[key]) for r in rows if isinstance(r.get(key), (int, float))]
+    pts = [(r["step"], r[key]) for r in rows if runlog.is_finite(r.get(key))]
     return [p[0] for p in pts], [p[1] for p in pts]
 
 
@@ -90,7 +90,11 @@ def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, A
         )
         if raw[0]:
             ax.plot(*raw, color="0.5", marker=".", lw=0.8, label="validation Parzen, raw G")
-        best = [r for r in selection if r.get("best")]
+        best = [
+            r
+            for r in selection
+            if r.get("best") and runlog.is_finite(r.get("valid_parzen")) and runlog.is_finite(r.get("step"))
+        ]
         if best:
             top = max(best, key=lambda r: r["valid_parzen"])
             ax.plot([top["step"]], [top["valid_parzen"]], "r*", ms=12, label=f"best.pt (step {top['step']})")
@@ -99,6 +103,7 @@ def _draw(run_dir: Path, rows: list[dict[str, Any]], selection: list[dict[str, A
 
     axes[-1].set_xlabel("generator steps")
     last = rows[-1]
-    fig.suptitle(f"{run_dir.name}: step {last['step']}, epoch {last.get('epoch', float('nan')):.2f}", fontsize=10)
+    epoch = f", epoch {last['epoch']:.2f}" if runlog.is_finite(last.get("epoch")) else ""
+    fig.suptitle(f"{literal(run_dir.name)}: step {last['step']}{epoch}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from gan_cli.errors import GanError  # noqa: E402
-
-
-def _number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+from gan_cli.runlog import is_finite  # noqa: E402
 
 
 def plot_eval_steps(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
@@ -33,19 +29,19 @@ def plot_eval_steps(rows: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         pts = [
             (r["step"], r["metrics"][name])
             for r in rows
-            if name in r["metrics"] and _number(r["metrics"][name].get("value"))
+            if name in r["metrics"] and is_finite(r["metrics"][name].get("value"))
         ]
         if not pts:
             continue
         steps = [s for s, _ in pts]
         values = [m["value"] for _, m in pts]
-        errs = [m["stderr"] if _number(m.get("stderr")) else 0.0 for _, m in pts]
+        errs = [m["stderr"] if is_finite(m.get("stderr")) else 0.0 for _, m in pts]
         fig, ax = plt.subplots(figsize=(6, 3.2))
         ax.errorbar(steps, values, yerr=errs, marker="o", ms=4, capsize=3, label="checkpoint")
         cal = [
             (s, m["calibration"]["value"])
             for s, m in pts
-            if isinstance(m.get("calibration"), dict) and _number(m["calibration"].get("value"))
+            if isinstance(m.get("calibration"), dict) and is_finite(m["calibration"].get("value"))
         ]
         if cal:
             ax.plot([s for s, _ in cal], [v for _, v in cal], ls="--", color="gray", marker="", label="real vs real")

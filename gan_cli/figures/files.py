@@ -20,6 +20,13 @@ def save_figure(fig: Any, path: Path, option: str = "--out", **savefig_args: Any
         plt.close(fig)
 
 
+def literal(text: str) -> str:
+    """`text` (a run's name, a label from a file) shown as it is in a picture's title or legend:
+    matplotlib reads the text between two `$` as TeX, and one it cannot parse (`$\\x$`) failed the
+    whole picture."""
+    return text.replace("$", r"\$")
+
+
 def save_image(image: Image.Image, path: Path, option: str = "--out") -> Path:
     """Save a PIL image as `path` (atomically; the format follows the suffix)."""
     return outputs.write_atomic(path, image.save, option)

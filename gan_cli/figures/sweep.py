@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from gan_cli.figures.files import save_figure  # noqa: E402
+from gan_cli.figures.files import literal, save_figure  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -59,15 +59,15 @@ def plot_sweep(points: list[SweepPoint], metric: str, title: str, out: str | Pat
                 )
         ax.set_xticks(
             list(xs),
-            [p.label for p in points],
+            [literal(p.label) for p in points],
             rotation=20 if len(points) > 4 else 0,
             ha="right" if len(points) > 4 else "center",
         )
         ax.set_xlim(-0.5, len(points) - 0.3)
-        ax.set_ylabel(metric)
+        ax.set_ylabel(literal(metric))
         if xlabel:
-            ax.set_xlabel(xlabel)
-        ax.set_title(title, fontsize=10)
+            ax.set_xlabel(literal(xlabel))
+        ax.set_title(literal(title), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
         if any(p.values for p in points):
             ax.legend(fontsize=8, loc="best")

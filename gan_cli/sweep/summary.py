@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gan_cli import outputs
+from gan_cli import markdown_text, outputs, runlog
 from gan_cli.sweep.intervals import Interval, mean_interval
 from gan_cli.sweep.spec import SweepSpec, Trial, short_keys
 from gan_cli.sweep.trial import FAILED, OK
@@ -73,7 +73,7 @@ def summarise(
         ps.ok += 1
         for name in wanted:
             value = r.get("wall_s") if name == WALL else r.get("metrics", {}).get(name)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            if runlog.is_finite(value):
                 ps.values.setdefault(name, []).append(float(value))
     for ps in points.values():
         ps.intervals = {name: mean_interval(ps.values.get(name, []), level) for name in wanted}
@@ -132,7 +132,7 @@ def markdown(
             "(t quantile with n - 1 degrees of freedom times s / sqrt(n)), n the trials that finished."
         ),
         "",
-        "| " + " | ".join(["metric", *(p.label for p in points)]) + " |",
+        "| " + " | ".join(["metric", *(markdown_text.plain(p.label) for p in points)]) + " |",
         "|" + "---|" * (len(points) + 1),
     ]
     lines += ["| " + " | ".join(c.replace("|", "&#124;") for c in cells) + " |" for cells in _cells(names, points)]
@@ -141,7 +141,7 @@ def markdown(
     if failures:
         lines += ["", "## Failed trials", ""]
         lines += [
-            f"- `{r['trial']}`: {str(r.get('error') or '').splitlines()[0] if r.get('error') else 'no message'}"
+            f"- {markdown_text.code(r['trial'])}: {str(r.get('error') or '').splitlines()[0] if r.get('error') else 'no message'}"
             for r in failures
         ]
     return "\n".join(lines) + "\n"

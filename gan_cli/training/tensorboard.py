@@ -10,13 +10,13 @@ is imported only here and only when asked for: it is an optional extra.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gan_cli import run_dir as run_dir_mod
+from gan_cli import runlog
 from gan_cli.run_dir import RunDir
 
 SELECTION_SCALARS = ("valid_parzen", "valid_parzen_raw", "sigma")
@@ -41,7 +41,7 @@ def add_selection(writer: Any, row: dict[str, Any]) -> None:
     """One selection.jsonl row as `selection/*` scalars at its step."""
     for key in SELECTION_SCALARS:
         value = row.get(key)
-        if _finite(value):
+        if runlog.is_finite(value):
             writer.add_scalar(f"selection/{key}", value, row["step"])
     writer.flush()
 
@@ -72,7 +72,7 @@ def log_eval(*results: dict[str, Any]) -> int:
                 for result in rows:
                     for name, metric in result.get("metrics", {}).items():
                         value = metric.get("value") if isinstance(metric, dict) else None
-                        if _finite(value):
+                        if runlog.is_finite(value):
                             writer.add_scalar(f"eval/{name}", value, int(result["step"]))
                             written += 1
             finally:
@@ -80,7 +80,3 @@ def log_eval(*results: dict[str, Any]) -> int:
         except OSError:
             continue
     return written
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
