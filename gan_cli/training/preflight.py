@@ -59,9 +59,10 @@ def check_memory(cfg: Config, dim: int, counts: tuple[int, int], device: torch.d
     and optimizer state (`training_bytes`), elsewhere the weights the nets are built with on the host
     before they move; with model selection, also what it holds at once (select.kernels samples
     through G, then a chunk of their distances to the validation examples). Nets near the 2^31
-    parameters `check_size` allows need tens of GB: their allocation did not fail but woke the
-    kernel's OOM killer (SIGKILL, no message) or pushed the machine into swap; a selection past the
-    memory was met at the end of the first epoch. `counts`: the (G, D) parameter counts."""
+    parameters `check_size` allows need tens of GB and were built unchecked, where an allocation past
+    the memory does not fail cleanly but swaps or wakes the kernel's OOM killer (SIGKILL, no
+    message); a selection past the memory was met at the end of the first epoch. `counts`: the
+    (G, D) parameter counts."""
     nets = training_bytes(cfg, counts) if device.type in ("cpu", "mps") else 4 * sum(counts)
     devices.check_host_memory(
         nets, f"the nets ({counts[0]:,} + {counts[1]:,} parameters; generator.hidden, discriminator.hidden, noise.dim)"
