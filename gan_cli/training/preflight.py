@@ -129,11 +129,17 @@ def dry_run_header(cfg: Config, device: torch.device) -> str:
     if dim is None:
         return text + "\n# parameter counts: known once the data is loaded\n"
     g, d = check_size(cfg, dim)
-    return text + f"\n# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n" + _state_line(cfg, (g, d))
+    return text + "\n" + _size_lines(cfg, (g, d))
 
 
-def _state_line(cfg: Config, counts: tuple[int, int]) -> str:
-    return f"# the nets' training state: about {human_bytes(training_bytes(cfg, counts))} (weights, gradients, optimizer state, G's average)\n"
+def _size_lines(cfg: Config, counts: tuple[int, int]) -> str:
+    """--dry-run's lines on the nets: each one's parameter count, and the memory their training takes."""
+    g, d = counts
+    state = human_bytes(training_bytes(cfg, counts))
+    return (
+        f"# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n"
+        f"# the nets' training state: about {state} (weights, gradients, optimizer state, G's average)\n"
+    )
 
 
 def dry_run_data(cfg: Config, trainer: Trainer, total: int) -> str:
@@ -141,7 +147,7 @@ def dry_run_data(cfg: Config, trainer: Trainer, total: int) -> str:
     sizes = ""
     if data.known_dim(cfg) is None:
         g, d = models.count_parameters(trainer.G), models.count_parameters(trainer.D)
-        sizes = f"# generator parameters: {g:,}\n# discriminator parameters: {d:,}\n" + _state_line(cfg, (g, d))
+        sizes = _size_lines(cfg, (g, d))
     batches = trainer.sampler.batches_per_epoch
     return (
         sizes + f"# training examples: {len(trainer.train_data):,}; steps: {total:,} ({batches:,} batches per epoch)\n"
