@@ -4,7 +4,8 @@ Images are scaled to the range of the generator's output: [0, 1] for sigmoid (th
 pixels / 255), [-1, 1] for tanh. The training set lives on the training device as one tensor and
 batches are gathered by index: no per-item transforms, no DataLoader workers in the hot loop.
 
-Modules: `idx` (MNIST-family files), `sources` (CIFAR-10, digits, npz, image folders), `splits`,
+Modules: `idx` (MNIST-family files), `sources` (CIFAR-10, digits, npz, image folders), `image_files`
+(one image file's pixels at its bit depth and colour), `splits`,
 `loading` (`load`), `labels`, `sampler` (`EpochSampler`), `dataset` (`Dataset`), `fingerprint`
 (what a checkpoint records of the data it trained on).
 """

@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from gan_cli.config import DataConfig
+from gan_cli.data import image_files
 from gan_cli.devices import check_host_memory
 from gan_cli.errors import GanError
 from gan_cli.file_kinds import MISSING, input_problem
-
-GREY_MODES = ("1", "L", "P")
-"""PIL modes read as one grey channel; every other mode is read as RGB (alpha dropped)."""
 
 
 def load_cifar10(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -110,10 +108,10 @@ def load_npz(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
 
 def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """The images under data.path (sub-folders included, in sorted path order) as (N, C, H, W) in
-    [0, 1]: grey (PIL modes 1, L, P) as one channel, every other mode as RGB (alpha dropped). When
-    every image lies in a sub-folder, its top sub-folder is its class: labels 0.. in sorted name order."""
-    from PIL import Image, UnidentifiedImageError
-
+    [0, 1], each at its own bit depth (gan_cli.data.image_files): C = 1 when every file is grey,
+    else 3. When every image lies in a sub-folder, its top sub-folder is its class: labels 0.. in
+    sorted name order. Every file's header is read, and the sizes and memory checked, before any
+    pixel is decoded."""
     path = Path(cfg.path or "").expanduser()
     if not path.is_dir():
         raise GanError(f"data.path: image folder not found: {path}")
@@ -123,50 +121,21 @@ def load_folder(cfg: DataConfig) -> tuple[np.ndarray, np.ndarray | None]:
     )
     if not files:
         raise GanError(f"data.path: no .png/.jpg/.bmp/.gif images in {path}")
-    _check_folder_size(files, path)
-    arrays = []
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                arrays.append(np.asarray(im.convert("L" if im.mode in GREY_MODES else "RGB")))
-        except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-            # PIL reports a broken file as any of these, depending on the format and where it breaks
-            raise GanError(f"data.path: cannot read image {f}: {str(exc) or type(exc).__name__}") from None
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1:
-        first = {a.shape: f for a, f in zip(arrays, files, strict=True)}
-        examples = ", ".join(f"{first[s].relative_to(path)} {_shape_words(s)}" for s in sorted(shapes)[:3])
-        raise GanError(
-            f"data.path: images in {path} differ in size or channels ({examples}); resize them to one size "
-            f"and save them all as grey or all as colour"
-        )
-    stack = np.stack(arrays)
+    headers = [image_files.header(f) for f in files]
+    sizes = {(h.width, h.height): f for h, f in zip(headers, files, strict=True)}
+    if len(sizes) > 1:
+        examples = ", ".join(f"{f.relative_to(path)} {w}x{h}" for (w, h), f in sorted(sizes.items())[:3])
+        raise GanError(f"data.path: images in {path} differ in size ({examples}); resize them to one width and height")
+    channels = max(h.channels for h in headers)
+    width, height = next(iter(sizes))
+    values = len(files) * width * height * channels
+    # each image as float32, then their stack: 8 bytes a value, 10 with room for a file's decoding
+    check_host_memory(10 * values, f"data.path: the {len(files):,} images in {path} ({values:,} values)")
+    stack = np.stack([image_files.pixels(f, channels) for f in files])
     stack = stack[:, None] if stack.ndim == 3 else stack.transpose(0, 3, 1, 2)
     classes = [f.relative_to(path).parts[0] if len(f.relative_to(path).parts) > 1 else None for f in files]
     labels = None
     if all(c is not None for c in classes):
         index = {name: i for i, name in enumerate(sorted({c for c in classes if c is not None}))}
         labels = np.array([index[c] for c in classes if c is not None], dtype=np.int64)
-    return stack.astype(np.float32) / 255.0, labels
-
-
-def _check_folder_size(files: list[Path], path: Path) -> None:
-    """GanError when the images, decoded and made float32, need more memory than the machine has
-    now: read from each file's header before any is decoded (a folder of photos is easily
-    terabytes as float32; an allocation that large ends with the OOM killer's SIGKILL, no message).
-    A file whose header cannot be read is reported when it is decoded."""
-    from PIL import Image
-
-    values = 0
-    for f in files:
-        try:
-            with Image.open(f) as im:
-                values += im.size[0] * im.size[1] * (1 if im.mode in GREY_MODES else 3)
-        except Exception:  # noqa: S112 - reported, with its reason, where the image is decoded
-            continue
-    # uint8 pixels, their stack, then float32 twice (the conversion and the scaling): 10 bytes a value
-    check_host_memory(10 * values, f"data.path: the {len(files):,} images in {path} ({values:,} values)")
-
-
-def _shape_words(shape: tuple[int, ...]) -> str:
-    return f"{shape[1]}x{shape[0]} {'grey' if len(shape) == 2 else 'colour'}"
+    return stack, labels
