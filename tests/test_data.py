@@ -255,6 +255,29 @@ def test_npz_of_non_real_values_is_refused(tmp_path: Path, x: np.ndarray) -> Non
         _load_npz(tmp_path, x=x)
 
 
+@pytest.mark.parametrize(
+    "x, shown",
+    [
+        (np.arange(40, dtype=np.uint16).reshape(10, 4) * 1000, "from 0 to 39,000"),  # 16-bit images
+        (np.linspace(0, 255, 40, dtype=np.float32).reshape(10, 4), "from 0 to 255"),  # 0..255 as floats
+        (np.linspace(-1, 1, 40).reshape(10, 4), "from -1 to 1"),  # already tanh's range
+    ],
+)
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_npz_values_outside_a_bounded_generator_range_are_refused(tmp_path: Path, x: np.ndarray, shown: str, activation: str) -> None:
+    """A sigmoid G cannot reach a value past [0, 1] (nor a tanh G one past the [-1, 1] made from
+    it): such a run trained to its end and never showed why it could not fit."""
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x)
+    cfg = config.from_dict(tiny_toy_config(data={"name": "npz", "path": str(path)}, generator={"output_activation": activation}))
+    with pytest.raises(GanError, match=rf"d.npz holds values {shown}, outside \[0, 1\], which generator.output_activation: {activation}"):
+        data.load(cfg)
+    taken = data.load(_npz_config(path)).train  # linear: taken as it is
+    assert taken.min() < 0 or taken.max() > 1
+    np.savez(path, x=x / np.abs(x).max() if x.min() >= 0 else (x + 1) / 2)
+    assert data.load(cfg).train.shape[1] == 4
+
+
 @pytest.mark.parametrize("shape", [(10,), (0, 3), (10, 0)])
 def test_npz_of_the_wrong_shape_is_refused(tmp_path: Path, shape: tuple[int, ...]) -> None:
     with pytest.raises(GanError, match=r"must have shape \(N, ...\)"):

@@ -24,6 +24,23 @@ def known_dim(cfg: Config) -> int | None:
     return IMAGE_DIMS.get(d.name)
 
 
+def _check_unit_range(cfg: Config, pool: np.ndarray) -> None:
+    """GanError when an npz array's values leave [0, 1] and G's output is bounded: a sigmoid G
+    (or a tanh one, whose data are scaled from [0, 1] to [-1, 1]) cannot reach them, and the run
+    would train to the end without a sign of it (16-bit images, 0..255 floats)."""
+    activation = cfg.generator.output_activation
+    if activation not in ("sigmoid", "tanh"):
+        return
+    low, high = float(pool.min()), float(pool.max())
+    if low < 0.0 or high > 1.0:
+        raise GanError(
+            f"data.path: array 'x' in {cfg.data.path} holds values from {low:,.6g} to {high:,.6g}, outside [0, 1], "
+            f"which generator.output_activation: {activation} needs (tanh's [-1, 1] is made from it); divide them "
+            f"by their largest possible value (uint8 is divided by 255 for you), or set "
+            f"generator.output_activation: linear"
+        )
+
+
 def load(cfg: Config) -> Dataset:
     """Load the dataset named by cfg.data (on the CPU); raise GanError naming what to fix."""
     d = cfg.data
@@ -59,6 +76,7 @@ def load(cfg: Config) -> Dataset:
         pool, test = load_digits(), None
     elif d.name == "npz":
         (pool, labels), test = load_npz(d), None
+        _check_unit_range(cfg, pool)
     elif d.name == "folder":
         (pool, labels), test = load_folder(d), None
     else:  # pragma: no cover - the config's Literal rules this out
