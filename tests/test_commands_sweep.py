@@ -32,6 +32,16 @@ def test_missing_ray_names_the_extra_to_install(tmp_path: Path, monkeypatch: pyt
     assert not out.exists()
 
 
+def test_an_out_that_holds_files_is_refused_with_a_resume_command_to_paste(tmp_path: Path) -> None:
+    out = tmp_path / "my sweep"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    result = runner.invoke(app, ["sweep", str(write_sweep(tmp_path)), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(f"continue it with gan sweep --resume '{out}'")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
 def test_an_address_where_nothing_listens_fails_at_once(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     out = tmp_path / "o"

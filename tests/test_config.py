@@ -637,6 +637,9 @@ def test_a_long_value_in_a_message_is_cut(tmp_path: Path) -> None:
 def test_a_directory_given_as_the_config_says_so(tmp_path: Path) -> None:
     message = one_clean_error(gan("train", tmp_path))
     assert "is a directory" in message
+    spaced = tmp_path / "my run"
+    spaced.mkdir()
+    assert one_clean_error(gan("train", spaced)).rstrip().endswith(f"(to continue a run: gan train --resume '{spaced}')")
 
 
 def test_shown_bounds_any_value() -> None:

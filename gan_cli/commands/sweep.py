@@ -24,7 +24,7 @@ import torch
 from rich.console import Console
 
 from gan_cli.errors import GanError, Stopped
-from gan_cli.run_dir import RunDir, hold_lock
+from gan_cli.run_dir import hold_lock
 from gan_cli.sweep import directory, engine, results
 from gan_cli.sweep import spec as spec_mod
 from gan_cli.sweep.report import SUMMARY_FILE, report_files, write_report
@@ -116,10 +116,8 @@ def _read_spec(
     spec = directory.open_sweep_dir(resume) if resume is not None else spec_mod.load(sweep_file)  # type: ignore[arg-type]
     spec = spec_mod.with_overrides(spec, overrides)
     spec_mod.validate(spec)
-    if resume is None and out is not None and out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):
-        raise GanError(
-            f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}"
-        )
+    if resume is None and out is not None:
+        directory.check_out_free(out)
     return spec
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +97,9 @@ def read_yaml(path: str | Path) -> Any:
     p = Path(path)
     problem = input_problem(p)
     if problem == DIRECTORY:
-        raise GanError(f"{p} is a directory, not a YAML file (to continue a run: gan train --resume {p})")
+        raise GanError(
+            f"{p} is a directory, not a YAML file (to continue a run: gan train --resume {shlex.quote(str(p))})"
+        )
     if problem in (MISSING, DANGLING):
         raise GanError(f"config file not found: {p}")
     if problem is not None:

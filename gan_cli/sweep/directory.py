@@ -3,6 +3,7 @@ its trials run), reopened by --resume, which refuses settings changed under fini
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import yaml
@@ -17,15 +18,21 @@ from gan_cli.sweep.spec import SweepSpec
 SPEC_FILE, BASE_FILE, DIGEST_FILE = "sweep.yaml", "base.yaml", ".sweep-digest"
 
 
+def check_out_free(out: Path) -> None:
+    """GanError when --out `out` exists and is not an empty directory (a sweep starts only there)."""
+    if out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):
+        raise GanError(
+            f"--out {out} exists and is not an empty directory: choose another, or continue it with "
+            f"gan sweep --resume {shlex.quote(str(out))}"
+        )
+
+
 def new_sweep_dir(spec: SweepSpec, out: Path | None) -> Path:
     """Create SWEEP_DIR (--out exactly, or runs/<name>-<YYYYmmdd-HHMMSS>) and write its sweep files."""
     if out is None:
         sweep_dir = run_dir.default(spec.name).path
-    elif out.exists() and (not out.is_dir() or RunDir(out).is_nonempty()):  # made since the first check
-        raise GanError(
-            f"--out {out} exists and is not an empty directory: choose another, or continue it with gan sweep --resume {out}"
-        )
     else:
+        check_out_free(out)  # again: made since the first check
         sweep_dir = out
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
