@@ -60,6 +60,7 @@ def check_output(path: Path, option: str) -> Path:
     if Path(path).is_dir():
         raise GanError(f"{option} {path}: is a directory; give a file name")
     check_regular(Path(path), option)
+    check_writable(Path(path).parent, f"{option} {path}")
     return Path(path)
 
 
@@ -82,9 +83,23 @@ def temp_beside(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
 
 
 def check_writable(directory: Path, option: str) -> None:
-    """A GanError naming `option` when files cannot be created in `directory` (read-only, not ours)."""
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise GanError(f"{option}: cannot write in {directory} (permission denied or read-only); choose another place")
+    """A GanError naming `option` when a file cannot be created in `directory`, or in its nearest
+    existing folder where it is still to be made: found by creating one and removing it, since the
+    permission bits tell nothing to root (who runs CI and containers) of a read-only mount, /proc or
+    /sys, a full quota or an immutable folder, where the command would fail only at its end."""
+    folder = Path(directory).expanduser().absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise GanError(f"{option}: cannot write in {directory}: {folder} is not a folder; choose another place")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".gan-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise GanError(
+            f"{option}: cannot create a file in {folder} ({exc.strerror or exc}); choose another place"
+        ) from None
 
 
 def free_bytes(path: Path) -> int | None:

@@ -130,6 +130,37 @@ def test_no_command_writes_over_a_run_s_own_files(trained: Path, args: tuple[str
     assert checkpoint.load(trained)["step"] == 12
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no file can be created")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("eval", "--ckpt", "{run}", "--json", "/proc/version"),  # a regular file, in a folder that takes none
+        ("sample", "--ckpt", "{run}", "--out", "/proc/gan-samples.npy"),
+        ("plot", "curves", "{run}", "--out", "/proc/gan-curves.png"),
+        ("compare", "{run}", "{run}", "--out", "/proc/gan-compare"),
+    ],
+)
+def test_an_output_folder_that_takes_no_file_is_refused_before_the_work(trained: Path, args: tuple[str, ...]) -> None:
+    """Permission bits tell root nothing of such a folder (nor of a read-only mount): `gan eval`
+    measured for its whole length and failed at its first picture. A file is now created there
+    and removed before the work starts."""
+    from helpers import gan, one_clean_error
+
+    message = one_clean_error(gan(*(a.format(run=trained) for a in args)))
+    assert "cannot create a file in /proc" in message and "choose another place" in message
+    assert "gan eval:" not in message  # no section of the evaluation started
+
+
+def test_an_output_under_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(GanError, match=r"notes.txt/deeper/x.npy: .*\(Not a directory\)"):
+        outputs.check_output(tmp_path / "notes.txt" / "deeper" / "x.npy", "--out")
+    with pytest.raises(GanError, match=r"notes.txt is not a folder; choose another place"):
+        outputs.check_writable(tmp_path / "notes.txt" / "deeper", "--json")
+    outputs.check_output(tmp_path / "new" / "deeper" / "x.npy", "--out")  # folders still to be made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # the check leaves nothing behind
+
+
 def test_sample_over_a_link_to_last_pt_replaces_the_link_not_the_checkpoint(trained: Path, tmp_path: Path) -> None:
     from helpers import gan
 
