@@ -319,6 +319,39 @@ def test_every_count_that_draws_samples_is_sized_before_the_work(
     assert not (tmp_path / "e.json").exists()
 
 
+@pytest.mark.parametrize(
+    "items, shown",
+    [
+        (["eval.density.z_grid=100000000"], "eval.density.z_grid 100,000,000 and eval.density.x_bins 1,000: needs about"),
+        (["eval.density.x_bins=100000000"], "eval.density.z_grid 5,000 and eval.density.x_bins 100,000,000: needs about"),
+        (["eval.critic.architecture=mlp", "eval.critic.units=100000"], "eval.critic.units 100,000 (10,000,"),
+    ],
+)
+def test_the_exact_p_g_and_an_mlp_critic_are_sized_before_the_work(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, items: list[str], shown: str
+) -> None:
+    """10^11 noise nodes for the exact 1-D p_g were met after the critics had trained, as an out
+    of memory that named --num-samples; a critic of 10^5 units a layer is 10^10 parameters."""
+
+    class Reached(Exception):
+        pass
+
+    def reached(*args: Any, **kwargs: Any) -> None:
+        raise Reached
+
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 500_000_000)
+    monkeypatch.setattr("gan_cli.commands.eval.evaluate", reached)
+    sets = [arg for item in items for arg in ("--set", item)]
+    small = [arg.replace("100000000", "10000").replace("100000", "100") for arg in sets]
+    with pytest.raises(Reached):  # the positive control: the same keys, sized to fit
+        gan("eval", "--ckpt", runs["gaussian1d"], "--json", tmp_path / "ok.json", *small)
+    message = one_clean_error(gan("eval", "--ckpt", runs["gaussian1d"], "--json", tmp_path / "e.json", *sets))
+    assert shown in message and "500.0 MB is available" in message
+    assert not (tmp_path / "e.json").exists()
+    every = one_clean_error(gan("eval", "--all", runs["gaussian1d"], "--json", tmp_path / "all.jsonl", *sets))
+    assert shown in every and not (tmp_path / "all.jsonl").exists()
+
+
 def test_an_exact_w1_past_10000_samples_is_refused_by_the_config(run: Path, tmp_path: Path) -> None:
     message = one_clean_error(gan("eval", "--ckpt", run, "--set", "eval.density.w1_samples=100000"))
     assert "eval.density.w1_samples: must be <= 10000" in message

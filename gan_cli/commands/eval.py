@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.console import Console
 
-from gan_cli import checkpoint, devices, models, outputs, run_dir
+from gan_cli import checkpoint, devices, models, outputs, run_dir, toy
 from gan_cli import config as config_mod
 from gan_cli.config import RENAMES
 from gan_cli.errors import GanError, Stopped
+from gan_cli.evaluate import critic as critic_mod
 from gan_cli.evaluate import parzen
 from gan_cli.evaluate.measure import evaluate, load_for_eval
 from gan_cli.evaluate.report import format_value, headline, print_report, steps_table, write_json
@@ -164,6 +166,14 @@ def _writing_into(run: RunDir, path: Path) -> bool:
         return False
 
 
+EXACT_1D_NODE_BYTES = 240
+"""Peak memory of the exact 1-D p_g per noise node (eval.density.z_grid), bytes: measured 217 a node
+from 1e6 to 1e7 nodes (peak RSS of gan eval on configs/gaussian1d.yaml's nets), rounded up."""
+EXACT_1D_BIN_BYTES = 240
+"""Per x bin (eval.density.x_bins) and mixture component, bytes: measured 210 a bin from 2e4 to 1e7
+bins of one Gaussian, rounded up."""
+
+
 def _check_memory(loaded: Loaded, n: int) -> None:
     """Each count that makes a section draw samples through G in one go (and Parzen's distances to
     its kernels, an exact W1's cost matrix) against the host memory available, before any sample:
@@ -184,6 +194,18 @@ def _check_memory(loaded: Loaded, n: int) -> None:
         devices.check_host_memory(models.generator_pass_bytes(cfg, dim, rows) + scoring, what)
     w1 = ev.density.w1_samples
     devices.check_host_memory(3 * 8 * w1**2, f"eval.density.w1_samples {w1:,}")  # float64 n x n costs
+    if cfg.data.name in config_mod.TOY_DATASETS and dim == 1 and cfg.noise.dim == 1:  # the exact 1-D p_g
+        nodes, bins, modes = ev.density.z_grid, ev.density.x_bins, toy.from_config(cfg.data).num_modes
+        devices.check_host_memory(
+            EXACT_1D_NODE_BYTES * nodes + EXACT_1D_BIN_BYTES * modes * bins,
+            f"eval.density.z_grid {nodes:,} and eval.density.x_bins {bins:,}",
+        )
+    if ev.critic.architecture == "mlp":
+        with torch.device("meta"):  # built without memory, to count its parameters
+            critic = critic_mod.build_critic(cfg, dim, critic_mod.CriticSettings("mlp", ev.critic.units))
+        params = models.count_parameters(critic)
+        # float32 weights, gradients, Adam's two moments and the best weights kept: 20 bytes a parameter
+        devices.check_host_memory(20 * params, f"eval.critic.units {ev.critic.units:,} ({params:,} critic parameters)")
 
 
 def evaluate_one(
@@ -280,6 +302,7 @@ def evaluate_all(
                         )
                         continue
                     loaded = eval_settings(loaded, run, options.overrides)
+                    _check_memory(loaded, _settings(options, loaded.cfg.eval)[1])
                     result = evaluate(loaded, *_settings(options, loaded.cfg.eval))
                     result["overrides"] = list(options.overrides)
                     fh.write(json.dumps(json_safe(result), allow_nan=False) + "\n")
