@@ -297,7 +297,7 @@ def test_an_evaluation_says_what_it_is_doing(run: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["eval.parzen.kernels", "eval.modes.generated_samples", "eval.memorisation.samples", "eval.stacked.generated_samples"],
+    ["eval.parzen.kernels", "eval.modes.generated_samples", "eval.stacked.generated_samples"],
 )
 def test_every_count_that_draws_samples_is_sized_before_the_work(
     run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
@@ -350,6 +350,13 @@ def test_the_exact_p_g_and_an_mlp_critic_are_sized_before_the_work(
     assert not (tmp_path / "e.json").exists()
     every = one_clean_error(gan("eval", "--all", runs["gaussian1d"], "--json", tmp_path / "all.jsonl", *sets))
     assert shown in every and not (tmp_path / "all.jsonl").exists()
+
+
+def test_memorisation_samples_past_the_held_out_split_are_not_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    """The check draws min(eval.memorisation.samples, held-out images): a large value means all of
+    them, and was refused as if it drew a billion samples."""
+    report = evaluate(runs["digits"], "--set", "eval.memorisation.samples=1000000000", "--json", tmp_path / "m.json")
+    assert report["metrics"]["nn_distance_ratio"]["n"] == [197, 197]  # the digits test split, all of it
 
 
 def test_an_exact_w1_past_10000_samples_is_refused_by_the_config(run: Path, tmp_path: Path) -> None:
