@@ -157,7 +157,9 @@ def file_size_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
-def check_free_space(path: Path, nbytes: int, option: str) -> None:
+def check_free_space(
+    path: Path, nbytes: int, option: str, advice: str = "write fewer samples or choose another disk"
+) -> None:
     """GanError naming `option` when the disk that will hold `path` has less than `nbytes` free:
     checked before the work, where a full disk would otherwise end it at the last write."""
     free = free_bytes(path)
@@ -165,8 +167,7 @@ def check_free_space(path: Path, nbytes: int, option: str) -> None:
         return
     if nbytes > free:
         raise GanError(
-            f"{option} {path}: needs about {human_bytes(nbytes)} and its disk has {human_bytes(free)} free; "
-            f"write fewer samples or choose another disk"
+            f"{option} {path}: needs about {human_bytes(nbytes)} and its disk has {human_bytes(free)} free; {advice}"
         )
 
 

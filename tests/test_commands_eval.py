@@ -359,6 +359,19 @@ def test_memorisation_samples_past_the_held_out_split_are_not_refused(runs: dict
     assert report["metrics"]["nn_distance_ratio"]["n"] == [197, 197]  # the digits test split, all of it
 
 
+def test_a_disk_without_room_for_the_results_is_refused_before_the_work(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk ended an evaluation at its last step, writing its picture, as a failure of
+    "--out", an option the command was not given."""
+    monkeypatch.setattr("gan_cli.outputs.free_bytes", lambda path: 30_000)
+    monkeypatch.setattr("gan_cli.commands.eval.evaluate", lambda *a, **k: pytest.fail("evaluated"))
+    for args in (("--ckpt", run, "--json", tmp_path / "e.json"), ("--all", run, "--json", tmp_path / "e.jsonl")):
+        message = one_clean_error(gan("eval", *args))
+        assert message.startswith(f"error: --json {args[-1]}: needs about 4.0 MB and its disk has 30.0 KB free")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_exact_w1_past_10000_samples_is_refused_by_the_config(run: Path, tmp_path: Path) -> None:
     message = one_clean_error(gan("eval", "--ckpt", run, "--set", "eval.density.w1_samples=100000"))
     assert "eval.density.w1_samples: must be <= 10000" in message

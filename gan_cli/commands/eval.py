@@ -136,8 +136,14 @@ def _settings(options: EvalOptions, cfg_eval: Any) -> tuple[str, int, int]:
     return options.split or cfg_eval.split, n, cfg_eval.seed if options.seed is None else options.seed
 
 
+OUTPUT_BYTES = 4_000_000
+"""Disk an evaluation's files take at most, bytes: eval.json about 14 KB and its density picture
+50 KB; --all's eval_all.jsonl and a picture a metric (about 25 of some 60 KB). Rounded up."""
+
+
 def _check_destination(out: Path, *beside: Path) -> None:
-    """--json's file (and the pictures `beside` it) may be written: checked, and its folder made."""
+    """--json's file (and the pictures `beside` it) may be written: checked, and its folder made,
+    with room for them on its disk (a full disk failed the evaluation at its end)."""
     for path in (out, *beside):
         outputs.check_output(path, "--json")
     try:
@@ -145,6 +151,7 @@ def _check_destination(out: Path, *beside: Path) -> None:
     except OSError as exc:
         raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
     outputs.check_writable(out.parent, "--json")
+    outputs.check_free_space(out, OUTPUT_BYTES, "--json", "free some space there or give --json a file on another disk")
 
 
 def _progress(console: Console) -> Callable[[str], None]:
@@ -242,7 +249,7 @@ def _density_picture(path: Path, target: Any, samples: Any, d_prob: Any, title: 
     from gan_cli.figures.density1d import save_density_1d
 
     try:
-        save_density_1d(path, target, samples, d_prob, title, exact=exact)
+        save_density_1d(path, target, samples, d_prob, title, exact=exact, what="the density picture")
     except OSError as exc:
         raise GanError(f"cannot write the density picture {path}: {exc.strerror or exc}") from None
     return path

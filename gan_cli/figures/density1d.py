@@ -97,9 +97,11 @@ def save_density_1d(
     d_prob: Callable[[np.ndarray], np.ndarray] | None,
     title: str = "",
     exact: PushforwardCDF | None = None,
+    what: str = "--out",
 ) -> None:
     """One panel to `path` (PNG): p_g exact from `exact` when given, else the KDE of `samples`;
-    `samples` are drawn as a histogram either way."""
+    `samples` are drawn as a histogram either way. `what` names the file in an error (the option
+    that chose it, or what it is)."""
     samples = np.asarray(samples, dtype=np.float64).reshape(-1)
     bulk: np.ndarray | tuple[float, float]
     if exact is not None:
@@ -122,4 +124,4 @@ def save_density_1d(
     )  # beside: nothing hidden
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    save_figure(fig, path, dpi=100)
+    save_figure(fig, path, what, dpi=100)
