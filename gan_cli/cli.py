@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
-from gan_cli import __version__, stdout_guard, stop_signals
+from gan_cli import __version__, consoles, stdout_guard, stop_signals
 from gan_cli.config import check_seed
 from gan_cli.errors import GanError, Stopped, file_error, no_home_error
 
@@ -85,7 +84,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Train and evaluate generative adversarial nets as Goodfellow et al. (2014) introduced them.",
 )
-err = Console(stderr=True, highlight=False)
+err = consoles.plain(stderr=True)
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from gan_cli import checkpoint, devices, models, outputs, run_dir, toy
+from gan_cli import checkpoint, consoles, devices, models, outputs, run_dir, toy
 from gan_cli import config as config_mod
 from gan_cli.config import RENAMES
 from gan_cli.errors import GanError, Stopped
@@ -108,7 +108,7 @@ def eval_settings(loaded: Loaded, run: RunDir, overrides: tuple[str, ...]) -> Lo
 
 def eval_command(options: EvalOptions, console: Console | None = None) -> dict[str, Any] | list[dict[str, Any]]:
     """`gan eval`: the eval.json dict of one checkpoint, or the rows of `--all`."""
-    console = console or Console(highlight=False)
+    console = console or consoles.plain()
     if options.ckpt is None and options.all_run is None:
         raise GanError("gan eval: give --ckpt CHECKPOINT_OR_RUN_DIR, --all RUN_DIR, or the subcommand features")
     if options.ckpt is not None and options.all_run is not None:
@@ -219,7 +219,7 @@ def evaluate_one(
     ckpt_path: str | Path, options: EvalOptions = EvalOptions(), console: Console | None = None
 ) -> dict[str, Any]:
     """Evaluate, print the table, write eval.json (default RUN_DIR/eval.json); returns the dict."""
-    console = console or Console(highlight=False)
+    console = console or consoles.plain()
     check_overrides(options.overrides)
     loaded = load_for_eval(ckpt_path, options.device, options.weights)
     run = run_dir.of_checkpoint(Path(loaded.ckpt["path"]))
@@ -283,7 +283,7 @@ def evaluate_all(
     skipped with a line. The previous results are replaced only once the new ones are complete."""
     from gan_cli.figures.eval_steps import plot_eval_steps
 
-    console = console or Console(highlight=False)
+    console = console or consoles.plain()
     check_overrides(options.overrides)
     run = RunDir(Path(run_path).expanduser())
     found = checkpoints_of(run)

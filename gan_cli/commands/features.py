@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from gan_cli import consoles
 from gan_cli.config import Config, load
 from gan_cli.errors import GanError, Stopped
 from gan_cli.evaluate import feature_net as fn
@@ -32,7 +33,7 @@ class FeaturesOptions:
 
 
 def features_command(options: FeaturesOptions, console: Console | None = None) -> FeatureNet:
-    console = console or Console(highlight=False)
+    console = console or consoles.plain()
     if options.steps is not None and not 1 <= options.steps <= MAX_STEPS:
         raise GanError(f"--steps {options.steps}: must be between 1 and {MAX_STEPS:,}")
     cfg = load(options.data, list(options.overrides))

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
+from gan_cli import consoles
 from gan_cli.errors import GanError, Stopped
 from gan_cli.run_dir import hold_lock
 from gan_cli.sweep import directory, engine, results
@@ -196,7 +197,7 @@ def sweep_command(options: SweepOptions, console: Console | None = None) -> Path
         raise GanError("--resume needs the sweep directory: gan sweep --resume SWEEP_DIR")
     out, address, cpus = options.out, options.address, options.cpus
     sweep_file, resume = (None, options.sweep_file) if options.resume else (options.sweep_file, None)
-    console = console or Console(highlight=False)
+    console = console or consoles.plain()
     spec = _read_spec(sweep_file, out, address, resume, cpus, list(options.overrides))
     engine.import_ray()
     engine.check_address(address)
@@ -277,8 +278,8 @@ def run_trial(p: dict[str, Any]) -> dict[str, Any]:
                 train_argv(p, resume)
             ),  # command.txt records the `gan train` that repeats this trial
         )
-        train(options, Reporter(Console(file=io.StringIO()), quiet=True))
-        result = evaluate_one(run_dir, EvalOptions(device=p["device"]), Console(file=io.StringIO()))
+        train(options, Reporter(consoles.plain(file=io.StringIO()), quiet=True))
+        result = evaluate_one(run_dir, EvalOptions(device=p["device"]), consoles.plain(file=io.StringIO()))
     except Interrupted as exc:
         return row(
             p,

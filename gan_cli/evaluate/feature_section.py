@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from gan_cli import data, seeds
+from gan_cli import consoles, data, seeds
 from gan_cli.config import Config
 from gan_cli.evaluate import feature_cache, feature_calibration
 from gan_cli.evaluate.feature_scores import score_images
@@ -31,7 +31,7 @@ def check_network(cfg: Config, ds: data.Dataset, console: Console | None = None)
     ev = cfg.eval.features
     if not ev.enabled or not data.has_labels(cfg):
         return
-    console = console or Console(stderr=True, highlight=False)
+    console = console or consoles.plain(stderr=True)
     if cfg.data.name == "stacked-mnist":  # each channel is scored by the MNIST network
         feature_cache.ensure(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, name="mnist")), None, console)
     elif cfg.data.name in data.LABELLED:
@@ -44,7 +44,7 @@ def feature_metrics(
     """The section's eval.json metrics: the feature network's (labelled data, eval.features) and
     Inception's (3-channel data, eval.inception); {} when neither applies. `seed`: the evaluation's."""
     cfg, ev = loaded.cfg, loaded.cfg.eval
-    console = console or Console(stderr=True, highlight=False)
+    console = console or consoles.plain(stderr=True)
     out: dict[str, Any] = {}
     if (
         ev.features.enabled

@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from gan_cli import consoles
 from gan_cli.objectives import LOG_4
 from gan_cli.run_dir import RunDir
 
@@ -28,7 +29,7 @@ class Reporter:
     """Writes to a rich Console; plain text when the output is not a terminal."""
 
     def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
-        self.console = console or Console(highlight=False)
+        self.console = console or consoles.plain()
         self.quiet = quiet
         self.total: int | None = None  # the step budget, once the banner says it
         self.budget_s: float | None = None  # train.max_minutes, in seconds, where set
