@@ -21,9 +21,11 @@ checkpoint can be sampled or evaluated while its run trains.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -256,6 +258,10 @@ def _checkpoint_file(p: Path) -> Path:
     return p
 
 
+HELD = frozenset({errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES})
+"""What flock(LOCK_NB) raises when another process holds the lock (EACCES on some systems)."""
+
+
 @contextmanager
 def hold_lock(lock_path: Path, command: str, busy: str) -> Iterator[None]:
     """An exclusive, non-blocking flock on `lock_path`, with this process's PID and `command` written
@@ -272,15 +278,27 @@ def hold_lock(lock_path: Path, command: str, busy: str) -> Iterator[None]:
     with os.fdopen(fd, "r+", encoding="utf-8") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise GanError(f"{busy} {_holder(fh)}; wait for it to finish, or stop it first") from None
+            locked = True
+        except OSError as exc:
+            if exc.errno in HELD:
+                raise GanError(f"{busy} {_holder(fh)}; wait for it to finish, or stop it first") from None
+            # ENOLCK, EOPNOTSUPP, ...: the file system keeps no locks (NFS without its lock daemon,
+            # some FUSE mounts); reported as held, the command waited for a holder that was never there
+            print(
+                f"warning: {lock_path.parent} is on a file system that cannot lock files "
+                f"({exc.strerror or exc}): nothing stops a second command on it while this one runs",
+                file=sys.stderr,
+                flush=True,
+            )
+            locked = False
         _write_holder(fh, command)
         try:
             yield
         finally:
             fh.seek(0)
             fh.truncate()  # free again: the file says nothing about a holder
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _write_holder(fh: IO[str], command: str) -> None:

@@ -231,3 +231,32 @@ def test_a_run_folder_that_is_not_a_folder_is_named(tmp_path: Path, kind: str) -
     run.samples.symlink_to(linked)  # a link to a folder (samples on another disk) is a folder
     run.create()
     assert run.checkpoints.is_dir()
+
+
+@pytest.mark.parametrize("code, held", [("EWOULDBLOCK", True), ("ENOLCK", False), ("EOPNOTSUPP", False)])
+def test_a_file_system_that_cannot_lock_is_warned_of_not_taken_for_a_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: str, held: bool
+) -> None:
+    """NFS without its lock daemon refuses flock with ENOLCK: the command said another process held
+    the run and to wait for it, forever. Now it runs, warned that nothing guards the run."""
+    import errno
+    import fcntl
+
+    def refused(fd: Any, operation: int) -> None:
+        if operation & fcntl.LOCK_EX:
+            raise OSError(getattr(errno, code), os.strerror(getattr(errno, code)))
+
+    monkeypatch.setattr(fcntl, "flock", refused)
+    lock = tmp_path / ".lock"
+    if held:  # the lock is another process's: as before
+        lock.write_text(f"{os.getpid()} gan train\n")
+        with pytest.raises(GanError, match=r"^busy process \d+ \(gan train\); wait for it to finish"):
+            with run_dir.hold_lock(lock, "gan eval", "busy"):
+                pass
+        return
+    with run_dir.hold_lock(lock, "gan eval", "busy"):
+        assert lock.read_text() == f"{os.getpid()} gan eval\n"
+    assert lock.read_text() == ""
+    warning = capsys.readouterr().err
+    assert warning.startswith(f"warning: {tmp_path} is on a file system that cannot lock files (")
+    assert "nothing stops a second command on it while this one runs" in warning
