@@ -57,9 +57,9 @@ def load_models(path: str | Path, device: torch.device, weights: str | None = No
         g.load_state_dict(g_state)
         d.load_state_dict(ckpt["discriminator"])
     except (RuntimeError, KeyError) as exc:
-        raise GanError(
-            f"{ckpt['path']}: the weights do not match the checkpoint's config: {str(exc).splitlines()[0]}"
-        ) from None
+        # torch's message is a heading, then a line a mismatched tensor: the heading and the first
+        first = " ".join(line.strip() for line in str(exc).strip("'\"").splitlines()[:2])
+        raise GanError(f"{ckpt['path']}: the weights do not match the checkpoint's config: {first}") from None
     g.to(device).eval()
     d.to(device).eval()
     info = {

@@ -99,6 +99,8 @@ def test_gan_sample_refuses_a_hostile_or_broken_checkpoint_with_one_message(tmp_
     phrase = make_hostile(kind, bad, good_run / "checkpoints" / "last.pt", marker)
     message = one_clean_error(gan("sample", "--ckpt", bad, "--out", tmp_path / "s.npy"))
     assert phrase in message and str(bad) in message
+    if kind == "mismatched-weights":  # which tensor, and its shapes: torch's heading alone said nothing
+        assert "Generator: size mismatch for " in message and "torch.Size([3, 3]) from checkpoint" in message
     assert not marker.exists(), "loading the checkpoint ran code from it"
     assert not (tmp_path / "s.npy").exists()
 
