@@ -295,6 +295,20 @@ def test_an_evaluation_says_what_it_is_doing(run: Path, tmp_path: Path) -> None:
     assert any("fresh-critic JSD bound" in line for line in said) and all("elapsed" in line for line in said)
 
 
+class Reached(Exception):
+    """Raised where the evaluation would start: every check before it passed."""
+
+
+def _half_a_gigabyte_and_no_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """500 MB of memory available, and Reached where the evaluation would start."""
+
+    def reached(*args: Any, **kwargs: Any) -> None:
+        raise Reached
+
+    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 500_000_000)
+    monkeypatch.setattr("gan_cli.commands.eval.evaluate", reached)
+
+
 @pytest.mark.parametrize(
     "key",
     ["eval.parzen.kernels", "eval.modes.generated_samples", "eval.stacked.generated_samples"],
@@ -304,14 +318,7 @@ def test_every_count_that_draws_samples_is_sized_before_the_work(
 ) -> None:
     # each of these was met only inside its section: 10^9 Parzen kernels of a 2-D G asked numpy or
     # torch for terabytes after the critics had run, and an allocation that fits the swap never fails
-    class Reached(Exception):
-        pass
-
-    def reached(*args: Any, **kwargs: Any) -> None:
-        raise Reached
-
-    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 500_000_000)
-    monkeypatch.setattr("gan_cli.commands.eval.evaluate", reached)
+    _half_a_gigabyte_and_no_evaluation(monkeypatch)
     with pytest.raises(Reached):  # the positive control: a small count passes the same check
         gan("eval", "--ckpt", run, "--json", tmp_path / "ok.json", "--set", f"{key}=1000")
     message = one_clean_error(gan("eval", "--ckpt", run, "--json", tmp_path / "e.json", "--set", f"{key}=100000000"))
@@ -332,15 +339,7 @@ def test_the_exact_p_g_and_an_mlp_critic_are_sized_before_the_work(
 ) -> None:
     """10^11 noise nodes for the exact 1-D p_g were met after the critics had trained, as an out
     of memory that named --num-samples; a critic of 10^5 units a layer is 10^10 parameters."""
-
-    class Reached(Exception):
-        pass
-
-    def reached(*args: Any, **kwargs: Any) -> None:
-        raise Reached
-
-    monkeypatch.setattr("gan_cli.devices.available_memory", lambda: 500_000_000)
-    monkeypatch.setattr("gan_cli.commands.eval.evaluate", reached)
+    _half_a_gigabyte_and_no_evaluation(monkeypatch)
     sets = [arg for item in items for arg in ("--set", item)]
     small = [arg.replace("100000000", "10000").replace("100000", "100") for arg in sets]
     with pytest.raises(Reached):  # the positive control: the same keys, sized to fit
