@@ -50,6 +50,19 @@ def test_compare_needs_runs_and_refuses_a_non_regular_output(runs: tuple[Path, P
     assert (out / "compare.md").is_symlink() and not (out / "compare.png").exists()
 
 
+def test_one_run_given_twice_is_refused(runs: tuple[Path, Path], tmp_path: Path) -> None:
+    """Its curves were drawn twice over each other, and the table showed two runs where there is one."""
+    slow, fast = runs
+    assert one_clean_error(gan("compare", slow, fast, slow, "--out", tmp_path / "a")).endswith(
+        f"the run {slow.resolve()} is given twice; give each run once\n"
+    )
+    link = tmp_path / "link"
+    link.symlink_to(slow)
+    message = one_clean_error(gan("compare", slow, link, "--out", tmp_path / "b"))
+    assert f"is given twice (as {slow} and {link})" in message
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def _copy_run_with(run: Path, dest: Path, name: str, make: str) -> Path:
     """A copy of `run` whose log `name` is a FIFO, a directory or a dangling link (`make`)."""
     import shutil

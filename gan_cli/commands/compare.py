@@ -51,6 +51,7 @@ def compare_command(options: CompareOptions) -> str:
     """Read every run, then write DIR/compare.md and DIR/compare.png; the line to print."""
     if len(options.runs) < 2:
         raise GanError("gan compare: give two or more run directories")
+    _check_distinct(options.runs)
     labels = _labels(options.runs)
     summaries = [read_run(RunDir(p.expanduser()), label) for p, label in zip(options.runs, labels, strict=True)]
     out = options.out.expanduser() if options.out is not None else None
@@ -63,6 +64,21 @@ def compare_command(options: CompareOptions) -> str:
     text = markdown(summaries, png.name)
     outputs.write_atomic(md, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--out")
     return f"wrote {md} and {png}"
+
+
+def _check_distinct(paths: tuple[Path, ...]) -> None:
+    """GanError when one run is given twice (by the same path, or by two paths to one directory,
+    a link or `..`): its curves would be drawn twice over each other, two runs where there is one."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        try:
+            key = path.expanduser().resolve()
+        except (OSError, RuntimeError):  # a loop of links: read_run names it
+            continue
+        if key in seen:
+            same = "twice" if seen[key] == path else f"twice (as {seen[key]} and {path})"
+            raise GanError(f"gan compare: the run {key} is given {same}; give each run once")
+        seen[key] = path
 
 
 def _labels(paths: tuple[Path, ...]) -> list[str]:
