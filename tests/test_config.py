@@ -648,3 +648,19 @@ def test_shown_bounds_any_value() -> None:
     assert len(shown("x" * 10_000)) <= 80 and len(shown([list(range(1000))] * 1000)) <= 80
     with pytest.raises(GanError):
         raise GanError(shown(object()))
+
+
+@pytest.mark.parametrize(
+    "value, read_as, why",
+    [("no", "False", "as a boolean"), ("off", "False", "as a boolean"), ("2026-12-08", "datetime.date(2026, 12, 8)", "date or time")],
+)
+def test_text_that_yaml_reads_as_a_boolean_or_a_date_says_to_quote_it(tmp_path: Path, value: str, read_as: str, why: str) -> None:
+    """`name: no` said only 'expected a string, got False': the user wrote no."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    result = gan("train", cfg, "--dry-run", "--set", f"name={value}")
+    message = result.output
+    assert result.exit_code == 1 and "Traceback" not in message
+    assert f"name: expected a string, got {read_as} (YAML reads an unquoted" in message and why in message
+    assert "put the text in quotes" in message
+    quoted = gan("train", cfg, "--dry-run", "--set", f'name="{value}"')
+    assert quoted.exit_code == 0, quoted.output

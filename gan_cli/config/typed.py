@@ -4,6 +4,7 @@ with its dotted key path (and the closest valid key for an unknown one)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import math
 import types
@@ -101,8 +102,20 @@ def convert(value: Any, tp: Any, path: str, errors: list[str]) -> Any:
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
-    errors.append(f"{path}: expected {_type_name(tp)}, got {shown(value)}")
+    errors.append(f"{path}: expected {_type_name(tp)}, got {shown(value)}{_unquoted_hint(value, tp)}")
     return MISSING
+
+
+def _unquoted_hint(value: Any, tp: Any) -> str:
+    """Why a text value arrived as something else: YAML 1.1 reads an unquoted yes/no/on/off as a
+    boolean and 2026-12-08 as a date, so `name: no` or `--set name=off` said 'got False'."""
+    if tp is not str:
+        return ""
+    if isinstance(value, bool):
+        return " (YAML reads an unquoted yes, no, on, off, true or false as a boolean: put the text in quotes)"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return " (YAML reads an unquoted date or time as one: put the text in quotes)"
+    return ""
 
 
 def _check_range(value: Any, meta: dict[str, Any], path: str, errors: list[str]) -> None:
