@@ -10,7 +10,7 @@ Each RUN_DIR holds the eval_all.jsonl of `gan eval --all` (validation images: no
 at). The epoch of the rise is read from the run's last checkpoint (`budget_schedule_epoch`, kept once
 the clock reached `lr_schedule.start_at_budget`), else from `lr_schedule.start_epoch`. Printed and
 written per run: each checkpoint's epochs since the rise, Parzen (nats, +- s.e. over validation
-images) and FID (+- bootstrap s.e.); and per run the least-squares slope of each against those epochs
+images), FID (+- bootstrap s.e.), precision and recall (feature space); and per run the least-squares slope of each against those epochs
 (per 10 epochs), with the mean slope over runs and its 95 % t-interval (gan_cli.sweep.intervals), which
 says whether the trend holds across seeds, where one run's points are too close to tell.
 """
@@ -28,7 +28,8 @@ from gan_cli import checkpoint
 from gan_cli.run_dir import RunDir
 from gan_cli.sweep.intervals import mean_interval
 
-METRICS = ("parzen_ll", "fid")
+METRICS = ("parzen_ll", "fid", "precision", "recall")
+"""Recorded and fitted; the picture draws the first two."""
 
 
 def rise_epoch(last: dict[str, Any]) -> int:
@@ -78,7 +79,7 @@ def plot(runs: list[dict[str, Any]], out: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for metric, ax, label in zip(
-        METRICS, axes, ("Parzen, validation (nats)", "FID, validation (MNIST-CNN)"), strict=True
+        METRICS[:2], axes, ("Parzen, validation (nats)", "FID, validation (MNIST-CNN)"), strict=True
     ):
         for r in runs:
             x = [p["since_rise"] for p in r["points"]]
@@ -124,9 +125,10 @@ def main() -> None:
     for m in METRICS:
         iv = mean_interval([r["slope_per_10_epochs"][m] for r in runs])
         across[m] = {"mean": iv.mean, "low": iv.low, "high": iv.high, "n": iv.n}
-        low = "n/a" if iv.low is None else f"{iv.low:+.2f}"
-        high = "n/a" if iv.high is None else f"{iv.high:+.2f}"
-        print(f"{m} per 10 epochs, mean over runs: {iv.mean:+.2f} (95 % t-interval {low} to {high}, n = {iv.n})")
+        digits = 2 if m in METRICS[:2] else 4  # nats and FID points; precision and recall are fractions
+        low = "n/a" if iv.low is None else f"{iv.low:+.{digits}f}"
+        high = "n/a" if iv.high is None else f"{iv.high:+.{digits}f}"
+        print(f"{m} per 10 epochs, mean over runs: {iv.mean:+.{digits}f} (95 % t-interval {low} to {high}, n = {iv.n})")
     if args.out:
         plot(runs, args.out)
         print(f"wrote {args.out}")
