@@ -40,3 +40,18 @@ def test_gan_eval_of_a_run_whose_path_reads_as_markup(tmp_path: Path) -> None:
     title = result.output.split("gan eval: ")[-1]  # the table's title, wrapped to the terminal's width
     assert "".join(title.split()).startswith("".join(f"{run}/checkpoints/last.pt(step12".split()))
     assert (run / "eval.json").is_file()
+
+
+@pytest.mark.parametrize("columns, width", [("0", 80), ("1", 80), ("39", 80), ("40", 40), ("132", 132)])
+def test_a_console_is_never_narrower_than_40_columns(monkeypatch: pytest.MonkeyPatch, columns: str, width: int) -> None:
+    """COLUMNS=0 (job runners without a terminal set it) printed gan eval's whole table as nothing."""
+    monkeypatch.setenv("COLUMNS", columns)
+    out = io.StringIO()
+    console = consoles.plain(file=out)
+    assert console.width == width
+    table = Table(title="gan eval: run")
+    for name in ("metric", "value", "n", "estimator"):
+        table.add_column(name)
+    table.add_row("V(G, D)", "-1.3863 ± 0.0100", "1,000", "mean log D(x) + mean log(1 - D(G(z)))")
+    console.print(table)
+    assert "-1.3863" in out.getvalue() and "V(G, D)" in out.getvalue()
