@@ -214,8 +214,15 @@ def test_resume_needs_a_run_with_a_checkpoint(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "has no config.yaml" in result.output
     run = train(config(tmp_path, "alternating-k1", N), tmp_path / "run")
     (run / "checkpoints" / "last.pt").unlink()
-    result = runner.invoke(app, ["train", "--resume", str(run)])
-    assert result.exit_code == 1 and "last.pt does not exist; nothing to resume" in result.output
+    steps = sorted((run / "checkpoints").glob("step_*.pt"))
+    assert steps, "the run keeps step checkpoints"
+    result = runner.invoke(app, ["train", "--resume", str(run)])  # last.pt gone, its step files there
+    assert result.exit_code == 1
+    assert f"last.pt does not exist, but {steps[-1]} (step " in result.output and "copy it to last.pt" in result.output
+    for step in steps:
+        step.unlink()
+    result = runner.invoke(app, ["train", "--resume", str(run)])  # no checkpoint at all: a failed start
+    assert result.exit_code == 1 and "so there is nothing to resume" in result.output
 
 
 def test_an_existing_non_empty_out_without_resume_is_refused(tmp_path: Path) -> None:

@@ -255,6 +255,13 @@ def _check_out(run_dir: RunDir | None, resume: bool) -> None:
         problem = input_problem(run_dir.last)
         if problem not in (MISSING, DANGLING):
             raise GanError(f"--resume: {run_dir.last} is not a checkpoint file: {problem}")
+        steps = run_dir.step_checkpoints()
+        if steps:  # last.pt was removed (by hand, or a tool that cleans up) but its step files are there
+            step, newest = steps[-1]
+            raise GanError(
+                f"--resume: {run_dir.last} does not exist, but {newest} (step {step:,}) does: copy it to "
+                f"{run_dir.last.name} to resume from there, or drop --resume to start a new run"
+            )
         raise GanError(f"--resume: {run_dir.last} does not exist; nothing to resume (drop --resume to start a new run)")
     if run_dir.is_nonempty() and not run_dir.failed_start():
         raise GanError(
