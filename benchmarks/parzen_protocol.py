@@ -27,7 +27,9 @@ DEFAULT_ROOT = Path("/work/shared/data/mnist")
 N_KERNELS, N_VALID, N_TEST, DIM = 10_000, 1_000, 10_000, 784
 
 
-def load_mnist(root: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def mnist_splits(root: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(the 50,000 training images, validation images 0..999, the 10,000 test images) of MNIST under
+    data.root `root`, pixels in [0, 1]."""
     from gan_cli import data
     from gan_cli.config import from_dict
 
@@ -39,7 +41,13 @@ def load_mnist(root: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         }
     )
     ds = data.load(cfg)
-    return ds.train[:N_KERNELS], ds.valid[:N_VALID], ds.test[:N_TEST]
+    return ds.train, ds.valid[:N_VALID], ds.test[:N_TEST]
+
+
+def load_mnist(root: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The paper's calibration: training images 0..9,999 as kernels, with the validation and test images."""
+    train, valid, test = mnist_splits(root)
+    return train[:N_KERNELS], valid, test
 
 
 def synthetic() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -31,25 +31,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from parzen_protocol import N_KERNELS as N_REAL  # benchmarks/parzen_protocol.py, beside this script
+from parzen_protocol import mnist_splits
 
-from gan_cli import data
-from gan_cli.config import from_dict
 from gan_cli.evaluate import parzen
-
-N_REAL, N_VALID = 10_000, 1_000
-
-
-def mnist_splits(root: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(the 50,000 training images, validation images 0..999, the 10,000 test images), pixels in [0, 1]."""
-    cfg = from_dict(
-        {
-            "data": {"name": "mnist", "root": str(root)},
-            "generator": {"output_activation": "sigmoid"},
-            "train": {"steps": 1},
-        }
-    )
-    ds = data.load(cfg)
-    return ds.train, ds.valid[:N_VALID], ds.test
 
 
 def kmeans_centres(train: torch.Tensor, k: int, seed: int = 0) -> tuple[torch.Tensor, dict[str, Any]]:
