@@ -137,16 +137,22 @@ def test_no_command_writes_over_a_run_s_own_files(trained: Path, args: tuple[str
         ("eval", "--ckpt", "{run}", "--json", "/proc/version"),  # a regular file, in a folder that takes none
         ("sample", "--ckpt", "{run}", "--out", "/proc/gan-samples.npy"),
         ("plot", "curves", "{run}", "--out", "/proc/gan-curves.png"),
-        ("compare", "{run}", "{run}", "--out", "/proc/gan-compare"),
+        ("compare", "{run}", "{copy}", "--out", "/proc/gan-compare"),
     ],
 )
-def test_an_output_folder_that_takes_no_file_is_refused_before_the_work(trained: Path, args: tuple[str, ...]) -> None:
+def test_an_output_folder_that_takes_no_file_is_refused_before_the_work(
+    trained: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
     """Permission bits tell root nothing of such a folder (nor of a read-only mount): `gan eval`
     measured for its whole length and failed at its first picture. A file is now created there
     and removed before the work starts."""
+    import shutil
+
     from helpers import gan, one_clean_error
 
-    message = one_clean_error(gan(*(a.format(run=trained) for a in args)))
+    copy = tmp_path / "copy"  # a second run for gan compare (one run given twice is refused)
+    shutil.copytree(trained, copy)
+    message = one_clean_error(gan(*(a.format(run=trained, copy=copy) for a in args)))
     assert "cannot create a file in /proc" in message and "choose another place" in message
     assert "gan eval:" not in message  # no section of the evaluation started
 
