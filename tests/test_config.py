@@ -664,3 +664,24 @@ def test_text_that_yaml_reads_as_a_boolean_or_a_date_says_to_quote_it(tmp_path: 
     assert "put the text in quotes" in message
     quoted = gan("train", cfg, "--dry-run", "--set", f'name="{value}"')
     assert quoted.exit_code == 0, quoted.output
+
+
+@pytest.mark.parametrize(
+    "item, shown",
+    [
+        ("generator.hidden[0].units=16", "generator.hidden is one value (a list): set it whole, e.g. --set 'generator.hidden=[{activation: relu, units: 8}]'"),
+        ("generator.hidden.0.units=16", "generator.hidden is one value (a list): set it whole"),
+        ("train.optimizer.betas.0=0.9", "train.optimizer.betas is one value (a list): set it whole, e.g. --set 'train.optimizer.betas=[0.5, 0.999]'"),
+        ("train.optimizer.lr.x=3", "train.optimizer.lr is one value: set it whole, e.g. --set 'train.optimizer.lr=0.001'"),
+    ],
+)
+def test_a_set_into_one_value_says_to_set_it_whole(tmp_path: Path, item: str, shown: str) -> None:
+    """`--set generator.hidden[0].units=16` was an unknown key with the hint 'did you mean
+    eval.critic.units?'. The example given is the config's own value (or the default), which works
+    as given."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    result = gan("train", cfg, "--dry-run", "--set", item)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"--set {item.split('=')[0]}: {shown}" in result.output
+    example = result.output.split("e.g. --set '")[1].split("'")[0]
+    assert gan("train", cfg, "--dry-run", "--set", example).exit_code == 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from gan_cli.config.keys import key_paths
+from gan_cli.config.keys import field_docs, key_paths
 from gan_cli.config.renames import RENAMES, is_old, note
 from gan_cli.config.yaml_io import MAX_EXPANDED_NODES, TooLarge, parse_value
 from gan_cli.errors import GanError
@@ -34,6 +34,28 @@ def _closest_path(key: str, valid: list[str]) -> list[str]:
     return difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
 
 
+def _leaf_above(key: str) -> str | None:
+    """The leaf key (one value: a number, a list, ...) that `key` reaches inside: generator.hidden
+    for generator.hidden[0].units or generator.hidden.0.units; None for any other key."""
+    leaves = {k for k, _, _ in field_docs()}
+    for end in range(len(key) - 1, 0, -1):
+        if key[end] in ".[" and key[:end] in leaves:
+            return key[:end]
+    return None
+
+
+def _lookup(raw: dict[str, Any], key: str) -> Any:
+    node: Any = raw
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _flow(value: Any) -> str:
+    """`value` as one line of YAML flow style, what --set parses."""
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+
+
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Apply `KEY=VALUE` overrides (dotted path, value parsed as YAML) to a raw config dict."""
     out = copy.deepcopy(raw)
@@ -51,6 +73,16 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         ):  # a scalar's old name that is now a section is checked below, with its value
             moved.append((key, RENAMES[key]))
             key = RENAMES[key]
+        whole = None if key in valid else _leaf_above(key)
+        if whole is not None:  # generator.hidden[0].units: a --set sets a value, never part of one
+            current = _lookup(raw, whole)
+            if current is None:
+                current = next((default for k, default, _ in field_docs() if k == whole), None)
+            kind = " (a list)" if isinstance(current, list) else " (a mapping)" if isinstance(current, dict) else ""
+            errors.append(
+                f"--set {key}: {whole} is one value{kind}: set it whole, e.g. --set '{whole}={_flow(current)}'"
+            )
+            continue
         if key not in valid:
             close = _closest_path(key, valid)
             hint = f"; did you mean '{close[0]}'?" if close else ""
