@@ -685,3 +685,15 @@ def test_a_set_into_one_value_says_to_set_it_whole(tmp_path: Path, item: str, sh
     assert f"--set {item.split('=')[0]}: {shown}" in result.output
     example = result.output.split("e.g. --set '")[1].split("'")[0]
     assert gan("train", cfg, "--dry-run", "--set", example).exit_code == 0
+
+
+def test_an_invalid_config_names_its_file(tmp_path: Path) -> None:
+    """On --resume the config read is RUN/config.yaml, which the command line does not show."""
+    cfg = write_config(tmp_path / "c.yaml", tiny_toy_config())
+    result = gan("train", cfg, "--dry-run", "--set", "train.batch_size=0")
+    assert result.exit_code == 1 and f"error: invalid config {cfg} with its --set overrides:\n" in result.output
+    run = tmp_path / "run"
+    assert gan("train", cfg, "--out", run).exit_code == 0
+    (run / "config.yaml").write_text("name: tiny\n", encoding="utf-8")  # edited by hand: no budget
+    result = gan("train", "--resume", run)
+    assert result.exit_code == 1 and f"error: invalid config {run / 'config.yaml'}:\n" in result.output

@@ -20,15 +20,15 @@ from gan_cli.config.yaml_io import read_yaml
 from gan_cli.errors import GanError
 
 
-def from_dict(raw: Any) -> Config:
+def from_dict(raw: Any, source: str | None = None) -> Config:
     """Build and validate a Config from plain data (old key names too, quietly: a checkpoint's
-    stored config); raise GanError listing every problem."""
+    stored config); raise GanError listing every problem, headed by `source` (the file) where given."""
     errors: list[str] = []
     cfg = build(Config, migrate(raw), "", errors)
     if cfg is not MISSING and not errors:
         semantic_checks(cfg, errors)
     if errors:
-        raise GanError("invalid config:", errors)
+        raise GanError(f"invalid config{' ' + source if source else ''}:", errors)
     return cfg
 
 
@@ -41,4 +41,5 @@ def load(
     raw = migrate(raw, str(path) if path is not None else None, notes=True)
     if overrides:
         raw = migrate(apply_overrides(raw, overrides), "--set", notes=True)  # a whole section set in the old layout
-    return from_dict(raw)
+    source = None if path is None else str(path) + (" with its --set overrides" if overrides else "")
+    return from_dict(raw, source)
