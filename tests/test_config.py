@@ -27,6 +27,7 @@ from gan_cli.cli import app
 from gan_cli.config import Config, to_dict
 from gan_cli.errors import GanError
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -672,7 +673,7 @@ def test_text_that_yaml_reads_as_a_boolean_or_a_date_says_to_quote_it(tmp_path: 
         ("generator.hidden[0].units=16", "generator.hidden is one value (a list): set it whole, e.g. --set 'generator.hidden=[{activation: relu, units: 8}]'"),
         ("generator.hidden.0.units=16", "generator.hidden is one value (a list): set it whole"),
         ("train.optimizer.betas.0=0.9", "train.optimizer.betas is one value (a list): set it whole, e.g. --set 'train.optimizer.betas=[0.5, 0.999]'"),
-        ("train.optimizer.lr.x=3", "train.optimizer.lr is one value: set it whole, e.g. --set 'train.optimizer.lr=0.001'"),
+        ("train.optimizer.lr.x=3", "train.optimizer.lr is one value: set it whole, e.g. --set train.optimizer.lr=0.001"),
     ],
 )
 def test_a_set_into_one_value_says_to_set_it_whole(tmp_path: Path, item: str, shown: str) -> None:
@@ -683,7 +684,7 @@ def test_a_set_into_one_value_says_to_set_it_whole(tmp_path: Path, item: str, sh
     result = gan("train", cfg, "--dry-run", "--set", item)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"--set {item.split('=')[0]}: {shown}" in result.output
-    example = result.output.split("e.g. --set '")[1].split("'")[0]
+    example = shlex.split(result.output.split("e.g. --set ")[1].splitlines()[0])[0]  # as a shell reads it
     assert gan("train", cfg, "--dry-run", "--set", example).exit_code == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import shlex
 from typing import Any
 
 import yaml
@@ -80,7 +81,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
                 current = next((default for k, default, _ in field_docs() if k == whole), None)
             kind = " (a list)" if isinstance(current, list) else " (a mapping)" if isinstance(current, dict) else ""
             errors.append(
-                f"--set {key}: {whole} is one value{kind}: set it whole, e.g. --set '{whole}={_flow(current)}'"
+                f"--set {key}: {whole} is one value{kind}: set it whole, e.g. --set {shlex.quote(f'{whole}={_flow(current)}')}"
             )
             continue
         if key not in valid:
