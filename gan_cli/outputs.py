@@ -52,14 +52,22 @@ def check_regular(path: Path, what: str) -> None:
         raise GanError(f"{what} {path}: refusing to replace it: {reason}; only regular files are written")
 
 
-def check_output(path: Path, option: str) -> Path:
-    """`path` if an output command may write it; else a GanError naming the option and the reason."""
+def check_target(path: Path, option: str) -> Path:
+    """`path` if an output may replace what stands there (nothing, or a regular file not of a run's
+    own); else a GanError naming the option and the reason."""
     reason = protected_reason(path)
     if reason is not None:
         raise GanError(f"{option} {path}: refusing to write there: {reason}; choose a new file name")
     if Path(path).is_dir():
         raise GanError(f"{option} {path}: is a directory; give a file name")
     check_regular(Path(path), option)
+    return Path(path)
+
+
+def check_output(path: Path, option: str) -> Path:
+    """`path` if an output command may write it, checked before the work: `check_target`, and a
+    file can be created in its folder (`check_writable`)."""
+    check_target(path, option)
     check_writable(Path(path).parent, f"{option} {path}")
     return Path(path)
 
@@ -177,7 +185,7 @@ def write_atomic(path: Path, write: Callable[[Path], object], option: str) -> Pa
     `tmp` keeps `path`'s suffix, so writers that pick a format by suffix (PIL, matplotlib, numpy)
     still do. Nothing is left behind on failure and the previous file at `path` stays as it was.
     """
-    path = check_output(Path(path), option)
+    path = check_target(Path(path), option)  # no probe of the folder: the temporary file below is one
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = temp_beside(path, f".tmp{path.suffix}")

@@ -96,12 +96,12 @@ def _check_out(out: Path) -> None:
         path = out / name
         if path.is_symlink() or (path.exists() and not path.is_file()):
             raise GanError(f"--out {out}: {name} there is not a regular file; refusing to replace it")
-        outputs.check_output(path, "--out")
+        outputs.check_target(path, "--out")
+    outputs.check_writable(out, f"--out {out}")  # out, or its nearest folder that exists
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GanError(f"--out {out}: cannot create it: {exc.strerror or exc}") from None
-    outputs.check_writable(out, "--out")
 
 
 def read_run(run: RunDir, label: str) -> RunSummary:

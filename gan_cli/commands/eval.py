@@ -145,12 +145,12 @@ def _check_destination(out: Path, *beside: Path) -> None:
     """--json's file (and the pictures `beside` it) may be written: checked, and its folder made,
     with room for them on its disk (a full disk failed the evaluation at its end)."""
     for path in (out, *beside):
-        outputs.check_output(path, "--json")
+        outputs.check_target(path, "--json")
+    outputs.check_writable(out.parent, f"--json {out}")  # its folder, or the nearest one that exists
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise GanError(f"--json {out}: cannot create its directory: {exc.strerror or exc}") from None
-    outputs.check_writable(out.parent, "--json")
     outputs.check_free_space(out, OUTPUT_BYTES, "--json", "free some space there or give --json a file on another disk")
 
 
@@ -309,8 +309,9 @@ def evaluate_all(
                         )
                         continue
                     loaded = eval_settings(loaded, run, options.overrides)
-                    _check_memory(loaded, _settings(options, loaded.cfg.eval)[1])
-                    result = evaluate(loaded, *_settings(options, loaded.cfg.eval))
+                    settings = _settings(options, loaded.cfg.eval)
+                    _check_memory(loaded, settings[1])
+                    result = evaluate(loaded, *settings)
                     result["overrides"] = list(options.overrides)
                     fh.write(json.dumps(json_safe(result), allow_nan=False) + "\n")
                     fh.flush()

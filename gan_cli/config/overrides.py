@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import shlex
 from typing import Any
 
@@ -35,10 +36,15 @@ def _closest_path(key: str, valid: list[str]) -> list[str]:
     return difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
 
 
-def _leaf_above(key: str) -> str | None:
-    """The leaf key (one value: a number, a list, ...) that `key` reaches inside: generator.hidden
-    for generator.hidden[0].units or generator.hidden.0.units; None for any other key."""
-    leaves = {k for k, _, _ in field_docs()}
+@functools.cache
+def _leaf_defaults() -> dict[str, Any]:
+    """Every leaf key of the config with its default (read once, where a --set needs it)."""
+    return {k: default for k, default, _ in field_docs()}
+
+
+def _leaf_above(key: str, leaves: dict[str, Any]) -> str | None:
+    """The key of `leaves` (one value: a number, a list, ...) that `key` reaches inside:
+    generator.hidden for generator.hidden[0].units or generator.hidden.0.units; None for any other."""
     for end in range(len(key) - 1, 0, -1):
         if key[end] in ".[" and key[:end] in leaves:
             return key[:end]
@@ -74,11 +80,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         ):  # a scalar's old name that is now a section is checked below, with its value
             moved.append((key, RENAMES[key]))
             key = RENAMES[key]
-        whole = None if key in valid else _leaf_above(key)
+        whole = None if key in valid else _leaf_above(key, _leaf_defaults())
         if whole is not None:  # generator.hidden[0].units: a --set sets a value, never part of one
             current = _lookup(raw, whole)
             if current is None:
-                current = next((default for k, default, _ in field_docs() if k == whole), None)
+                current = _leaf_defaults()[whole]
             kind = " (a list)" if isinstance(current, list) else " (a mapping)" if isinstance(current, dict) else ""
             errors.append(
                 f"--set {key}: {whole} is one value{kind}: set it whole, e.g. --set {shlex.quote(f'{whole}={_flow(current)}')}"
